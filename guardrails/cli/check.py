@@ -1,0 +1,93 @@
+"""``guardrails check``: run a policy on one text or on a JSONL batch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import IO, Any, Iterator
+
+from guardrails.engine import Guard
+from guardrails.types import Stage
+from guardrails.verdict import Verdict
+
+EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("check", help="check a text (or a JSONL batch) against a policy",
+                       description="Exit 0 = allowed (maybe redacted or flagged), 1 = blocked, 2 = usage or policy error.")
+    p.add_argument("text", nargs="?", help="the text to check; '-' reads stdin")
+    p.add_argument("--policy", default="default", help="policy file or built-in name (default: %(default)s)")
+    p.add_argument("--stage", choices=[s.value for s in Stage], default="input")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.add_argument("--jsonl", metavar="FILE", help="check each line {text, stage?, id?} of FILE ('-' = stdin); one verdict per line")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jsonl is None and args.text is None:
+        print("guardrails check: error: give TEXT, '-' for stdin, or --jsonl FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if args.jsonl is not None and args.text is not None:
+        print("guardrails check: error: give TEXT or --jsonl, not both", file=sys.stderr)
+        return EXIT_USAGE
+    guard = Guard.from_policy(args.policy)
+    if args.jsonl is not None:
+        return _run_batch(guard, args.jsonl, Stage(args.stage))
+    text = sys.stdin.read() if args.text == "-" else args.text
+    verdict = guard.check(text, Stage(args.stage))
+    if args.json:
+        print(verdict.to_json())
+    else:
+        _print_human(verdict)
+    return EXIT_OK if verdict.allowed else EXIT_BLOCKED
+
+
+def _print_human(v: Verdict) -> None:
+    print(f"{v.action.value.upper()} ({v.stage.value}, policy {v.policy}, {v.latency_ms:.1f} ms)")
+    for viol in v.violations:
+        where = f" [{len(viol.spans)} span(s)]" if viol.spans else ""
+        extra = f" error: {viol.error}" if viol.error else ""
+        print(f"  {viol.action.value:<6} {viol.filter}/{viol.category} score={viol.score:.2f}{where}{extra}")
+    if v.allowed and v.violations and any(x.spans for x in v.violations):
+        print(v.text)
+
+
+def _run_batch(guard: Guard, source: str, default_stage: Stage) -> int:
+    stream: IO[str] = sys.stdin if source == "-" else open(source, encoding="utf-8")
+    total = None if source == "-" else sum(1 for _ in open(source, encoding="utf-8"))
+    bad = 0
+    with stream:
+        for n, line in _progress(enumerate(stream, 1), total):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                    raise ValueError("expected an object with a string 'text'")
+                stage = Stage(item.get("stage", default_stage.value))
+            except ValueError as exc:
+                bad += 1
+                print(f"guardrails check: {source}:{n}: {exc}", file=sys.stderr)
+                print(json.dumps({"id": None, "line": n, "error": str(exc)}), flush=True)
+                continue
+            out = guard.check(item["text"], stage).to_dict()
+            if "id" in item:
+                out = {"id": item["id"], **out}
+            print(json.dumps(out, ensure_ascii=False), flush=True)
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+def _progress(items: Iterator[Any], total: int | None) -> Iterator[Any]:
+    """A progress line on stderr, only when stderr is a terminal and the batch is not tiny."""
+    if not sys.stderr.isatty() or (total is not None and total < 50):
+        yield from items
+        return
+    for i, item in enumerate(items, 1):
+        if i % 10 == 0 or i == total:
+            of = f"/{total}" if total else ""
+            sys.stderr.write(f"\rchecked {i}{of}")
+            sys.stderr.flush()
+        yield item
+    sys.stderr.write("\n")

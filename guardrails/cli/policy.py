@@ -1,0 +1,57 @@
+"""``guardrails policy validate|show|schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import yaml
+
+from guardrails.errors import PolicyError
+from guardrails.policy import load_policy, policy_schema
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("policy", help="validate, show or describe policy files")
+    cmds = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    v = cmds.add_parser("validate", help="check policy files; exit 2 if any is invalid")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(handler=validate)
+    s = cmds.add_parser("show", help="print a policy resolved (after extends)")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(handler=show)
+    c = cmds.add_parser("schema", help="print the policy JSON Schema")
+    c.set_defaults(handler=schema)
+
+
+def validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for source in args.files:
+        try:
+            policy = load_policy(source)
+        except PolicyError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            continue
+        stages = ", ".join(f"{s}: {len(policy.stage(s))} filter(s)" for s in ("input", "output"))
+        print(f"{source}: ok (policy {policy.name!r}, {stages}, {policy.hash})")
+    return 2 if failed else 0
+
+
+def show(args: argparse.Namespace) -> int:
+    policy = load_policy(args.file)
+    data = {**policy.to_dict(), "hash": policy.hash}
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    print(json.dumps(policy_schema(), indent=2))
+    return 0

@@ -1,0 +1,315 @@
+"""The Guard: runs a policy's filters on a stage and turns their findings into a Verdict.
+
+The engine only knows the filter protocol; concrete filters come from the registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Generator, Sequence, TypeVar
+
+from guardrails import registry
+from guardrails.errors import GuardrailsError
+from guardrails.filters.base import BaseFilter, action_level
+from guardrails.policy import Policy, load_policy, policy_from_dict
+from guardrails.spans import apply_spans
+from guardrails.types import Action, Context, FilterResult, Message, Span, Stage
+from guardrails.verdict import Verdict, Violation
+
+if TYPE_CHECKING:
+    from guardrails.streaming import OutputStream
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_pool_lock = threading.Lock()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _timeout_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="guardrails-filter")
+        return _pool
+
+
+@dataclass(frozen=True)
+class BoundFilter:
+    """A filter instance with the policy settings the engine applies around it."""
+
+    id: str
+    filter: BaseFilter
+    action: Action
+    on_error: Action
+    timeout_s: float | None
+
+
+@dataclass(frozen=True)
+class _Call:
+    bound: BoundFilter
+    text: str
+    ctx: Context
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+
+
+_Outcome = FilterResult | _Failure
+
+
+class Guard:
+    """Runs a policy: ``check_input`` before the model, ``check_output`` on what it generates."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._hash = policy.hash
+        self._stages: dict[Stage, list[BoundFilter]] = {
+            Stage.INPUT: self._bind(policy, "input"),
+            Stage.OUTPUT: self._bind(policy, "output"),
+        }
+
+    @classmethod
+    def from_policy(cls, source: str | Path | Policy | dict[str, Any] = "default") -> "Guard":
+        """Build a Guard from a built-in policy name, a policy file, a dict, or a Policy."""
+        if isinstance(source, Policy):
+            return cls(source)
+        if isinstance(source, dict):
+            return cls(policy_from_dict(source))
+        return cls(load_policy(source))
+
+    @staticmethod
+    def _bind(policy: Policy, stage: str) -> list[BoundFilter]:
+        bound = []
+        for cfg in policy.stage(stage):
+            cls = registry.resolve(cfg.filter)
+            on_error = cfg.on_error or policy.on_error
+            bound.append(
+                BoundFilter(
+                    id=cfg.id or cfg.filter,
+                    filter=cls(cfg),
+                    action=action_level(cfg.action),
+                    on_error=Action.BLOCK if on_error == "block" else Action.ALLOW,
+                    timeout_s=cfg.timeout_ms / 1000 if cfg.timeout_ms else None,
+                )
+            )
+        # Cheap filters first, so that a block from a pattern skips the expensive models.
+        return sorted(bound, key=lambda b: b.filter.cost)
+
+    @property
+    def refusal(self) -> str:
+        return self.policy.refusal
+
+    @property
+    def policy_hash(self) -> str:
+        return self._hash
+
+    def filters(self, stage: Stage | str) -> list[BoundFilter]:
+        return list(self._stages[Stage(stage)])
+
+    def load(self) -> None:
+        """Load every filter's models now (instead of on first use)."""
+        for stage in self._stages.values():
+            for b in stage:
+                b.filter.ensure_loaded()
+
+    # -- synchronous API -------------------------------------------------------------------
+
+    def check_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
+        """Check a prompt, or a list of chat messages, before the model sees it."""
+        return self.check(prompt, Stage.INPUT, ctx=ctx)
+
+    def check_output(self, text: str, *, ctx: Context | None = None) -> Verdict:
+        """Check generated text (pass the request's ctx to restore pseudonymised values)."""
+        return self.check(text, Stage.OUTPUT, ctx=ctx)
+
+    def check(self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None) -> Verdict:
+        plan = self._evaluate(content, Stage(stage), ctx)
+        try:
+            call = next(plan)
+            while True:
+                call = plan.send(self._call(call))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    # -- asynchronous API ------------------------------------------------------------------
+
+    async def acheck_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
+        return await self.acheck(prompt, Stage.INPUT, ctx=ctx)
+
+    async def acheck_output(self, text: str, *, ctx: Context | None = None) -> Verdict:
+        return await self.acheck(text, Stage.OUTPUT, ctx=ctx)
+
+    async def acheck(self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None) -> Verdict:
+        plan = self._evaluate(content, Stage(stage), ctx)
+        try:
+            call = next(plan)
+            while True:
+                call = plan.send(await self._acall(call))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    # -- integrations (imported lazily: the engine never needs transformers or fastapi) ----
+
+    def stream(self, ctx: Context | None = None, **options: Any) -> "OutputStream":
+        """An incremental output checker for streamed generation (see guardrails.streaming)."""
+        from guardrails.streaming import OutputStream
+
+        return OutputStream(self, ctx=ctx, **options)
+
+    def wrap(self, model: Any, tokenizer: Any = None, **options: Any) -> Any:
+        """Wrap a transformers model (or pipeline) so generate() is filtered on both stages."""
+        from guardrails.hf import wrap
+
+        return wrap(self, model, tokenizer, **options)
+
+    def wrap_pipeline(self, pipe: Any, **options: Any) -> Any:
+        """Wrap a transformers text-generation pipeline."""
+        from guardrails.hf import wrap_pipeline
+
+        return wrap_pipeline(self, pipe, **options)
+
+    def protect(self, fn: F) -> F:
+        """Decorate a prompt -> text callable (sync, async or generator) with both stages."""
+        from guardrails.protect import protect
+
+        return protect(self, fn)
+
+    # -- the evaluation plan, shared by the sync and async drivers ----------------------------
+
+    def _evaluate(self, content: str | Sequence[Message], stage: Stage, ctx: Context | None) -> Generator[_Call, _Outcome, Verdict]:
+        start = time.perf_counter()
+        ctx = ctx if ctx is not None else Context()
+        ctx.stage = stage
+        if isinstance(content, str):
+            texts: list[tuple[str | None, str]] = [(None, content)]
+            messages: list[Message] | None = None
+        else:
+            messages = [dict(m) for m in content]  # type: ignore[misc]
+            texts = [(m.get("role"), _content_text(m)) for m in messages]
+            ctx.messages = messages
+        violations: list[Violation] = []
+        scores: dict[str, dict[str, float]] = {}
+        redactions: dict[int, list[Span]] = {}
+        blocked = False
+        for bound in self._stages[stage]:
+            if bound.filter.conversation and messages is not None:
+                targets = [(None, render_conversation(messages), None)]
+            else:
+                targets = [(role, text, (i if messages is not None else None)) for i, (role, text) in enumerate(texts)]
+            for role, text, index in targets:
+                ctx.role = role
+                outcome = yield _Call(bound, text, ctx)
+                if isinstance(outcome, _Failure):
+                    logger.warning("filter %s failed (%s); on_error=%s", bound.id, outcome.reason, bound.on_error.value)
+                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, outcome.reason))
+                    blocked = blocked or bound.on_error is Action.BLOCK
+                    continue
+                _merge_scores(scores.setdefault(bound.id, {}), outcome.scores)
+                for finding in outcome.findings:
+                    action = finding.action or bound.action
+                    spans = finding.spans if index is not None or messages is None else ()
+                    violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index))
+                    if action is Action.REDACT:
+                        redactions.setdefault(index or 0, []).extend(spans)
+                    blocked = blocked or action is Action.BLOCK
+            if blocked:
+                break  # nothing a later filter finds can weaken a block
+        ctx.role = None
+        action = Action.strongest([v.action for v in violations])
+        if messages is None:
+            out_text = apply_spans(texts[0][1], redactions.get(0, []))
+            out_messages = None
+        else:
+            out_messages = [
+                {**m, "content": apply_spans(texts[i][1], redactions[i])} if i in redactions else m
+                for i, m in enumerate(messages)
+            ]
+            out_text = _content_text(out_messages[-1]) if out_messages else ""
+        if stage is Stage.OUTPUT and not blocked and ctx.vault:
+            out_text = ctx.restore(out_text)
+        verdict = Verdict(
+            allowed=action is not Action.BLOCK,
+            action=action,
+            stage=stage,
+            text=out_text,
+            violations=tuple(violations),
+            policy=self.policy.name,
+            policy_hash=self._hash,
+            latency_ms=(time.perf_counter() - start) * 1000,
+            messages=out_messages,
+            scores=scores,
+        )
+        _log(verdict, ctx)
+        return verdict
+
+    def _call(self, call: _Call) -> _Outcome:
+        bound = call.bound
+        try:
+            bound.filter.ensure_loaded()
+            if bound.timeout_s is None:
+                return bound.filter.check(call.text, call.ctx)
+            future = _timeout_pool().submit(bound.filter.check, call.text, call.ctx)
+            return future.result(timeout=bound.timeout_s)
+        except concurrent.futures.TimeoutError:
+            return _Failure(f"timeout after {bound.timeout_s * 1000:.0f} ms")  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001 - any filter failure follows on_error
+            return _Failure(_describe_error(exc))
+
+    async def _acall(self, call: _Call) -> _Outcome:
+        bound = call.bound
+        try:
+            if not bound.filter._loaded:
+                await asyncio.to_thread(bound.filter.ensure_loaded)
+            coro = bound.filter.acheck(call.text, call.ctx)
+            if bound.timeout_s is None:
+                return await coro
+            return await asyncio.wait_for(coro, bound.timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            return _Failure(f"timeout after {bound.timeout_s * 1000:.0f} ms")  # type: ignore[operator]
+        except Exception as exc:  # noqa: BLE001
+            return _Failure(_describe_error(exc))
+
+
+def _describe_error(exc: Exception) -> str:
+    # Our own errors carry safe messages; a third-party exception message may quote the input.
+    if isinstance(exc, GuardrailsError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+
+
+def _merge_scores(into: dict[str, float], new: Any) -> None:
+    for category, score in dict(new).items():
+        into[category] = max(score, into.get(category, 0.0))
+
+
+def _content_text(message: Any) -> str:
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    # OpenAI content parts: keep the text parts.
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
+def render_conversation(messages: Sequence[Message]) -> str:
+    """The conversation as plain text, one ``role: content`` block per message."""
+    return "\n\n".join(f"{m.get('role', 'user')}: {_content_text(m)}" for m in messages)
+
+
+def _log(verdict: Verdict, ctx: Context) -> None:
+    level = logging.INFO if verdict.action is not Action.ALLOW else logging.DEBUG
+    if logger.isEnabledFor(level):
+        logger.log(level, "verdict request=%s %s", ctx.request_id, verdict.summary())

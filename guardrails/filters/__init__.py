@@ -1,0 +1,1 @@
+"""Built-in filters. Each module holds one filter class; the registry finds them by entry point."""

@@ -1,0 +1,65 @@
+"""``regex``: block, redact or flag text matching deployer-written patterns (linear-time RE2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import re2
+from pydantic import Field, field_validator
+
+from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.normalize import normalize
+from guardrails.types import Context, FilterResult, Finding, Span
+
+
+def _compile(pattern: str, case_sensitive: bool) -> Any:
+    options = re2.Options()
+    options.case_sensitive = case_sensitive
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+class RegexConfig(FilterConfig):
+    patterns: list[str] = Field(min_length=1, description="RE2 regular expressions (no backreferences or lookaround).")
+    case_sensitive: bool = False
+    category: str = Field("regex", description="Category and redaction label reported for a match.")
+    normalize: bool = Field(False, description="Match against evasion-normalised text (zero-width, homoglyphs, leetspeak).")
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for i, pattern in enumerate(patterns):
+            try:
+                _compile(pattern, True)
+            except re2.error as exc:
+                reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+                raise ValueError(f"patterns[{i}]: not a valid RE2 pattern ({reason}): {pattern!r}") from None
+        return patterns
+
+
+class RegexFilter(BaseFilter):
+    """Matches RE2 patterns, which run in time linear in the text: a policy cannot hang the process."""
+
+    name = "regex"
+    Config = RegexConfig
+    cost = 0
+
+    def __init__(self, config: RegexConfig) -> None:
+        super().__init__(config)
+        self.config: RegexConfig = config
+        self._patterns = [_compile(p, config.case_sensitive) for p in config.patterns]
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        norm = normalize(text) if self.config.normalize else None
+        target = norm.text if norm else text
+        label = self.config.category.upper()
+        spans = []
+        for pattern in self._patterns:
+            for m in pattern.finditer(target):
+                if m.end() == m.start():
+                    continue
+                start, end = norm.source_span(m.start(), m.end()) if norm else (m.start(), m.end())
+                spans.append(Span(start, end, label))
+        if not spans:
+            return FilterResult.clean({self.config.category: 0.0})
+        return FilterResult((Finding(self.config.category, 1.0, tuple(spans)),), {self.config.category: 1.0})

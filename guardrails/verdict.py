@@ -1,0 +1,101 @@
+"""The Verdict: what a check decided, in the same shape for the API, the CLI and HTTP."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from guardrails.types import Action, Message, Span, Stage
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One finding of one filter that crossed its threshold (or one filter error)."""
+
+    filter: str
+    category: str
+    score: float
+    action: Action
+    spans: tuple[Span, ...] = ()
+    message: int | None = None  # index of the chat message the spans refer to
+    error: str | None = None  # set when the filter crashed or timed out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "filter": self.filter,
+            "category": self.category,
+            "score": round(self.score, 4),
+            "action": self.action.value,
+            "spans": [s.to_dict() for s in self.spans],
+        }
+        if self.message is not None:
+            out["message"] = self.message
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one stage of checks.
+
+    ``action`` is the strongest action taken; ``allowed`` is false only for ``block``.
+    ``text`` is the text after redaction (for chat input: the last message's content);
+    ``messages`` holds the redacted conversation when chat messages were checked.
+    ``scores`` maps filter id to the raw score of every category that filter scored.
+    """
+
+    allowed: bool
+    action: Action
+    stage: Stage
+    text: str
+    violations: tuple[Violation, ...]
+    policy: str
+    policy_hash: str
+    latency_ms: float
+    messages: list[Message] | None = None
+    scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        return not self.allowed
+
+    @property
+    def errors(self) -> list[Violation]:
+        return [v for v in self.violations if v.error is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "allowed": self.allowed,
+            "action": self.action.value,
+            "stage": self.stage.value,
+            "text": self.text,
+            "violations": [v.to_dict() for v in self.violations],
+            "policy": self.policy,
+            "policy_hash": self.policy_hash,
+            "latency_ms": round(self.latency_ms, 3),
+        }
+        if self.messages is not None:
+            out["messages"] = [dict(m) for m in self.messages]
+        if self.scores:
+            out["scores"] = {f: {c: round(s, 4) for c, s in cats.items()} for f, cats in self.scores.items()}
+        return out
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def summary(self) -> dict[str, Any]:
+        """A log-safe view: no text, no spans' contents; ids, actions, categories and scores only."""
+        return {
+            "stage": self.stage.value,
+            "action": self.action.value,
+            "policy": self.policy,
+            "policy_hash": self.policy_hash,
+            "latency_ms": round(self.latency_ms, 3),
+            "violations": [
+                {"filter": v.filter, "category": v.category, "score": round(v.score, 4), "action": v.action.value}
+                | ({"error": v.error} if v.error else {})
+                for v in self.violations
+            ],
+        }
