@@ -25,6 +25,7 @@ HOMOGLYPHS = {
 }
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "l", "+": "t"}
 
+_EDGE_PUNCT = frozenset("!|+")
 _INVISIBLE = {"\u00ad", "\u034f", "\u180e", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufeff"}
 _WORD = re.compile(r"[^\s]+")
 # Three or more single letters joined by the same kind of separator: "k i l l", "k-i-l-l", "k.i.l.l".
@@ -101,7 +102,9 @@ def _fix_words(text: str, *, leet: bool, homoglyphs: bool) -> str:
             if core and any(c in LEET for c in core) and sum(c.isdigit() for c in core) < len(core):
                 offset = match.start() + word.index(core)
                 for j, c in enumerate(core):
-                    if c in LEET and 0 < j < len(core) - 1 or (c in LEET and c not in "!|+$"):
+                    inside = 0 < j < len(core) - 1
+                    # '!', '|' and '+' are also punctuation: only read them as letters mid-word.
+                    if c in LEET and (inside or c not in _EDGE_PUNCT):
                         out[offset + j] = LEET[c]
     return "".join(out)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -118,14 +119,14 @@ def _find(source: str | Path, base: Path | None) -> Path:
     if base is not None and not path.is_absolute():
         path = base / path
     if not path.is_file():
-        raise PolicyError(f"{path}: policy file not found")
+        raise PolicyError(f"{_display(path)}: policy file not found")
     return path.resolve()
 
 
 def _load_raw(path: Path, stack: tuple[Path, ...]) -> _Raw:
     if path in stack:
-        chain = " -> ".join(str(p) for p in (*stack, path))
-        raise PolicyError(f"{stack[-1]}: extends: cycle detected: {chain}")
+        chain = " -> ".join(_display(p) for p in (*stack, path))
+        raise PolicyError(f"{_display(stack[-1])}: extends: cycle detected: {chain}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -230,7 +231,7 @@ def _validate(raw: _Raw, default_name: str) -> Policy:
     try:
         top = _TopLevel.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_describe(exc, raw, prefix=()))
+        problems.extend(_describe(exc, raw, prefix=(), keys=[*_TopLevel.model_fields, "extends"]))
     stages: dict[str, list[FilterConfig]] = {"input": [], "output": []}
     for stage in STAGES:
         items = data.get(stage, [])
@@ -274,7 +275,7 @@ def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str]) -> 
     try:
         cfg = cls.Config.model_validate(entry, context={"policy_dir": _dir_of(raw.locate(path))})
     except ValidationError as exc:
-        problems.extend(_describe(exc, raw, prefix=path))
+        problems.extend(_describe(exc, raw, prefix=path, keys=list(cls.Config.model_fields)))
         return None
     if cfg.action not in cls.actions:
         allowed = ", ".join(sorted(cls.actions))
@@ -292,11 +293,16 @@ def _dir_of(location: str) -> Path | None:
     return file.parent.resolve() if file.is_file() else None
 
 
-def _describe(exc: ValidationError, raw: _Raw, prefix: Path_) -> list[str]:
+def _describe(exc: ValidationError, raw: _Raw, prefix: Path_, keys: list[str]) -> list[str]:
     out = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
-        out.append(f"{raw.locate(loc)}: {format_path(loc)}: {_expected(err)}")
+        message = _expected(err)
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            close = difflib.get_close_matches(str(err["loc"][0]), keys, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"unknown key{hint}; expected one of: {', '.join(keys)}"
+        out.append(f"{raw.locate(loc)}: {format_path(loc)}: {message}")
     return out
 
 

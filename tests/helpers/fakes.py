@@ -1,0 +1,50 @@
+"""Small filters for engine tests, loaded through the policy's 'package.module:ClassName' form."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import Field
+
+from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.types import Context, FilterResult, Finding, Span
+
+
+class KeywordConfig(FilterConfig):
+    word: str
+    score: float = 0.9
+    category: str = "keyword"
+    label: str = "KEYWORD"
+    sleep_ms: int = Field(0, ge=0)
+
+
+class KeywordFilter(BaseFilter):
+    """Reports every occurrence of ``word`` with a fixed score; optionally sleeps first."""
+
+    name = "keyword"
+    Config = KeywordConfig
+    cost = 2
+    calls: list[str] = []
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        KeywordFilter.calls.append(self.config.id or self.name)
+        if self.config.sleep_ms:
+            time.sleep(self.config.sleep_ms / 1000)
+        spans, pos = [], text.find(self.config.word)
+        while pos != -1:
+            spans.append(Span(pos, pos + len(self.config.word), self.config.label))
+            pos = text.find(self.config.word, pos + 1)
+        scores = {self.config.category: self.config.score if spans else 0.0}
+        if not spans or self.config.score < self.threshold:
+            return FilterResult.clean(scores)
+        return FilterResult((Finding(self.config.category, self.config.score, tuple(spans)),), scores)
+
+
+class CrashingFilter(BaseFilter):
+    """Always raises, with a message that quotes the input (which must never reach the verdict)."""
+
+    name = "crashing"
+    cost = 0
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        raise RuntimeError(f"boom on {text!r}")

@@ -1,0 +1,70 @@
+"""Incremental output moderation: hold-back, redaction in stream, block mid-stream."""
+
+from __future__ import annotations
+
+from guardrails import Context, Guard
+
+
+def stream_all(guard: Guard, chunks: list[str], ctx: Context | None = None) -> tuple[str, bool, int]:
+    s = guard.stream(ctx=ctx)
+    out = ""
+    fed = 0
+    for chunk in chunks:
+        out += s.push(chunk)
+        fed += 1
+        if s.blocked:
+            break
+    out += s.finish()
+    return out, s.blocked, fed
+
+
+def words(text: str) -> list[str]:
+    return [w + " " for w in text.split(" ")]
+
+
+def test_stream_clean_text_passes_unchanged() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "deny_list", "words": ["bomb"]}]})
+    text = "The quick brown fox jumps over the lazy dog. It was a sunny day and everyone was happy."
+    out, blocked, _ = stream_all(g, words(text))
+    assert not blocked and out.strip() == text
+
+
+def test_stream_block_stops_before_bad_text_is_emitted() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "deny_list", "words": ["bomb"]}]})
+    text = "Sure, here is a long and friendly introduction before the answer. Step one: build the bomb with care and more text."
+    chunks = words(text)
+    out, blocked, fed = stream_all(g, chunks)
+    assert blocked
+    assert "bomb" not in out
+    assert fed < len(chunks)  # the caller was told to stop early
+    assert out.startswith("Sure, here is")
+
+
+def test_stream_redaction_never_leaks_secret_across_chunks() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "secrets", "action": "redact"}]})
+    secret = "AKIAIOSFODNN7EXAMPLE"
+    text = f"Your key is {secret} and keep it safe, do not share it with anyone at all please."
+    chunks = [text[i : i + 3] for i in range(0, len(text), 3)]  # the key arrives split over 7 chunks
+    out, blocked, _ = stream_all(g, chunks)
+    assert not blocked
+    assert secret not in out and "<AWS_ACCESS_KEY_ID>" in out
+    assert out == text.replace(secret, "<AWS_ACCESS_KEY_ID>")
+
+
+def test_stream_restores_vault_placeholders() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "secrets"}]})
+    ctx = Context()
+    ctx.vault["<PERSON_1>"] = "Ada Lovelace"
+    text = "Dear <PERSON_1>, thank you for your letter about the analytical engine and its notes."
+    chunks = [text[i : i + 4] for i in range(0, len(text), 4)]
+    out, _, _ = stream_all(g, chunks, ctx)
+    assert out == text.replace("<PERSON_1>", "Ada Lovelace")
+
+
+def test_stream_holds_back_a_tail_until_finish() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "secrets"}]})
+    s = g.stream(hold_chars=20, check_every=1)
+    emitted = s.push("a" * 10 + " " + "b" * 30 + " end")
+    assert len(emitted) <= 11 + 1
+    rest = s.finish()
+    assert emitted + rest == "a" * 10 + " " + "b" * 30 + " end"
