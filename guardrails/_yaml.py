@@ -64,15 +64,34 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], source: str, p
         return [_build(item, path + (i,), lines, source, problems) for i, item in enumerate(node.value)]
     value = _scalar(node)
     if isinstance(value, str) and "${" in value:
-        value = _interpolate(value, path, lines[path], source, problems)
+        value = _interpolate(value, path, f"{source}:{lines[path]}", problems)
     return value
 
 
 def _scalar(node: yaml.Node) -> Any:
-    return yaml.SafeLoader("").construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
-def _interpolate(value: str, path: Path_, line: int, source: str, problems: list[str]) -> str:
+def interpolate_plain(data: Any, source: str) -> Any:
+    """Apply ``${VAR}`` interpolation to already-parsed data (a policy given as a dict)."""
+    problems: list[str] = []
+
+    def walk(value: Any, path: Path_) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, path + (str(k),)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, path + (i,)) for i, v in enumerate(value)]
+        if isinstance(value, str) and "${" in value:
+            return _interpolate(value, path, source, problems)
+        return value
+
+    out = walk(data, ())
+    if problems:
+        raise PolicyError(problems)
+    return out
+
+
+def _interpolate(value: str, path: Path_, where: str, problems: list[str]) -> str:
     def repl(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in os.environ:
@@ -80,7 +99,7 @@ def _interpolate(value: str, path: Path_, line: int, source: str, problems: list
         if default is not None:
             return default
         problems.append(
-            f"{source}:{line}: {format_path(path)}: environment variable {name} is not set "
+            f"{where}: {format_path(path)}: environment variable {name} is not set "
             f"(write ${{{name}:-default}} to give a default)"
         )
         return ""

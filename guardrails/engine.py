@@ -93,6 +93,9 @@ class Guard:
         for cfg in policy.stage(stage):
             cls = registry.resolve(cfg.filter)
             on_error = cfg.on_error or policy.on_error
+            # Model-backed filters declare an `offline` key; the policy-wide offline: true turns it on.
+            if policy.offline and "offline" in type(cfg).model_fields and not getattr(cfg, "offline"):
+                cfg = cfg.model_copy(update={"offline": True})
             bound.append(
                 BoundFilter(
                     id=cfg.id or cfg.filter,
@@ -122,6 +125,15 @@ class Guard:
             for b in stage:
                 b.filter.ensure_loaded()
 
+    def _load_stage(self, stage: Stage) -> None:
+        """Load a stage's filters before timing a check; a failure is left for on_error to handle."""
+        for b in self._stages[stage]:
+            if not b.filter._loaded:
+                try:
+                    b.filter.ensure_loaded()
+                except Exception:  # noqa: BLE001 - _call() retries and reports it as a filter error
+                    pass
+
     # -- synchronous API -------------------------------------------------------------------
 
     def check_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
@@ -132,8 +144,12 @@ class Guard:
         """Check generated text (pass the request's ctx to restore pseudonymised values)."""
         return self.check(text, Stage.OUTPUT, ctx=ctx)
 
-    def check(self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None) -> Verdict:
-        plan = self._evaluate(content, Stage(stage), ctx)
+    def check(
+        self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
+    ) -> Verdict:
+        """Run one stage. ``max_cost`` skips filters costlier than it (used between stream checkpoints)."""
+        self._load_stage(Stage(stage))
+        plan = self._evaluate(content, Stage(stage), ctx, max_cost)
         try:
             call = next(plan)
             while True:
@@ -149,8 +165,12 @@ class Guard:
     async def acheck_output(self, text: str, *, ctx: Context | None = None) -> Verdict:
         return await self.acheck(text, Stage.OUTPUT, ctx=ctx)
 
-    async def acheck(self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None) -> Verdict:
-        plan = self._evaluate(content, Stage(stage), ctx)
+    async def acheck(
+        self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
+    ) -> Verdict:
+        if not all(b.filter._loaded for b in self._stages[Stage(stage)]):
+            await asyncio.to_thread(self._load_stage, Stage(stage))
+        plan = self._evaluate(content, Stage(stage), ctx, max_cost)
         try:
             call = next(plan)
             while True:
@@ -186,10 +206,13 @@ class Guard:
 
     # -- the evaluation plan, shared by the sync and async drivers ----------------------------
 
-    def _evaluate(self, content: str | Sequence[Message], stage: Stage, ctx: Context | None) -> Generator[_Call, _Outcome, Verdict]:
+    def _evaluate(
+        self, content: str | Sequence[Message], stage: Stage, ctx: Context | None, max_cost: int | None = None
+    ) -> Generator[_Call, _Outcome, Verdict]:
         start = time.perf_counter()
         ctx = ctx if ctx is not None else Context()
         ctx.stage = stage
+        out_messages: list[Message] | None = None
         if isinstance(content, str):
             texts: list[tuple[str | None, str]] = [(None, content)]
             messages: list[Message] | None = None
@@ -202,13 +225,21 @@ class Guard:
         redactions: dict[int, list[Span]] = {}
         blocked = False
         for bound in self._stages[stage]:
+            if max_cost is not None and bound.filter.cost > max_cost:
+                continue
+            targets: list[tuple[str | None, str, int | None]]
             if bound.filter.conversation and messages is not None:
                 targets = [(None, render_conversation(messages), None)]
             else:
                 targets = [(role, text, (i if messages is not None else None)) for i, (role, text) in enumerate(texts)]
             for role, text, index in targets:
                 ctx.role = role
+                started = time.perf_counter()
                 outcome = yield _Call(bound, text, ctx)
+                # Opt-in per-filter timing (the sidecar's latency histograms): a list the caller put there.
+                timings = ctx.metadata.get("filter_timings")
+                if isinstance(timings, list):
+                    timings.append((bound.id, time.perf_counter() - started))
                 if isinstance(outcome, _Failure):
                     logger.warning("filter %s failed (%s); on_error=%s", bound.id, outcome.reason, bound.on_error.value)
                     violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, outcome.reason))
@@ -228,10 +259,9 @@ class Guard:
         action = Action.strongest([v.action for v in violations])
         if messages is None:
             out_text = apply_spans(texts[0][1], redactions.get(0, []))
-            out_messages = None
         else:
             out_messages = [
-                {**m, "content": apply_spans(texts[i][1], redactions[i])} if i in redactions else m
+                Message(**{**m, "content": apply_spans(texts[i][1], redactions[i])}) if i in redactions else m
                 for i, m in enumerate(messages)
             ]
             out_text = _content_text(out_messages[-1]) if out_messages else ""

@@ -28,6 +28,7 @@ LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9
 _EDGE_PUNCT = frozenset("!|+")
 _INVISIBLE = {"\u00ad", "\u034f", "\u180e", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufeff"}
 _WORD = re.compile(r"[^\s]+")
+_CANDIDATE_WORD = re.compile(r"[^\s]*[0-9@$!|+\u0080-\U0010ffff][^\s]*")
 # Three or more single letters joined by the same kind of separator: "k i l l", "k-i-l-l", "k.i.l.l".
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][\s.\-_*·,/]{1,2}){2,}[^\W\d_](?![^\W\d_])")
 
@@ -63,15 +64,21 @@ def _fold_char(ch: str) -> str:
 
 def normalize(text: str, *, leet: bool = True, homoglyphs: bool = True, despace: bool = True) -> Normalized:
     """Return the normalised form of ``text`` with an offset map (see module docstring)."""
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        if _is_invisible(ch):
-            continue
-        for out in _fold_char(ch):
-            chars.append(out)
-            offsets.append(i)
-    folded = "".join(chars)
+    if text.isascii():
+        # Fast path: ASCII has no invisible format characters and folds by lower().
+        folded = text.lower()
+        offsets: list[int] | range = range(len(text))
+    else:
+        chars: list[str] = []
+        offset_list: list[int] = []
+        for i, ch in enumerate(text):
+            if _is_invisible(ch):
+                continue
+            for out in _fold_char(ch):
+                chars.append(out)
+                offset_list.append(i)
+        folded = "".join(chars)
+        offsets = offset_list
     if homoglyphs or leet:
         folded = _fix_words(folded, leet=leet, homoglyphs=homoglyphs)
     norm = Normalized(folded, tuple(offsets), len(text))
@@ -84,7 +91,8 @@ def _fix_words(text: str, *, leet: bool, homoglyphs: bool) -> str:
     Length is preserved one character for one, so the offset map stays valid.
     """
     out = list(text)
-    for match in _WORD.finditer(text):
+    # Only words holding a leet character or a non-ASCII letter can change.
+    for match in _CANDIDATE_WORD.finditer(text):
         word = match.group()
         latin = sum(1 for c in word if "a" <= c <= "z")
         if homoglyphs:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from guardrails._yaml import Path_, format_path, load_located
+from guardrails._yaml import Path_, format_path, interpolate_plain, load_located
 from guardrails.errors import FilterLoadError, PolicyError
 from guardrails.filters.base import FilterConfig
 
@@ -97,7 +97,7 @@ def load_policy(source: str | Path) -> Policy:
 
 def policy_from_dict(data: dict[str, Any], source: str = "<dict>", base_dir: Path | None = None) -> Policy:
     """Build a policy from already-parsed data (``extends`` paths resolve against ``base_dir``)."""
-    raw = _located_from_plain(copy.deepcopy(data), source)
+    raw = _located_from_plain(interpolate_plain(copy.deepcopy(data), source), source)
     raw = _resolve_extends(raw, base_dir or Path.cwd(), stack=())
     return _validate(raw, default_name=str(data.get("name", "policy")))
 

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from guardrails.spans import apply_spans, merge_spans
-from guardrails.types import Action, Context, Span
+from guardrails.types import Action, Context, Span, Stage
 from guardrails.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -22,13 +22,22 @@ _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
 
 
 class OutputStream:
-    """Checks a growing answer every ``check_every`` characters and at sentence ends."""
+    """Checks a growing answer every ``check_every`` characters and at sentence ends.
 
-    def __init__(self, guard: "Guard", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32) -> None:
+    Model-backed filters (cost > 1) run only at sentence ends, every ``model_every``
+    characters and at the end; text is released only once every filter has seen it.
+    """
+
+    def __init__(
+        self, guard: "Guard", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32, model_every: int = 256
+    ) -> None:
         self.guard = guard
         self.ctx = ctx if ctx is not None else Context()
         self.hold_chars = hold_chars
         self.check_every = check_every
+        self.model_every = model_every
+        self._has_costly = any(b.filter.cost > 1 for b in guard.filters("output"))
+        self._full_len = 0  # length of self.text at the last check that ran every filter
         self.text = ""
         self.emitted_upto = 0  # offset in self.text up to which output was released
         self.verdict: Verdict | None = None
@@ -45,8 +54,9 @@ class OutputStream:
         if self.blocked or self.finished or not delta:
             return ""
         self.text += delta
-        due = len(self.text) - self._checked_len >= self.check_every or _SENTENCE_END.search(delta)
-        return self._check(final=False) if due else ""
+        sentence_end = bool(_SENTENCE_END.search(delta))
+        due = sentence_end or len(self.text) - self._checked_len >= self.check_every
+        return self._check(final=False, sentence_end=sentence_end) if due else ""
 
     def finish(self) -> str:
         """Run the final check on the whole answer; return the rest to emit ("" if blocked)."""
@@ -56,13 +66,16 @@ class OutputStream:
         self.finished = True
         return out
 
-    def _check(self, final: bool) -> str:
+    def _check(self, final: bool, sentence_end: bool = False) -> str:
         self.checks += 1
         self._checked_len = len(self.text)
-        verdict = self.guard.check_output(self.text, ctx=self.ctx)
+        full = final or sentence_end or not self._has_costly or len(self.text) - self._full_len >= self.model_every
+        verdict = self.guard.check(self.text, Stage.OUTPUT, ctx=self.ctx, max_cost=None if full else 1)
         self.verdict = verdict
         if not verdict.allowed:
             return ""
+        if full:
+            self._full_len = len(self.text)
         spans = merge_spans(s for v in verdict.violations if v.action is Action.REDACT for s in v.spans)
         cut = len(self.text) if final else self._safe_cut(spans)
         if cut <= self.emitted_upto:
@@ -74,7 +87,7 @@ class OutputStream:
         return self.ctx.restore(segment) if self.ctx.vault else segment
 
     def _safe_cut(self, spans: list[Span]) -> int:
-        cut = len(self.text) - self.hold_chars
+        cut = self._full_len - self.hold_chars
         if cut <= self.emitted_upto:
             return self.emitted_upto
         # Do not split a word, a redaction span or a vault placeholder.

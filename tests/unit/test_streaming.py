@@ -68,3 +68,28 @@ def test_stream_holds_back_a_tail_until_finish() -> None:
     assert len(emitted) <= 11 + 1
     rest = s.finish()
     assert emitted + rest == "a" * 10 + " " + "b" * 30 + " end"
+
+
+def test_stream_model_filters_run_less_often_but_see_text_before_release() -> None:
+    from tests.helpers.fakes import KeywordFilter
+
+    g = Guard.from_policy({
+        "name": "t",
+        "output": [
+            {"filter": "secrets"},
+            {"filter": "tests.helpers.fakes:KeywordFilter", "id": "model", "word": "bomb"},  # cost 2
+        ],
+    })
+    KeywordFilter.calls.clear()
+    s = g.stream(check_every=8, model_every=120)
+    text = "no sentence end here just many plain words that go on " * 3 + "and then bomb appears"
+    out = ""
+    for ch in text:
+        out += s.push(ch)
+        if s.blocked:
+            break
+    out += s.finish()
+    assert s.blocked and "bomb" not in out
+    assert 0 < len(KeywordFilter.calls) < s.checks
+    # Nothing was released beyond what the model filter had already checked.
+    assert len(out) <= s._full_len

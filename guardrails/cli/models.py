@@ -1,0 +1,121 @@
+"""``guardrails models list|prefetch POLICY``: the model files a policy needs, for air-gapped hosts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from guardrails.engine import Guard
+from guardrails.runtime import ModelNotFound, ModelSpec, is_offline, locate_model, resolve_model
+from guardrails.runtime.resolve import FOREIGN_WEIGHTS
+
+EXIT_OK, EXIT_MISSING = 0, 1
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("models", help="list or download the model files a policy needs")
+    cmds = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    ls = cmds.add_parser("list", help="list each model a policy needs and whether a local copy exists")
+    ls.add_argument("policy", help="policy file or built-in name")
+    ls.add_argument("--json", action="store_true", help="one JSON object per model")
+    ls.set_defaults(handler=list_models)
+    pf = cmds.add_parser(
+        "prefetch",
+        help="download what is missing (or, offline / with --verify, check it is present); exit 1 if anything is missing",
+    )
+    pf.add_argument("policy", help="policy file or built-in name")
+    pf.add_argument("--verify", action="store_true", help="never download; only check that every model is present")
+    pf.add_argument("--json", action="store_true", help="one JSON object per model")
+    pf.set_defaults(handler=prefetch)
+
+
+@dataclass
+class Need:
+    """One model of a policy, with every filter that needs it."""
+
+    spec: ModelSpec
+    filters: list[str] = field(default_factory=list)
+    status: str = "missing"
+    path: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.spec.key, "revision": self.spec.revision, "filters": self.filters, "note": self.spec.note,
+            "status": self.status, "path": self.path, "error": self.error,
+        }
+
+
+def policy_models(guard: Guard) -> list[Need]:
+    """Every model the policy's filters need, in policy order, each listed once."""
+    needs: dict[tuple[str, str | None], Need] = {}
+    for stage in ("input", "output"):
+        for bound in guard.filters(stage):
+            f = bound.filter
+            specs = f.model_specs() if hasattr(f, "model_specs") else [ModelSpec(k) for k in f.required_models()]
+            for spec in specs:
+                need = needs.setdefault((spec.key, spec.revision), Need(spec))
+                need.filters.append(f"{stage}.{bound.id}")
+    return list(needs.values())
+
+
+def _locate(need: Need) -> None:
+    found = locate_model(need.spec.key, revision=need.spec.revision)
+    if found is not None:
+        need.status, need.path = "present", str(found)
+
+
+def list_models(args: argparse.Namespace) -> int:
+    needs = policy_models(Guard.from_policy(args.policy))
+    for need in needs:
+        _locate(need)
+    _print(needs, args.json)
+    return EXIT_OK
+
+
+def prefetch(args: argparse.Namespace) -> int:
+    guard = Guard.from_policy(args.policy)
+    needs = policy_models(guard)
+    offline = args.verify or is_offline(guard.policy.offline)
+    for need in needs:
+        _locate(need)
+        if need.status == "present":
+            continue
+        if offline:
+            need.error = "not present (offline: nothing downloaded)"
+            continue
+        spec = need.spec
+        try:
+            path = resolve_model(
+                spec.key,
+                revision=spec.revision,
+                allow_patterns=list(spec.allow_patterns) if spec.allow_patterns else None,
+                ignore_patterns=None if spec.allow_patterns else FOREIGN_WEIGHTS,
+            )
+        except ModelNotFound as exc:
+            need.status, need.error = "error", str(exc)
+            continue
+        need.status, need.path = "downloaded", str(path)
+    _print(needs, args.json)
+    missing = [n for n in needs if n.status not in ("present", "downloaded")]
+    if missing and not args.json:
+        print(f"{len(missing)} of {len(needs)} model(s) missing", file=sys.stderr)
+    return EXIT_MISSING if missing else EXIT_OK
+
+
+def _print(needs: list[Need], as_json: bool) -> None:
+    if as_json:
+        for need in needs:
+            print(json.dumps(need.to_dict(), ensure_ascii=False))
+        return
+    if not needs:
+        print("this policy needs no model files")
+        return
+    for need in needs:
+        rev = f"@{need.spec.revision}" if need.spec.revision else ""
+        where = need.path or need.error or ""
+        note = f" ({need.spec.note})" if need.spec.note else ""
+        print(f"{need.status:<10} {need.spec.key}{rev}{note}  [{', '.join(need.filters)}]  {where}".rstrip())

@@ -1,0 +1,141 @@
+"""Run a Guard over a dataset and keep, per example, what an evaluation needs (never the text)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from guardrails.engine import BoundFilter, Guard
+from guardrails.eval.dataset import Example
+from guardrails.types import Action, Context, Stage
+from guardrails.verdict import Verdict
+
+Progress = Callable[[int], None]  # called with the number of examples just finished
+
+
+@dataclass(frozen=True)
+class Record:
+    """The outcome of the policy on one example.
+
+    ``scores`` maps filter id to its highest category score (None: the filter failed on this
+    example). Filters the engine skipped after an earlier block are run alone to get their score,
+    so every filter's curve covers every example; ``latency_ms`` is the policy's own latency.
+    """
+
+    example: Example
+    action: Action
+    latency_ms: float
+    scores: dict[str, float | None]
+    violating: frozenset[str]  # ids of filters with a violation (errors included)
+    actions: frozenset[Action]  # the action of every violation (the verdict keeps only the strongest)
+    spans: tuple[tuple[int, int, str], ...]  # predicted (start, end, entity type) of every violation
+    errors: tuple[str, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        return self.action is Action.BLOCK
+
+    @property
+    def flagged(self) -> bool:
+        """A judgement that the text is unsafe: some violation blocks or flags it (a redaction alone is not)."""
+        return Action.BLOCK in self.actions or Action.FLAG in self.actions
+
+    @property
+    def redacted(self) -> bool:
+        return Action.REDACT in self.actions
+
+    @property
+    def any_violation(self) -> bool:
+        """Blocked, flagged or redacted."""
+        return bool(self.actions)
+
+    def positive(self, mode: str) -> bool:
+        """Whether this record counts as "caught" under ``mode``: flagged, blocked or any."""
+        if mode == "blocked":
+            return self.blocked
+        if mode == "any":
+            return self.any_violation
+        return self.flagged
+
+
+@dataclass
+class EvalRun:
+    """All records of one policy over one dataset, with the filters that ran."""
+
+    policy: str
+    policy_hash: str
+    filters: dict[str, list[str]]  # stage -> filter ids, in run order
+    records: list[Record] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def filter_ids(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for ids in self.filters.values():
+            for i in ids:
+                seen.setdefault(i)
+        return list(seen)
+
+
+def run(
+    guard: Guard,
+    examples: Sequence[Example],
+    *,
+    default_stage: Stage = Stage.INPUT,
+    progress: Progress | None = None,
+    complete_scores: bool = True,
+) -> EvalRun:
+    """Check every example with ``guard`` (on its own ``stage`` or ``default_stage``)."""
+    out = EvalRun(
+        policy=guard.policy.name,
+        policy_hash=guard.policy_hash,
+        filters={s.value: [b.id for b in guard.filters(s)] for s in Stage},
+    )
+    start = time.perf_counter()
+    for ex in examples:
+        stage = ex.stage or default_stage
+        verdict = guard.check(ex.text, stage)
+        out.records.append(_record(guard, ex, stage, verdict, complete_scores))
+        if progress is not None:
+            progress(1)
+    out.wall_s = time.perf_counter() - start
+    return out
+
+
+def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete: bool) -> Record:
+    errored = {v.filter for v in verdict.errors}
+    violation_scores: dict[str, float] = {}
+    spans: list[tuple[int, int, str]] = []
+    for v in verdict.violations:
+        violation_scores[v.filter] = max(v.score, violation_scores.get(v.filter, 0.0))
+        spans.extend((s.start, s.end, v.category) for s in v.spans)
+    scores: dict[str, float | None] = {}
+    for bound in guard.filters(stage):
+        if bound.id in errored:
+            scores[bound.id] = None
+        elif bound.id in verdict.scores:
+            cats = verdict.scores[bound.id]
+            scores[bound.id] = max([*cats.values(), violation_scores.get(bound.id, 0.0)])
+        elif complete:
+            scores[bound.id] = _score_alone(bound, ex.text, stage)
+    return Record(
+        example=ex,
+        action=verdict.action,
+        latency_ms=verdict.latency_ms,
+        scores=scores,
+        violating=frozenset(v.filter for v in verdict.violations),
+        actions=frozenset(v.action for v in verdict.violations),
+        spans=tuple(spans),
+        errors=tuple(sorted(errored)),
+    )
+
+
+def _score_alone(bound: BoundFilter, text: str, stage: Stage) -> float | None:
+    """The score of a filter the engine skipped (an earlier filter already blocked)."""
+    try:
+        bound.filter.ensure_loaded()
+        result = bound.filter.check(text, Context(stage=stage))
+    except Exception:  # noqa: BLE001 - counted like an engine-side filter error
+        return None
+    values = [*result.scores.values(), *(f.score for f in result.findings)]
+    return max(values, default=0.0)

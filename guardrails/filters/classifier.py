@@ -1,0 +1,127 @@
+"""``classifier``: any transformers sequence-classification model (prompt injection, jailbreak, ...).
+
+    - filter: classifier
+      model: meta-llama/Llama-Prompt-Guard-2-86M     # hub id or local folder
+      labels: {LABEL_1: jailbreak}                   # model label -> category; others are ignored
+      threshold: 0.8
+
+Long inputs are scored in overlapping chunks (never truncated); a category's score is its
+highest chunk score, and its span is that chunk. Model labels mapped to the same category add
+up for softmax models (the probability of any of them); multi-label models take the highest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from guardrails.errors import FilterLoadError
+from guardrails.filters.base import BaseFilter
+from guardrails.runtime import ModelSpec, is_offline, resolve_model
+from guardrails.runtime.options import ModelFilterConfig, local_model_key
+from guardrails.runtime.resolve import FOREIGN_WEIGHTS
+from guardrails.types import Context, FilterResult, Finding, Span
+
+
+class ClassifierConfig(ModelFilterConfig):
+    model: str = Field(description="Hub id (org/name) or local folder of a sequence-classification model.")
+    revision: str | None = Field(None, description="Hub revision (commit sha, tag or branch) to pin.")
+    labels: dict[str, str] = Field(description="Model label (name or index) -> category; unmapped labels are ignored.")
+    thresholds: dict[str, float] = Field({}, description="Per-category thresholds; others use threshold.")
+
+    @field_validator("model")
+    @classmethod
+    def _local_path(cls, value: str, info: ValidationInfo) -> str:
+        return local_model_key(value, info)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            if not value:
+                raise ValueError("expected at least one 'model_label: category' entry")
+            return {str(k): v for k, v in value.items()}
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _unit_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for category, t in value.items():
+            if not 0 <= t <= 1:
+                raise ValueError(f"{category}: expected a number between 0 and 1, got {t!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_name_categories(self) -> "ClassifierConfig":
+        unknown = sorted(set(self.thresholds) - set(self.labels.values()))
+        if unknown:
+            raise ValueError(f"thresholds: unknown category {unknown[0]!r}; categories: {', '.join(sorted(set(self.labels.values())))}")
+        return self
+
+
+class ClassifierFilter(BaseFilter):
+    """Scores text with a transformers sequence classifier and maps its labels to categories."""
+
+    name = "classifier"
+    Config = ClassifierConfig
+    cost = 2
+    actions = frozenset({"block", "flag"})
+    config: ClassifierConfig
+
+    def load(self) -> None:
+        from guardrails.runtime.encoder import load_hf_classifier, shared_scorer
+
+        cfg = self.config
+        path = resolve_model(cfg.model, offline=is_offline(cfg.offline), revision=cfg.revision, ignore_patterns=FOREIGN_WEIGHTS)
+        classifier = load_hf_classifier(path, onnx=cfg.onnx)
+        self._index = _label_index(cfg.labels, classifier.labels, cfg.model)
+        self._multi_label = classifier.multi_label
+        self._scorer = shared_scorer(classifier, max_batch=cfg.max_batch, max_wait_ms=cfg.batch_wait_ms)
+        if cfg.chunk_tokens is not None and cfg.chunk_tokens > classifier.window:
+            raise FilterLoadError(f"chunk_tokens: {cfg.chunk_tokens} exceeds the model's window of {classifier.window} tokens")
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        cfg = self.config
+        scores = self._scorer.score(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks)
+        return self._result(scores)
+
+    async def acheck(self, text: str, ctx: Context) -> FilterResult:
+        cfg = self.config
+        scores = await self._scorer.ascore(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks)
+        return self._result(scores)
+
+    def _result(self, scores: Any) -> FilterResult:
+        findings = []
+        out: dict[str, float] = {}
+        for category, columns in self._index.items():
+            picked = scores.probs[:, columns]
+            per_chunk = picked.max(axis=1) if self._multi_label else picked.sum(axis=1)
+            worst = int(np.argmax(per_chunk))
+            score = min(1.0, float(per_chunk[worst]))
+            out[category] = score
+            if score >= self.config.thresholds.get(category, self.threshold):
+                chunk = scores.chunks[worst]
+                findings.append(Finding(category, score, (Span(chunk.start, chunk.end, category),)))
+        return FilterResult(tuple(findings), out)
+
+    def model_specs(self) -> list[ModelSpec]:
+        return [ModelSpec(self.config.model, self.config.revision, note="sequence classifier")]
+
+    def required_models(self) -> list[str]:
+        return [s.key for s in self.model_specs()]
+
+
+def _label_index(mapping: dict[str, str], model_labels: tuple[str, ...], model: str) -> dict[str, list[int]]:
+    """category -> column indices of the model labels mapped to it (names, any case, or indices)."""
+    by_name = {label.lower(): i for i, label in enumerate(model_labels)}
+    index: dict[str, list[int]] = {}
+    for key, category in mapping.items():
+        i = by_name.get(key.lower())
+        if i is None and key.isdigit() and int(key) < len(model_labels):
+            i = int(key)
+        if i is None:
+            raise FilterLoadError(f"labels: model {model!r} has no label {key!r}; its labels: {', '.join(model_labels)}")
+        index.setdefault(category, []).append(i)
+    return index

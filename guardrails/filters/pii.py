@@ -1,0 +1,378 @@
+"""``pii``: personal data found by Presidio; block, flag, redact, mask, hash or pseudonymise it.
+
+Pseudonymisation replaces each value of a prompt by a placeholder (``<EMAIL_ADDRESS_1>``; the
+same value gets the same placeholder within a request) and records it in ``ctx.vault``; the
+engine puts the originals back into that request's output. Hashing is a keyed HMAC-SHA256:
+set ``hash_key`` (or the environment variable ``GUARDRAILS_PII_KEY``) for hashes that stay
+stable across processes and restarts; without one a random per-process key is used.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import threading
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from guardrails.errors import FilterLoadError
+from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.types import Context, FilterResult, Finding, Span, Stage
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENTITIES = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "CRYPTO",
+    "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "UK_NINO", "MAC_ADDRESS",
+    "MEDICAL_LICENSE",
+)
+HASH_KEY_ENV = "GUARDRAILS_PII_KEY"
+_ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Presidio compiles recognizer patterns with these flags (DOTALL | MULTILINE | IGNORECASE).
+_REGEX_FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE
+_WARM_UP = "warm-up: test@example.com, 192.168.10.1, +1 212 555 0199, 4111 1111 1111 1111, https://example.com"
+
+
+class PatternSpec(BaseModel):
+    """One regular expression of a custom recognizer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    regex: str = Field(description="Python regular expression (matched case-insensitively).")
+    score: float = Field(0.6, ge=0, le=1, description="Score of a match before context words.")
+    name: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str) -> str:
+        try:
+            re.compile(regex, _REGEX_FLAGS)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc}): {regex!r}") from None
+        return regex
+
+
+class RecognizerSpec(BaseModel):
+    """A custom recognizer declared in the policy: patterns and/or a deny list for one entity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entity: str = Field(description="Entity type it reports, e.g. EMPLOYEE_ID (upper case).")
+    name: str | None = Field(None, description="Recognizer name; defaults to the entity.")
+    patterns: tuple[PatternSpec, ...] = ()
+    deny_list: tuple[str, ...] = Field((), description="Exact words or phrases (case-insensitive, whole words).")
+    deny_list_score: float = Field(1.0, ge=0, le=1)
+    context: tuple[str, ...] = Field((), description="Words near a match that raise its score.")
+
+    @field_validator("entity")
+    @classmethod
+    def _entity_name(cls, entity: str) -> str:
+        if not _ENTITY_NAME.match(entity):
+            raise ValueError(f"expected an upper-case entity name like EMPLOYEE_ID, got {entity!r}")
+        return entity
+
+    @model_validator(mode="after")
+    def _has_a_matcher(self) -> "RecognizerSpec":
+        if not self.patterns and not self.deny_list:
+            raise ValueError("a recognizer needs 'patterns' or 'deny_list' (or both)")
+        return self
+
+
+class PiiConfig(FilterConfig):
+    """Keys of a ``pii`` policy entry."""
+
+    action: str = "redact"
+    # Fields that entity names are checked against come first (validators see earlier fields only).
+    recognizers: tuple[RecognizerSpec, ...] = Field((), description="Custom recognizers (regex with context, deny lists).")
+    ner_model: str | None = Field(None, description="spaCy package/folder or transformers token-classification folder.")
+    ner_engine: Literal["auto", "spacy", "transformers"] = "auto"
+    ner_labels: dict[str, str] = Field(default_factory=dict, description="NER model label -> entity type, added to the defaults.")
+    offline: bool = Field(False, description="Never fetch a transformers ner_model from the hub (set by the policy's offline: true).")
+    entities: tuple[str, ...] | None = Field(
+        None, description="Entity types to find; default: the pattern entities (plus PERSON, LOCATION, ORGANIZATION with ner_model)."
+    )
+    thresholds: dict[str, float] = Field(default_factory=dict, description="Per-entity score thresholds (override threshold).")
+    languages: tuple[str, ...] = Field(("en",), min_length=1, description="Languages whose recognizers run (each adds one pass).")
+    allow_list: tuple[str, ...] = Field((), description="Values never reported (exact text, or regexes with allow_list_match: regex).")
+    allow_list_match: Literal["exact", "regex"] = "exact"
+    context_words: bool = Field(
+        True, description="Let words near a weak match (e.g. 'ssn') raise its score; false skips tokenizing (faster, pattern-only)."
+    )
+    mask_char: str = Field("*", min_length=1, max_length=1)
+    keep_last: int = Field(4, ge=0, description="Characters left visible at the end by action: mask.")
+    keep_last_entities: tuple[str, ...] = ("CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_BANK_NUMBER")
+    hash_key: SecretStr | None = Field(None, description="HMAC key for action: hash, e.g. ${GUARDRAILS_PII_KEY}.")
+    hash_length: int = Field(16, ge=8, le=64, description="Hex digits of the HMAC kept in the replacement.")
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for entity, t in value.items():
+            if isinstance(t, bool) or not 0 <= t <= 1:
+                raise ValueError(f"{entity}: expected a number between 0 and 1, got {t!r}")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for lang in value:
+            if not re.fullmatch(r"[a-z]{2,3}", lang):
+                raise ValueError(f"expected language codes like 'en', got {lang!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
+
+    @field_validator("allow_list")
+    @classmethod
+    def _allow_list_strings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not v for v in value):
+            raise ValueError("allow_list entries must not be empty")
+        return value
+
+    @field_validator("entities", "thresholds", "keep_last_entities")
+    @classmethod
+    def _known_entities(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or "recognizers" not in info.data:
+            return value  # a broken recognizers: entry is reported on its own
+        from guardrails.pii_analyzer import NER_ENTITIES, NER_LABELS, PATTERN_ENTITIES
+
+        custom = {r.entity for r in info.data["recognizers"]}
+        ner = (set(NER_ENTITIES) | set(NER_LABELS.values()) | set(info.data.get("ner_labels", {}).values())) if info.data.get("ner_model") else set()
+        known = PATTERN_ENTITIES | custom | ner
+        for entity in value:
+            if entity in known:
+                continue
+            if entity in NER_ENTITIES:
+                raise ValueError(
+                    f"entity {entity!r} needs a NER model: set ner_model: to a spaCy pipeline "
+                    f"(e.g. en_core_web_sm, installed with pip) or a transformers token-classification folder"
+                )
+            close = difflib.get_close_matches(entity, sorted(known | NER_ENTITIES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown entity {entity!r}{hint}; custom entities need an entry under recognizers:")
+        return value
+
+    @model_validator(mode="after")
+    def _allow_list_regexes(self) -> "PiiConfig":
+        if self.allow_list_match == "regex":
+            for i, item in enumerate(self.allow_list):
+                try:
+                    re.compile(item)
+                except re.error as exc:
+                    raise ValueError(f"allow_list[{i}]: not a valid regular expression ({exc}): {item!r}") from None
+        return self
+
+    def resolved_entities(self) -> tuple[str, ...]:
+        """The entities this entry looks for, custom recognizers' entities included."""
+        from guardrails.pii_analyzer import DEFAULT_NER_ENTITIES
+
+        base = self.entities if self.entities is not None else DEFAULT_ENTITIES + (DEFAULT_NER_ENTITIES if self.ner_model else ())
+        extra = tuple(r.entity for r in self.recognizers if r.entity not in base)
+        return tuple(dict.fromkeys(base + extra))
+
+
+_process_key_lock = threading.Lock()
+_process_key: bytes | None = None
+
+
+def _random_process_key() -> bytes:
+    global _process_key
+    with _process_key_lock:
+        if _process_key is None:
+            _process_key = secrets.token_bytes(32)
+            logger.warning(
+                "pii: no hash_key and no %s set; hashing with a random per-process key "
+                "(hashes change on restart and differ between replicas)", HASH_KEY_ENV
+            )
+        return _process_key
+
+
+class PiiFilter(BaseFilter):
+    """Finds personal data with Presidio; the policy's action decides what happens to each value."""
+
+    name = "pii"
+    Config = PiiConfig
+    cost = 1
+    actions = frozenset({"block", "flag", "redact", "mask", "hash", "pseudonymize"})
+    default_threshold = 0.4
+
+    def __init__(self, config: PiiConfig) -> None:
+        super().__init__(config)
+        self.config: PiiConfig = config
+        self.entities = config.resolved_entities()
+        self._analyzer: Any = None
+        self._by_language: dict[str, list[str]] = {}
+        self._custom: dict[str, list[Any]] = {}
+        self._hash_key = b""
+        self._min_threshold = min([self.threshold, *config.thresholds.values()])
+
+    def required_models(self) -> list[str]:
+        return [self.config.ner_model] if self.config.ner_model else []
+
+    def load(self) -> None:
+        """Get the shared analyzer (built once per process) and build this entry's custom recognizers."""
+        from guardrails.pii_analyzer import prepare_environment, resolve_ner, shared_analyzer
+
+        prepare_environment()
+        cfg = self.config
+        ner = resolve_ner(cfg.ner_model, cfg.ner_engine, labels=cfg.ner_labels, offline=cfg.offline) if cfg.ner_model else None
+        self._analyzer = shared_analyzer(cfg.languages, ner, cfg.context_words)
+        self._custom = {lang: [_build_recognizer(spec, lang) for spec in cfg.recognizers] for lang in cfg.languages}
+        custom_entities = {r.entity for r in cfg.recognizers}
+        for lang in cfg.languages:
+            supported = set(self._analyzer.get_supported_entities(language=lang)) | custom_entities
+            self._by_language[lang] = [e for e in self.entities if e in supported]
+        missing = [e for e in self.entities if not any(e in ents for ents in self._by_language.values())]
+        if missing:
+            raise FilterLoadError(f"pii: no recognizer for {', '.join(missing)} in languages {', '.join(cfg.languages)}")
+        # Presidio compiles patterns and loads suffix lists on first use: pay that here, not in a check.
+        self._analyze(_WARM_UP)
+        if cfg.action == "hash":
+            key = cfg.hash_key.get_secret_value() if cfg.hash_key else os.environ.get(HASH_KEY_ENV, "")
+            self._hash_key = key.encode() if key else _random_process_key()
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        zero = {e: 0.0 for e in self.entities}
+        if not text.strip():
+            return FilterResult.clean(zero)
+        results = self._analyze(text)
+        scores = dict(zero)
+        for r in results:
+            scores[r.entity_type] = max(scores.get(r.entity_type, 0.0), r.score)
+        kept = [r for r in results if r.score >= self.config.thresholds.get(r.entity_type, self.threshold)]
+        if ctx.stage is Stage.OUTPUT and ctx.vault:
+            kept = _outside_placeholders(kept, text, ctx.vault)
+        kept = _drop_contained(kept)
+        if not kept:
+            return FilterResult.clean(scores)
+        grouped: dict[str, list[Span]] = {}
+        best: dict[str, float] = {}
+        for r in sorted(kept, key=lambda r: r.start):
+            value = text[r.start : r.end]
+            grouped.setdefault(r.entity_type, []).append(Span(r.start, r.end, r.entity_type, self._replacement(r.entity_type, value, ctx)))
+            best[r.entity_type] = max(best.get(r.entity_type, 0.0), r.score)
+        findings = tuple(Finding(entity, best[entity], tuple(spans)) for entity, spans in grouped.items())
+        return FilterResult(findings, scores)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _analyze(self, text: str) -> list[Any]:
+        cfg = self.config
+        results: list[Any] = []
+        seen: set[tuple[str, int, int]] = set()
+        for lang in cfg.languages:
+            entities = self._by_language[lang]
+            if not entities:
+                continue
+            found = self._analyzer.analyze(
+                text,
+                language=lang,
+                entities=entities,
+                score_threshold=max(0.01, self._min_threshold),
+                ad_hoc_recognizers=self._custom[lang] or None,
+                allow_list=list(cfg.allow_list) or None,
+                allow_list_match=cfg.allow_list_match,
+            )
+            for r in found:
+                key = (r.entity_type, r.start, r.end)
+                if key not in seen:
+                    seen.add(key)
+                    results.append(r)
+        return results
+
+    def _replacement(self, entity: str, value: str, ctx: Context) -> str | None:
+        action = self.config.action
+        if action == "mask":
+            keep = self.config.keep_last if entity in self.config.keep_last_entities else 0
+            return mask(value, self.config.mask_char, keep)
+        if action == "hash":
+            return f"<{entity}:{keyed_hash(self._hash_key, entity, value)[: self.config.hash_length]}>"
+        if action == "pseudonymize":
+            return pseudonym(entity, value, ctx)
+        return None
+
+
+def mask(value: str, char: str = "*", keep_last: int = 4) -> str:
+    """Replace every character by ``char`` except the last ``keep_last`` letters/digits (at most half)."""
+    alnum = [i for i, c in enumerate(value) if c.isalnum()]
+    keep = min(keep_last, len(alnum) // 2)
+    if keep == 0:
+        return char * len(value)
+    cut = alnum[-keep]
+    return char * cut + value[cut:]
+
+
+_CANONICAL_DROP = re.compile(r"[\s\-().]")
+
+
+def keyed_hash(key: bytes, entity: str, value: str) -> str:
+    """HMAC-SHA256 of a value, after light normalisation (case, spaces, dashes) so formats agree."""
+    canonical = value.strip().casefold()
+    if any(c.isdigit() for c in canonical) and entity not in ("EMAIL_ADDRESS", "URL"):
+        canonical = _CANONICAL_DROP.sub("", canonical)
+    return hmac.new(key, f"{entity}\x00{canonical}".encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym(entity: str, value: str, ctx: Context) -> str | None:
+    """The request's placeholder for ``value``; a new one only at the input stage.
+
+    At the output stage a value the user gave in this request keeps its placeholder (the engine
+    restores it); any other value gets a plain ``<ENTITY>`` and is never added to the vault, so
+    the restore step cannot bring it back.
+    """
+    prefix = f"<{entity}_"
+    for placeholder, original in ctx.vault.items():
+        if original == value and placeholder.startswith(prefix):
+            return placeholder
+    if ctx.stage is Stage.OUTPUT:
+        return None
+    n = sum(1 for p in ctx.vault if p.startswith(prefix)) + 1
+    placeholder = f"{prefix}{n}>"
+    while placeholder in ctx.vault:
+        n += 1
+        placeholder = f"{prefix}{n}>"
+    ctx.vault[placeholder] = value
+    return placeholder
+
+
+def _outside_placeholders(results: list[Any], text: str, vault: dict[str, str]) -> list[Any]:
+    """Drop results that touch this request's placeholders (the engine restores those)."""
+    taken: list[tuple[int, int]] = []
+    for placeholder in vault:
+        pos = text.find(placeholder)
+        while pos != -1:
+            taken.append((pos, pos + len(placeholder)))
+            pos = text.find(placeholder, pos + 1)
+    if not taken:
+        return results
+    return [r for r in results if not any(r.start < e and s < r.end for s, e in taken)]
+
+
+def _drop_contained(results: list[Any]) -> list[Any]:
+    """Keep the longest of nested results (a URL inside an e-mail address); partial overlaps stay."""
+    ordered = sorted(results, key=lambda r: (-(r.end - r.start), -r.score, r.start))
+    kept: list[Any] = []
+    for r in ordered:
+        if not any(k.start <= r.start and r.end <= k.end for k in kept):
+            kept.append(r)
+    return kept
+
+
+def _build_recognizer(spec: RecognizerSpec, language: str) -> Any:
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    patterns = [Pattern(p.name or f"{spec.entity.lower()}_{i}", p.regex, p.score) for i, p in enumerate(spec.patterns)]
+    options: dict[str, Any] = {"patterns": patterns, "deny_list": list(spec.deny_list), "context": list(spec.context)}
+    return PatternRecognizer(
+        supported_entity=spec.entity,
+        name=spec.name or f"custom_{spec.entity.lower()}",
+        supported_language=language,
+        deny_list_score=spec.deny_list_score,
+        **{k: v for k, v in options.items() if v},  # Presidio wants these absent, not empty
+    )

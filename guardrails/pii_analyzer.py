@@ -1,0 +1,385 @@
+"""Presidio analyzers for the ``pii`` filter: built once per process and shared by every policy.
+
+Nothing here reaches the network: pattern entities run on a blank spaCy tokenizer (for context
+words), NER runs on an installed spaCy pipeline or a local transformers token-classification
+model. Presidio and spaCy are imported only inside the functions that build an analyzer.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.abc
+import importlib.util
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from guardrails.errors import FilterLoadError
+from guardrails.runtime import resolve_model, shared_model
+
+if TYPE_CHECKING:
+    from presidio_analyzer import AnalyzerEngine
+
+logger = logging.getLogger(__name__)
+
+# Entities of Presidio's pattern recognizers (presidio-analyzer 2.2.366): they need no model.
+PATTERN_ENTITIES = frozenset({
+    "ABA_ROUTING_NUMBER", "AU_ABN", "AU_ACN", "AU_MEDICARE", "AU_TFN", "CA_POSTAL_CODE", "CA_SIN",
+    "CREDIT_CARD", "CRYPTO", "DATE_TIME", "DE_BSNR", "DE_FUEHRERSCHEIN", "DE_HANDELSREGISTER",
+    "DE_HEALTH_INSURANCE", "DE_ID_CARD", "DE_KFZ", "DE_LANR", "DE_PASSPORT", "DE_PLZ",
+    "DE_SOCIAL_SECURITY", "DE_TAX_ID", "DE_TAX_NUMBER", "DE_VAT_ID", "EMAIL_ADDRESS", "ES_NIE", "ES_NIF",
+    "ES_PASSPORT", "FI_PERSONAL_IDENTITY_CODE", "IBAN_CODE", "IN_AADHAAR", "IN_GSTIN", "IN_PAN",
+    "IN_PASSPORT", "IN_VEHICLE_REGISTRATION", "IN_VOTER", "IP_ADDRESS", "IT_DRIVER_LICENSE",
+    "IT_FISCAL_CODE", "IT_IDENTITY_CARD", "IT_PASSPORT", "IT_VAT_CODE", "KR_BRN", "KR_DRIVER_LICENSE",
+    "KR_FRN", "KR_PASSPORT", "KR_RRN", "MAC_ADDRESS", "MEDICAL_LICENSE", "NG_NIN", "NG_VEHICLE_REGISTRATION",
+    "PH_PASSPORT", "PH_TIN", "PH_UMID", "PHONE_NUMBER", "PL_PESEL", "SE_ORGANISATIONSNUMMER",
+    "SE_PERSONNUMMER", "SG_NRIC_FIN", "SG_UEN", "TH_TNIN", "TR_LICENSE_PLATE", "TR_NATIONAL_ID",
+    "UK_DRIVING_LICENCE", "UK_NHS", "UK_NINO", "UK_PASSPORT", "UK_POSTCODE", "UK_VEHICLE_REGISTRATION",
+    "URL", "US_BANK_NUMBER", "US_CLAIM_NUMBER", "US_DRIVER_LICENSE", "US_HEALTH_INSURANCE_MEMBER_ID",
+    "US_ITIN", "US_MBI", "US_NPI", "US_PASSPORT", "US_PRESCRIPTION_NUMBER", "US_PRIOR_AUTHORIZATION_NUMBER",
+    "US_PROVIDER_TAX_ID", "US_REFERRAL_NUMBER", "US_SSN", "UUID", "ZA_COMPANY_REGISTRATION",
+    "ZA_DRIVER_LICENSE", "ZA_ID_NUMBER", "ZA_INCOME_TAX_NUMBER", "ZA_LICENSE_PLATE", "ZA_MOBILE_NUMBER",
+    "ZA_PASSPORT", "ZA_TELEPHONE_NUMBER", "ZA_TRAFFIC_REGISTER_NUMBER", "ZA_VAT_NUMBER",
+})
+# Entities only a NER model finds (after label mapping).
+NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP"})
+DEFAULT_NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
+
+# NER model label -> Presidio entity (spaCy OntoNotes and CoNLL-style labels).
+NER_LABELS: dict[str, str] = {
+    "PER": "PERSON", "PERSON": "PERSON", "LOC": "LOCATION", "LOCATION": "LOCATION", "GPE": "LOCATION",
+    "FAC": "LOCATION", "ORG": "ORGANIZATION", "ORGANIZATION": "ORGANIZATION", "NORP": "NRP",
+    "DATE": "DATE_TIME", "TIME": "DATE_TIME",
+}
+
+# Recognizers that reach a network or need packages we do not ship; never instantiated.
+_SKIP_RECOGNIZERS = {"MedicalNERRecognizer", "GLiNERRecognizer", "HuggingFaceNerRecognizer", "LangExtractRecognizer"}
+
+_NER_SCORE = 0.85  # spaCy gives no per-entity confidence; Presidio's default.
+
+
+@dataclass(frozen=True)
+class NerSpec:
+    """Which NER model to run: a spaCy pipeline (package name or folder) or a transformers folder."""
+
+    kind: str  # "spacy" | "transformers"
+    model: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label_map(self) -> dict[str, str]:
+        return {**NER_LABELS, **dict(self.labels)}
+
+
+class _ScrubPresidioLogs(logging.Filter):
+    """Presidio logs matched text (context words at DEBUG, failed values at ERROR): drop or blank it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return False
+        if str(record.msg).startswith("Recognizer not added to registry"):
+            return False  # expected: Presidio's default config lists recognizers of languages we did not ask for
+        if record.args:
+            record.args = tuple("<redacted>" for _ in record.args) if isinstance(record.args, tuple) else ()
+        return True
+
+
+_SCRUB = _ScrubPresidioLogs()
+
+
+def prepare_environment() -> None:
+    """Keep tldextract on its bundled suffix list (no network) and keep PII out of Presidio's logs."""
+    os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    if _SCRUB not in presidio_logger.filters:
+        presidio_logger.addFilter(_SCRUB)
+
+
+class _NoTransformersForPresidio(importlib.abc.MetaPathFinder):
+    """Refuse ``import transformers`` to Presidio's own modules while they import.
+
+    Presidio imports transformers only for engines we never use (its imports are guarded by
+    ``except ImportError``); skipping it saves seconds of start-up. Other importers, e.g. another
+    thread loading a model at the same time, are not affected.
+    """
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] != "transformers":
+            return None
+        frame = sys._getframe(1)
+        while frame is not None:
+            module = str(frame.f_globals.get("__name__", ""))
+            if module.startswith("presidio_analyzer"):
+                raise ModuleNotFoundError(f"{name} skipped for presidio_analyzer", name=name)
+            frame = frame.f_back  # type: ignore[assignment]
+        return None
+
+
+_import_lock = threading.Lock()
+
+
+def import_presidio() -> None:
+    """Import presidio_analyzer (and spaCy) without pulling in transformers."""
+    prepare_environment()
+    if "presidio_analyzer" in sys.modules:
+        return
+    with _import_lock:
+        finder = _NoTransformersForPresidio()
+        sys.meta_path.insert(0, finder)
+        try:
+            import presidio_analyzer  # noqa: F401
+        except ImportError as exc:
+            raise FilterLoadError(f"the pii filter needs presidio-analyzer and spaCy ({exc}): pip install openweights-guardrails") from None
+        finally:
+            sys.meta_path.remove(finder)
+
+
+def _install_hint(model: str) -> str:
+    return (
+        f"NER model {model!r} is not installed: install the spaCy pipeline package "
+        f"(pip install {model.replace('_', '-')}, or python -m spacy download {model} on a host with network), "
+        f"or set ner_model: to a local spaCy or transformers token-classification folder"
+    )
+
+
+def resolve_ner(model: str, engine: str = "auto", *, labels: dict[str, str] | None = None, offline: bool = False) -> NerSpec:
+    """Decide how to load ``model``; raise FilterLoadError (with how to install it) when it is missing."""
+    extra = tuple(sorted((labels or {}).items()))
+    path = Path(model).expanduser()
+    if path.is_dir():
+        is_spacy = (path / "meta.json").is_file() or (path / "config.cfg").is_file()
+        is_hf = (path / "config.json").is_file()
+        kind = engine if engine != "auto" else ("spacy" if is_spacy else "transformers" if is_hf else "")
+        if kind == "spacy" and not is_spacy:
+            raise FilterLoadError(f"ner_model {model!r}: not a spaCy pipeline folder (no meta.json or config.cfg)")
+        if kind == "transformers" and not is_hf:
+            raise FilterLoadError(f"ner_model {model!r}: not a transformers model folder (no config.json)")
+        if not kind:
+            raise FilterLoadError(
+                f"ner_model {model!r}: folder holds neither a spaCy pipeline (meta.json/config.cfg) "
+                f"nor a transformers model (config.json)"
+            )
+        return NerSpec(kind, str(path.resolve()), extra)
+    if model.startswith((".", "/", "~")):
+        raise FilterLoadError(f"ner_model {model!r}: folder does not exist")
+    if engine in ("auto", "spacy") and "/" not in model:
+        if importlib.util.find_spec(model) is None:
+            raise FilterLoadError(_install_hint(model))
+        return NerSpec("spacy", model, extra)
+    if engine == "spacy":
+        raise FilterLoadError(_install_hint(model))
+    try:
+        local = resolve_model(model, offline=offline)
+    except FilterLoadError as exc:
+        raise FilterLoadError(f"ner_model {model!r}: {exc}") from None
+    return NerSpec("transformers", str(local), extra)
+
+
+def shared_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: bool = True) -> "AnalyzerEngine":
+    """The process-wide analyzer for these languages, NER model and context setting (built on first use)."""
+    context = context or ner is not None  # a NER pipeline tokenizes anyway
+    return shared_model(("pii-analyzer", languages, ner, context), lambda: build_analyzer(languages, ner, context))
+
+
+def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: bool = True) -> "AnalyzerEngine":
+    """Build an AnalyzerEngine with every pattern recognizer for ``languages`` and optional NER.
+
+    ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
+    """
+    import_presidio()
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, NoOpNlpEngine
+
+    pipelines: dict[str, Any] = {}
+    for lang in languages:
+        try:
+            pipelines[lang] = spacy.blank(lang)
+        except Exception:  # noqa: BLE001 - spaCy raises ImportError or its own error for unknown codes
+            raise FilterLoadError(f"languages: {lang!r} is not a language code spaCy knows (e.g. en, de, es, fr)") from None
+    mapping = ner.label_map() if ner else dict(NER_LABELS)
+    ner_config = NerModelConfiguration(model_to_presidio_entity_mapping=mapping, default_score=_NER_SCORE)
+    if ner is not None and ner.kind == "spacy":
+        nlp = _load_spacy(ner.model)
+        for lang in languages:
+            if lang == nlp.lang:
+                pipelines[lang] = nlp
+        if nlp.lang not in languages:
+            raise FilterLoadError(f"ner_model {ner.model!r} is a {nlp.lang!r} pipeline; add {nlp.lang!r} to languages")
+    nlp_engine = _tokenizer_engine_class()(pipelines, ner_config, with_ner=ner is not None and ner.kind == "spacy")
+
+    registry = RecognizerRegistry(supported_languages=list(languages))
+    # The no-op engine only tells the registry not to add its own NER recognizer here.
+    noop = NoOpNlpEngine(models=[{"lang_code": lang, "model_name": "none"} for lang in languages])
+    noop.load()
+    registry.load_predefined_recognizers(languages=list(languages), nlp_engine=noop)
+    _add_all_pattern_recognizers(registry, languages)
+    if ner is not None and ner.kind == "spacy":
+        registry.add_nlp_recognizer(nlp_engine)
+    elif ner is not None:
+        model = _HfNer(ner.model, mapping)
+        for lang in languages:
+            registry.add_recognizer(model.recognizer(lang))
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine if context else noop,
+        supported_languages=list(languages),
+        context_aware_enhancer=_fast_enhancer() if context else _no_enhancer(),
+    )
+
+
+def _load_spacy(model: str) -> Any:
+    import spacy
+
+    try:
+        return spacy.load(model)
+    except OSError as exc:
+        raise FilterLoadError(f"{_install_hint(model)} ({exc})") from None
+
+
+def _add_all_pattern_recognizers(registry: Any, languages: tuple[str, ...]) -> None:
+    """Add every predefined pattern recognizer Presidio ships, also those its config disables."""
+    import presidio_analyzer.predefined_recognizers as predefined
+    from presidio_analyzer import PatternRecognizer
+
+    for lang in languages:
+        have = {e for r in registry.recognizers if r.supported_language == lang for e in r.supported_entities}
+        for name in dir(predefined):
+            cls = getattr(predefined, name)
+            if not (isinstance(cls, type) and issubclass(cls, PatternRecognizer)) or name in _SKIP_RECOGNIZERS:
+                continue
+            try:
+                factory: Any = cls  # predefined recognizers take their other arguments from defaults
+                rec = factory(supported_language=lang)
+            except Exception:  # noqa: BLE001 - a recognizer with other required arguments is left out
+                continue
+            if not set(rec.supported_entities) & have:
+                registry.add_recognizer(rec)
+                have.update(rec.supported_entities)
+
+
+def _fast_enhancer() -> Any:
+    """Presidio's lemma context enhancer, finding each match's token by bisection.
+
+    Presidio scans the token list from the start for every match (quadratic on long texts with
+    many matches: half of a 10,000-character check); the result is the same token.
+    """
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    class BisectContextEnhancer(LemmaContextAwareEnhancer):
+        @staticmethod
+        def _find_index_of_match_token(word: str, start: int, tokens: Any, tokens_indices: list[int]) -> int:
+            # The first token that starts at ``start`` or runs over it (tokens never overlap).
+            i = bisect.bisect_right(tokens_indices, start) - 1
+            if i >= 0 and start < tokens_indices[i] + len(tokens[i]):
+                return i
+            if i + 1 < len(tokens_indices):
+                return i + 1
+            raise ValueError("match is not covered by any token")
+
+    return BisectContextEnhancer()
+
+
+def _no_enhancer() -> Any:
+    """An enhancer that leaves scores as the recognizers gave them (no tokens to look at)."""
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+
+    class NoContextEnhancer(ContextAwareEnhancer):
+        def __init__(self) -> None:
+            super().__init__(context_similarity_factor=0.0, min_score_with_context_similarity=0.0, context_prefix_count=0, context_suffix_count=0)
+
+        def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
+            return raw_results
+
+    return NoContextEnhancer()
+
+
+def _tokenizer_engine_class() -> Any:
+    """A spaCy NLP engine over given pipelines whose lemmas fall back to lower-case words.
+
+    A blank pipeline has no lemmatizer; lower-cased words let Presidio's context words work.
+    """
+    from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+
+    class TokenizerNlpEngine(SpacyNlpEngine):
+        def __init__(self, pipelines: dict[str, Any], ner_config: Any, with_ner: bool) -> None:
+            super().__init__(models=[{"lang_code": k, "model_name": "blank"} for k in pipelines], ner_model_configuration=ner_config)
+            self.nlp = dict(pipelines)  # type: ignore[assignment]
+            self._with_ner = with_ner
+
+        def load(self) -> None:
+            """Pipelines are given already loaded (never downloaded)."""
+
+        def get_supported_entities(self) -> list[str]:
+            return super().get_supported_entities() if self._with_ner else []
+
+        def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
+            if self._with_ner and doc.ents:
+                entities, scores = self._get_updated_entities(doc.ents, self._get_scores_for_entities(doc))
+            else:
+                entities, scores = [], []
+            return NlpArtifacts(
+                entities=entities,
+                tokens=doc,
+                tokens_indices=[t.idx for t in doc],
+                lemmas=[t.lemma_ or t.lower_ for t in doc],
+                nlp_engine=self,
+                language=language,
+                scores=scores,
+            )
+
+    return TokenizerNlpEngine
+
+
+class _HfNer:
+    """A transformers token-classification model, loaded once and shared by its per-language recognizers."""
+
+    def __init__(self, path: str, mapping: dict[str, str]) -> None:
+        try:
+            from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
+        except ImportError:
+            raise FilterLoadError("a transformers ner_model needs transformers and torch: pip install 'openweights-guardrails[models]'") from None
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForTokenClassification.from_pretrained(path)
+        except Exception as exc:  # noqa: BLE001 - any load failure is a load error naming the folder
+            raise FilterLoadError(f"ner_model {path!r}: cannot load a token-classification model ({type(exc).__name__}: {exc})") from None
+        limit = getattr(model.config, "max_position_embeddings", 512) or 512
+        if not tokenizer.model_max_length or tokenizer.model_max_length > limit:
+            tokenizer.model_max_length = limit
+        self.mapping = mapping
+        self.stride = max(1, min(32, tokenizer.model_max_length // 4))
+        self._lock = threading.Lock()  # one forward pass at a time: pipelines are not documented thread-safe
+        self.pipe = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="simple", device=-1)
+        raw = {str(v).split("-", 1)[-1] for v in model.config.id2label.values()} - {"O"}
+        self.entities = sorted({mapping.get(label, label) for label in raw})
+
+    def __call__(self, text: str) -> list[dict[str, Any]]:
+        if not text.strip():
+            return []
+        with self._lock:
+            found: list[dict[str, Any]] = self.pipe(text, stride=self.stride)
+            return found
+
+    def recognizer(self, language: str) -> Any:
+        from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+        ner = self
+
+        class TransformersNerRecognizer(LocalRecognizer):
+            def load(self) -> None:
+                """The model is loaded by _HfNer."""
+
+            def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+                out = []
+                for item in ner(text):
+                    label = str(item.get("entity_group") or item.get("entity", "")).split("-", 1)[-1]
+                    entity = ner.mapping.get(label, label)
+                    if entity in entities and item["end"] > item["start"]:
+                        out.append(RecognizerResult(entity, int(item["start"]), int(item["end"]), float(item["score"])))
+                return out
+
+        return TransformersNerRecognizer(supported_entities=ner.entities, supported_language=language, name="TransformersNerRecognizer")

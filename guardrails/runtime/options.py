@@ -1,0 +1,32 @@
+"""Policy keys shared by the filters that run an encoder model (``classifier``, ``toxicity``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from pydantic import Field, ValidationInfo
+
+from guardrails.filters.base import FilterConfig
+
+
+class ModelFilterConfig(FilterConfig):
+    """Runtime keys: offline mode, ONNX, micro-batching and chunking of long inputs."""
+
+    offline: bool = Field(False, description="Never download; load from local paths and caches only (the policy's offline: true sets it).")
+    onnx: bool = Field(False, description="Run the model with ONNX Runtime (exported once to the guardrails cache).")
+    max_batch: int = Field(16, ge=1, le=1024, description="Most texts (chunks) per forward pass; 1 turns micro-batching off.")
+    batch_wait_ms: float = Field(1.0, ge=0, le=1000, description="How long a batch waits for more concurrent requests.")
+    chunk_tokens: int | None = Field(None, ge=8, description="Tokens per chunk (special tokens included); default: the model's window.")
+    chunk_overlap: int = Field(64, ge=0, description="Tokens shared by consecutive chunks of a long input (at most half a chunk).")
+    max_chunks: int | None = Field(256, ge=1, description="Inputs needing more chunks fail (on_error applies) instead of being truncated.")
+
+
+def local_model_key(value: str, info: ValidationInfo) -> str:
+    """Make a model path relative to the policy file absolute; leave hub ids and variant names alone."""
+    base = (info.context or {}).get("policy_dir")
+    path = Path(value).expanduser()
+    if path.is_absolute() or base is None:
+        return value
+    candidate = Path(base) / path
+    if candidate.exists() or value.startswith(("./", "../")):
+        return str(candidate.resolve())
+    return value

@@ -1,0 +1,147 @@
+"""create_app(config) -> FastAPI: the sidecar's routes, lifespan and error handling (no globals)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from guardrails.server import proxy
+from guardrails.server._http import ApiError
+from guardrails.server.audit import AuditLog
+from guardrails.server.config import LoadedServerConfig, load_server_config
+from guardrails.server.metrics import CONTENT_TYPE
+from guardrails.server.reload import PolicyReloader
+from guardrails.server.state import Sidecar
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _safe(sc: Sidecar, endpoint: str, fn: Handler) -> Handler:
+    """Count the request; every failure becomes an OpenAI-shaped error, never a traceback."""
+
+    async def wrapper(request: Request) -> Response:
+        start = time.perf_counter()
+        try:
+            response = await fn(request)
+        except ApiError as err:
+            response = err.response()
+        except Exception as exc:  # noqa: BLE001
+            logger.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
+            response = ApiError(500, "Internal error in the guardrails sidecar.", type="server_error",
+                                code="internal_error").response()
+        app = getattr(request.state, "app", None) or "-"
+        sc.metrics.child(sc.metrics.requests, app, endpoint, str(response.status_code)).inc()
+        sc.metrics.child(sc.metrics.request_duration, app, endpoint).observe(time.perf_counter() - start)
+        return response
+
+    return wrapper
+
+
+def create_app(config: LoadedServerConfig | str | Path, *, audit: AuditLog | None = None) -> FastAPI:
+    """Build the sidecar app; policies are loaded now (a bad one raises), their models at startup."""
+    loaded = config if isinstance(config, LoadedServerConfig) else load_server_config(config)
+    sc = Sidecar(loaded, audit=audit)
+    reloader = PolicyReloader(sc)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await sc.start()
+        loop = asyncio.get_running_loop()
+        watcher = None
+        if sc.config.reload_interval_s > 0:
+            watcher = asyncio.create_task(reloader.watch(sc.config.reload_interval_s))
+        sighup = False
+        if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reloader.reload_all("SIGHUP")))
+                sighup = True
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            if sighup:
+                loop.remove_signal_handler(signal.SIGHUP)
+            await sc.stop()
+
+    app = FastAPI(title="guardrails sidecar", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.sidecar = sc
+    app.state.reloader = reloader
+
+    async def chat(request: Request) -> Response:
+        return await proxy.completions(sc, request, proxy.CHAT)
+
+    async def completions(request: Request) -> Response:
+        return await proxy.completions(sc, request, proxy.COMPLETIONS)
+
+    async def models(request: Request) -> Response:
+        return await proxy.models(sc, request)
+
+    async def check(request: Request) -> Response:
+        return await proxy.guard_check(sc, request)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        return await _readiness(sc)
+
+    async def metrics(request: Request) -> Response:
+        return Response(sc.metrics.render(), media_type=CONTENT_TYPE)
+
+    # Plain Starlette routes: the handlers read the raw request, so FastAPI's dependency solving is pure overhead.
+    app.add_route("/v1/chat/completions", _safe(sc, "chat.completions", chat), methods=["POST"], include_in_schema=False)
+    app.add_route("/v1/completions", _safe(sc, "completions", completions), methods=["POST"], include_in_schema=False)
+    app.add_route("/v1/models", _safe(sc, "models", models), methods=["GET"], include_in_schema=False)
+    app.add_route("/v1/guard/check", _safe(sc, "guard.check", check), methods=["POST"], include_in_schema=False)
+    app.add_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_route("/readyz", _safe(sc, "readyz", readyz), methods=["GET"], include_in_schema=False)
+    app.add_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        return ApiError(exc.status_code, str(exc.detail), code=code).response()
+
+    return app
+
+
+async def _readiness(sc: Sidecar) -> Response:
+    apps: dict[str, Any] = {}
+    checked: dict[str, str] = {}
+    ok = sc.ready
+    for name, app in sc.apps.items():
+        if app.upstream not in checked:
+            checked[app.upstream] = await _probe(sc, app.upstream)
+        state = checked[app.upstream]
+        ok = ok and state == "ok"
+        apps[name] = {"policy": app.handle.guard.policy.name, "policy_hash": app.handle.guard.policy_hash, "upstream": state}
+    body: dict[str, Any] = {"status": "ready" if ok else "not_ready", "models_loaded": sc.ready, "apps": apps}
+    if sc.load_error:
+        body["error"] = sc.load_error
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+async def _probe(sc: Sidecar, upstream: str) -> str:
+    if sc.client is None:
+        return "not started"
+    try:
+        resp = await sc.client.get(upstream + "/models", headers=sc.upstream_headers("readyz"), timeout=2.0)
+    except Exception as exc:  # noqa: BLE001
+        return f"unreachable ({type(exc).__name__})"
+    return "ok" if resp.status_code < 500 else f"HTTP {resp.status_code}"

@@ -1,0 +1,59 @@
+"""Prometheus metrics of one sidecar instance (its own registry: no process globals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from guardrails.verdict import Verdict
+
+_FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_SLOW = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    """Requests, decisions, blocks by app/stage/filter/category, filter and upstream latencies."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        r = self.registry
+        self.requests = Counter("guardrails_requests", "Requests handled", ["app", "endpoint", "status"], registry=r)
+        self.decisions = Counter("guardrails_decisions", "Stage decisions by action", ["app", "stage", "action"], registry=r)
+        self.blocks = Counter("guardrails_blocks", "Blocking violations", ["app", "stage", "filter", "category"], registry=r)
+        self.violations = Counter("guardrails_violations", "Violations of any action", ["app", "stage", "filter", "category", "action"], registry=r)
+        self.check_latency = Histogram("guardrails_check_latency_seconds", "Time of one stage check", ["app", "stage"], buckets=_FAST, registry=r)
+        self.filter_latency = Histogram("guardrails_filter_latency_seconds", "Time of one filter call", ["app", "stage", "filter"], buckets=_FAST, registry=r)
+        self.request_duration = Histogram("guardrails_request_duration_seconds", "Time to the response (start of a stream)", ["app", "endpoint"], buckets=_SLOW, registry=r)
+        self.upstream_latency = Histogram("guardrails_upstream_latency_seconds", "Upstream time to response headers", ["app", "endpoint"], buckets=_SLOW, registry=r)
+        self.upstream_errors = Counter("guardrails_upstream_errors", "Upstream failures", ["app", "kind"], registry=r)
+        self.reloads = Counter("guardrails_policy_reloads", "Policy reloads", ["app", "result"], registry=r)
+        self.inflight = Gauge("guardrails_inflight_requests", "Requests in progress", ["app"], registry=r)
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: prometheus_client's lookup takes a lock and builds a key each call."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def verdict(self, app: str, verdict: Verdict) -> None:
+        stage = verdict.stage.value
+        self.child(self.decisions, app, stage, verdict.action.value).inc()
+        self.child(self.check_latency, app, stage).observe(verdict.latency_ms / 1000)
+        for v in verdict.violations:
+            self.child(self.violations, app, stage, v.filter, v.category, v.action.value).inc()
+            if v.action.value == "block":
+                self.child(self.blocks, app, stage, v.filter, v.category).inc()
+
+    def filter_times(self, app: str, stage: str, timings: list[tuple[str, float]]) -> None:
+        for filter_id, seconds in timings:
+            self.child(self.filter_latency, app, stage, filter_id).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,168 @@
+"""Runtime state of one sidecar: its apps with their current Guard, the upstream client, metrics, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import httpx
+
+from guardrails.engine import Guard
+from guardrails.errors import GuardrailsError
+from guardrails.server._http import ApiError, unauthorized
+from guardrails.server.audit import AuditLog
+from guardrails.server.config import AppConfig, LoadedServerConfig, ServerConfigError, hash_key
+from guardrails.server.metrics import Metrics
+from guardrails.types import Context, Stage
+from guardrails.verdict import Verdict
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GuardHandle:
+    """A Guard and how to call it; swapped as a whole on reload, so a request keeps the one it started with."""
+
+    guard: Guard
+    inline: bool  # every filter is plain string work: check on the event loop (no thread hop)
+    loaded_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def build(cls, policy_ref: str) -> "GuardHandle":
+        guard = Guard.from_policy(policy_ref)
+        inline = all(b.filter.cost == 0 for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s))
+        return cls(guard, inline)
+
+
+@dataclass
+class AppState:
+    """One configured app."""
+
+    name: str
+    config: AppConfig
+    policy_ref: str
+    upstream: str
+    handle: GuardHandle
+    inflight: int = 0
+
+    def acquire(self) -> None:
+        limit = self.config.limits.max_concurrency
+        if limit is not None and self.inflight >= limit:
+            raise ApiError(429, f"too many concurrent requests for this app (limit {limit})", type="rate_limit_error",
+                           code="rate_limit_exceeded")
+        self.inflight += 1
+
+    def release(self) -> None:
+        self.inflight -= 1
+
+    def inflight_count(self) -> float:
+        return float(self.inflight)
+
+
+class Sidecar:
+    """Everything a request handler needs; built by create_app, one per FastAPI app."""
+
+    def __init__(self, loaded: LoadedServerConfig, *, audit: AuditLog | None = None) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.metrics = Metrics()
+        try:
+            self.audit = audit if audit is not None else AuditLog(self.config.audit.path)
+        except OSError as exc:
+            raise ServerConfigError(f"audit.path: cannot open {self.config.audit.path!r} for appending: {exc.strerror}") from None
+        self.apps: dict[str, AppState] = {}
+        for name, app in self.config.apps.items():
+            ref = loaded.policies[name]
+            upstream = app.upstream or self.config.upstream
+            assert upstream is not None  # the config validator guarantees one
+            try:
+                handle = GuardHandle.build(ref)
+            except GuardrailsError as exc:
+                where = loaded.policy_locations.get(name, f"apps.{name}.policy")
+                raise ServerConfigError([f"{where}: policy {app.policy!r} cannot be loaded:", *str(exc).splitlines()]) from None
+            state = self.apps[name] = AppState(name, app, ref, upstream, handle)
+            self.metrics.inflight.labels(name).set_function(state.inflight_count)
+        self.client: httpx.AsyncClient | None = None
+        self._loading: asyncio.Task[None] | None = None
+        self.ready = False
+        self.load_error: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        opts = self.config.upstream_options
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(opts.read_timeout_s, connect=opts.connect_timeout_s),
+            # Idle connections expire before the upstream's keep-alive timeout (uvicorn-based servers: 5 s), so
+            # a request never races the upstream closing the connection it was about to reuse.
+            limits=httpx.Limits(max_connections=opts.max_connections, max_keepalive_connections=opts.max_connections,
+                                keepalive_expiry=2.0),
+            follow_redirects=False,
+            trust_env=False,  # the upstream is a local service; never route it through a proxy from the env
+        )
+        # Models load in the background: /healthz answers at once, /readyz says 503 until they are in.
+        self._loading = asyncio.create_task(self._load_models())
+
+    async def _load_models(self) -> None:
+        try:
+            for app in self.apps.values():
+                await asyncio.to_thread(app.handle.guard.load)
+            self.ready = True
+        except Exception as exc:  # noqa: BLE001 - reported by /readyz, requests then fail closed per on_error
+            # Our own errors carry safe messages; a third-party message might quote anything.
+            self.load_error = f"{type(exc).__name__}: {exc}" if isinstance(exc, GuardrailsError) else type(exc).__name__
+            logger.error("loading policy models failed: %s", self.load_error)
+
+    async def stop(self) -> None:
+        if self._loading is not None and not self._loading.done():
+            self._loading.cancel()
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        self.audit.close()
+
+    # -- per request ---------------------------------------------------------------------------
+
+    def authenticate(self, authorization: str | None) -> AppState:
+        """The app an ``Authorization: Bearer KEY`` header belongs to; 401 for missing or unknown keys."""
+        open_app = self.loaded.open_app
+        if open_app is not None:
+            return self.apps[open_app]
+        if not authorization:
+            raise unauthorized("Missing API key: send 'Authorization: Bearer YOUR_KEY'.")
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise unauthorized("Malformed Authorization header: expected 'Bearer YOUR_KEY'.")
+        name = self.loaded.key_hashes.get(hash_key(key.strip()))
+        if name is None:
+            raise unauthorized("Incorrect API key provided.")
+        return self.apps[name]
+
+    def upstream_headers(self, request_id: str) -> dict[str, str]:
+        headers = {"x-request-id": request_id}
+        if self.loaded.upstream_api_key:
+            headers["authorization"] = f"Bearer {self.loaded.upstream_api_key}"
+        return headers
+
+    async def run(self, handle: GuardHandle, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call a sync check: inline for string-only policies (fast), in a thread for model-backed ones."""
+        if handle.inline:
+            return fn(*args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def record(self, app: AppState, verdict: Verdict, ctx: Context, endpoint: str, **extra: Any) -> None:
+        """Metrics and one audit line for one decision."""
+        self.metrics.verdict(app.name, verdict)
+        self.flush_timings(app, verdict.stage.value, ctx)
+        self.audit.decision(verdict, request_id=ctx.request_id, app=app.name, endpoint=endpoint, **extra)
+
+    def flush_timings(self, app: AppState, stage: str, ctx: Context) -> None:
+        timings = ctx.metadata.get("filter_timings")
+        if timings:
+            self.metrics.filter_times(app.name, stage, timings)
+            timings.clear()

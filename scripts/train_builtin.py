@@ -1,0 +1,592 @@
+#!/usr/bin/env python
+"""Train the built-in detector and print its evaluation: ``python scripts/train_builtin.py --data ../shared/data``.
+
+Reads the public sets (one JSONL per source) and our own hand-written examples, splits every
+source into train / validation / test by group (seeded), trains one logistic head per category
+plus a hazard-topic head over the features of ``guardrails.detector.features``, writes
+``guardrails/data/builtin/{meta.json,weights.npz}``, then scores validation and test with the
+*shipped* inference code. ``--cross`` also retrains with whole sources left out and scores them
+(cross-source generalisation). Deterministic: fixed seeds, sorted inputs, single-threaded solver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from guardrails.detector.features import Unit, units  # noqa: E402
+from guardrails.detector.model import CATEGORIES, DEFAULT_DIR, Detector  # noqa: E402
+
+SEED = 0
+ATTACKS = ("prompt_injection", "jailbreak", "harmful_request")
+BENIGN = ("benign", "benign_roleplay", "document", "doc_task")
+EDGY = ("benign_edgy",)
+# Data category -> detector category (None: not a positive for any head).
+CATEGORY_MAP = {
+    "prompt_injection": "prompt_injection",
+    "jailbreak": "jailbreak",
+    "harmful_request": "harmful_request",
+    "toxic": "toxicity",
+    "hate": "toxicity",
+    "toxicity": "toxicity",
+}
+# For each head, data categories that are neither positive nor negative (the label says nothing).
+IGNORE = {
+    "prompt_injection": {"jailbreak"},
+    "jailbreak": {"prompt_injection"},
+    "harmful_request": {"jailbreak"},
+    "toxicity": {"jailbreak"},
+}
+HAZARD_MAP = {
+    # harmbench semantic categories
+    "chemical_biological": "chem_bio", "illegal": "illegal", "misinformation_disinformation": "misinformation",
+    "harassment_bullying": "harassment", "cybercrime_intrusion": "cyber", "harmful": "violence",
+    # JailbreakBench categories
+    "Harassment/Discrimination": "harassment", "Malware/Hacking": "cyber", "Physical harm": "violence",
+    "Economic harm": "fraud", "Fraud/Deception": "fraud", "Disinformation": "misinformation",
+    "Sexual/Adult content": "sexual", "Privacy": "privacy",
+    # jailbreak_llms forbidden-question scenarios
+    "Illegal Activity": "illegal", "Hate Speech": "hate", "Malware": "cyber", "Physical Harm": "violence",
+    "Economic Harm": "fraud", "Fraud": "fraud", "Pornography": "sexual", "Privacy Violence": "privacy",
+    # MultiJail tags (first tag)
+    "Violence & incitement": "violence", "Discrimination & injustice": "hate",
+    "Conspiracy theories & misinformation": "misinformation", "Hate speech & offensive language": "hate",
+    "Theft": "illegal", "Weapons": "weapons", "Non-violent unethical behavior (e.g. lying, cheating, etc.)": "illegal",
+    "Substance abuse & banned substances": "drugs", "Adult content": "sexual", "Terrorism & organized crime": "violence",
+    "Animal abuse": "violence", "Property crime & vandalism": "illegal", "Bullying & harassment": "harassment",
+    "Fraud & deception": "fraud", "Soliciting personally identifiable information": "privacy",
+    "Sexual exploitation & human trafficking": "sexual", "Self-harm": "self_harm",
+}
+HAZARDS = ("chem_bio", "cyber", "drugs", "fraud", "harassment", "hate", "illegal", "misinformation", "privacy",
+           "self_harm", "sexual", "violence", "weapons")
+DAVIDSON_TRAIN_CAP = {"toxic": 2200, "hate": 1000, "benign": 2600}
+DAVIDSON_EVAL_CAP = 500
+
+
+@dataclass
+class Row:
+    text: str
+    category: str  # data category (harmful_request, toxic, benign, benign_edgy, ...)
+    source: str
+    group: str
+    hazard: str | None = None
+    attack_text: str | None = None
+    lang: str | None = None
+    meta: dict = field(default_factory=dict)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def _group(d: dict) -> str:
+    for key in ("jbb_index", "bipia_context_id", "multijail_id", "template_id"):
+        if key in d:
+            return f"{key}:{d[key]}"
+    return d["text"].strip().lower()
+
+
+def _hazard(d: dict) -> str | None:
+    for key in ("harmbench_semantic_category", "jbb_category", "forbidden_scenario"):
+        if d.get(key) in HAZARD_MAP:
+            return HAZARD_MAP[d[key]]
+    tags = d.get("multijail_tags")
+    if tags:
+        first = tags.strip("[]").split("', '")[0].strip("'\"")
+        return HAZARD_MAP.get(first)
+    return d.get("hazard")
+
+
+def load_public(data_dir: Path) -> list[Row]:
+    rows = []
+    for path in sorted(data_dir.glob("*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            d = json.loads(line)
+            if "label" not in d or d.get("category") == "copyright":
+                continue
+            rows.append(Row(d["text"], d["category"], d["source"], _group(d), _hazard(d),
+                            d.get("attack_text"), d.get("lang"), d))
+    return rows
+
+
+def load_handwritten(directory: Path) -> list[Row]:
+    """Our own sentences: ``training/handwritten/<category>.tsv``, lines ``lang<TAB>hazard<TAB>text``.
+
+    Categories: the detector's four plus benign, benign_edgy, and two helpers for the document
+    synthesis: ``document`` (benign documents) and ``doc_task`` (benign requests about a document).
+    ``\\n`` in a text stands for a line break.
+    """
+    rows = []
+    for path in sorted(directory.glob("*.tsv")):
+        category = path.stem
+        for i, line in enumerate(path.open(encoding="utf-8")):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 3:
+                raise ValueError(f"{path}:{i + 1}: expected lang<TAB>hazard<TAB>text, got {len(parts)} fields")
+            lang, hazard, text = parts
+            text = text.replace("\\n", "\n")
+            rows.append(Row(text, category, "handwritten", f"hw:{category}:{i}", hazard if hazard != "-" else None,
+                            None, lang))
+    return rows
+
+
+def split(rows: list[Row], seed: int = SEED) -> dict[str, list[Row]]:
+    """70 / 15 / 15 by group within each (source, category) stratum."""
+    strata: dict[tuple[str, str], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        strata[(r.source, r.category)][r.group].append(r)
+    out: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
+    group_side: dict[tuple[str, str], str] = {}
+    for key in sorted(strata):
+        groups = strata[key]
+        names = sorted(groups)
+        random.Random(f"{seed}:{key}").shuffle(names)
+        total = sum(len(groups[g]) for g in names)
+        seen = 0
+        for g in names:
+            # A group shared by several strata (one BIPIA context: clean + injected) stays on one side.
+            side = group_side.get((key[0], g))
+            if side is None:
+                frac = seen / max(total, 1)
+                side = "val" if frac < 0.15 else "test" if frac < 0.30 else "train"
+                group_side[(key[0], g)] = side
+            out[side].extend(groups[g])
+            seen += len(groups[g])
+    return out
+
+
+def cap_davidson(rows: list[Row], caps: dict[str, int] | int) -> list[Row]:
+    rng = random.Random(SEED)
+    by_cat: dict[str, list[Row]] = defaultdict(list)
+    rest = []
+    for r in rows:
+        (by_cat[r.category] if r.source == "davidson_hso" else rest).append(r)
+    for cat in sorted(by_cat):
+        items = by_cat[cat]
+        rng.shuffle(items)
+        cap = caps if isinstance(caps, int) else caps.get(cat, len(items))
+        rest.extend(items[:cap])
+    return rest
+
+
+def synth_documents(train: list[Row], seed: int = SEED) -> list[Row]:
+    """Indirect injections beyond BIPIA: our injections placed in benign documents, and benign
+    'do X with this document' requests around the same documents (so 'document' alone means nothing)."""
+    rng = random.Random(seed)
+    docs = [r.text for r in train if r.source == "bipia_email" and r.category == "benign"]
+    docs += [r.text for r in train if r.source == "handwritten" and r.category == "document"] * 3
+    injections = [r.text for r in train if r.source == "handwritten" and r.category == "prompt_injection"
+                  and len(r.text) < 300]
+    tasks = [r.text for r in train if r.source == "handwritten" and r.category == "doc_task"]
+    out = []
+    if not docs:
+        return out
+    for i, inj in enumerate(injections):
+        for k in range(2):
+            doc = rng.choice(docs)
+            sentences = doc.split(". ")
+            pos = rng.randrange(len(sentences) + 1)
+            text = ". ".join(sentences[:pos] + [inj] + sentences[pos:]) if k else (
+                doc + "\n" + inj if rng.random() < 0.5 else inj + "\n" + doc)
+            out.append(Row(text, "prompt_injection", "synth_doc", f"synth:inj:{i}:{k}", attack_text=inj))
+    for i, task in enumerate(tasks):
+        for k in range(3):
+            doc = rng.choice(docs)
+            text = f"{task}\n\n{doc}" if k != 1 else f"{doc}\n\n{task}"
+            out.append(Row(text, "benign", "synth_doc", f"synth:task:{i}:{k}"))
+    return out
+
+
+# -- training examples ------------------------------------------------------------------------
+
+
+@dataclass
+class Example:
+    unit: Unit
+    labels: dict[str, int | None]  # head -> 1 / 0 / None (ignored)
+    weight: float
+    hazard: str | None
+
+
+def _labels(category: str) -> dict[str, int | None]:
+    target = CATEGORY_MAP.get(category)
+    out: dict[str, int | None] = {}
+    for head in CATEGORIES:
+        if target == head:
+            out[head] = 1
+        elif category in IGNORE[head]:
+            out[head] = None
+        else:
+            out[head] = 0
+    return out
+
+
+NEG = {head: 0 for head in CATEGORIES}
+
+
+def source_weights(rows: list[Row]) -> dict[tuple[str, str], float]:
+    """Down-weight big sources so that no single source dominates a head."""
+    counts = Counter((r.source, r.category) for r in rows)
+    out = {}
+    for key, n in counts.items():
+        cap = 400.0
+        w = min(1.0, cap / n)
+        if key[0] in ("handwritten", "synth_doc"):
+            w = 3.0 if key[0] == "handwritten" else 1.5
+        out[key] = w
+    return out
+
+
+_UNITS: dict[str, list[Unit]] = {}
+
+
+def cached_units(text: str) -> list[Unit]:
+    """units() of a text, memoised across the runs of one process (the cross-source runs)."""
+    us = _UNITS.get(text)
+    if us is None:
+        us = _UNITS[text] = units(text)
+    return us
+
+
+def build_examples(rows: list[Row]) -> list[Example]:
+    weights = source_weights(rows)
+    out = []
+    for r in rows:
+        if r.category in ("document", "doc_task"):
+            cat = "benign"
+        else:
+            cat = r.category
+        w = weights[(r.source, r.category)]
+        us = cached_units(r.text)
+        labels = _labels(cat)
+        hazard = r.hazard if cat == "harmful_request" else None
+        segs = [u for u in us[1:] if u.kind == "segment"]
+        if cat == "prompt_injection" and r.attack_text and segs:
+            # Only the segment holding the smuggled instruction is the injection: labelling the whole
+            # document positive would teach "email means injection".
+            labels = dict(labels, prompt_injection=None)
+        out.append(Example(us[0], labels, w, hazard))
+        if cat in BENIGN or cat in EDGY or cat == "benign":
+            for u in segs:
+                out.append(Example(u, dict(NEG), w * 0.5, None))
+        elif cat == "prompt_injection" and r.attack_text:
+            a0 = r.text.find(r.attack_text)
+            a1 = a0 + len(r.attack_text)
+            for u in segs:
+                overlap = max(0, min(u.end, a1) - max(u.start, a0))
+                if a0 >= 0 and overlap >= 0.5 * len(r.attack_text):
+                    out.append(Example(u, _labels("prompt_injection"), w, None))
+                elif a0 >= 0 and overlap == 0:
+                    out.append(Example(u, dict(NEG), w * 0.5, None))
+    return out
+
+
+def vectorize(examples: list[Example], vocab: dict[str, int], cues: dict[str, int]) -> sparse.csr_matrix:
+    indptr, indices, data = [0], [], []
+    nv = len(vocab)
+    for ex in examples:
+        bag = ex.unit.bag
+        scale = 1.0 / math.sqrt(len(bag)) if bag else 0.0
+        row = sorted({vocab[f] for f in bag if f in vocab})
+        indices.extend(row)
+        data.extend([scale] * len(row))
+        crow = sorted({nv + cues[c] for c in ex.unit.cues if c in cues})
+        indices.extend(crow)
+        data.extend([1.0] * len(crow))
+        indptr.append(len(indices))
+    return sparse.csr_matrix((np.array(data, np.float32), np.array(indices, np.int32), np.array(indptr)),
+                             shape=(len(examples), nv + len(cues)))
+
+
+def train(examples: list[Example], c_value: float, min_df: int = 3, max_features: int = 120000):
+    df: Counter[str] = Counter()
+    for ex in examples:
+        df.update(ex.unit.bag)
+    vocab_list = sorted(f for f, n in df.items() if n >= min_df)
+    vocab = {f: i for i, f in enumerate(vocab_list)}
+    cue_list = sorted({c for ex in examples for c in ex.unit.cues})
+    cues = {c: i for i, c in enumerate(cue_list)}
+    X = vectorize(examples, vocab, cues)
+    nv = len(vocab)
+    t0 = time.perf_counter()
+    W = np.zeros((X.shape[1], len(CATEGORIES)), np.float64)
+    b = np.zeros(len(CATEGORIES))
+    for k, head in enumerate(CATEGORIES):
+        mask = np.array([ex.labels[head] is not None for ex in examples])
+        y = np.array([ex.labels[head] or 0 for ex in examples])[mask]
+        sw = np.array([ex.weight for ex in examples])[mask]
+        pos = sw[y == 1].sum()
+        neg = sw[y == 0].sum()
+        sw = np.where(y == 1, sw * (neg / max(pos, 1e-9)) ** 0.5, sw)  # partial class balancing
+        clf = LogisticRegression(C=c_value, solver="liblinear", max_iter=200, random_state=SEED)
+        clf.fit(X[mask], y, sample_weight=sw)
+        W[:, k] = clf.coef_[0]
+        b[k] = clf.intercept_[0]
+        print(f"  head {head}: {int(mask.sum())} units, {time.perf_counter() - t0:.1f} s", flush=True)
+    hz = [i for i, ex in enumerate(examples) if ex.hazard in HAZARDS]
+    Wh = np.zeros((X.shape[1], len(HAZARDS)))
+    bh = np.zeros(len(HAZARDS))
+    if hz:
+        yh = np.array([HAZARDS.index(examples[i].hazard) for i in hz])
+        sw = np.array([examples[i].weight for i in hz])
+        for cls in sorted(set(yh)):  # one-vs-rest, one binary head per topic
+            clf = LogisticRegression(C=2.0, solver="liblinear", max_iter=200, random_state=SEED)
+            clf.fit(X[hz], (yh == cls).astype(int), sample_weight=sw)
+            Wh[:, cls] = clf.coef_[0]
+            bh[cls] = clf.intercept_[0]
+    print(f"  hazard head: {len(hz)} units, {time.perf_counter() - t0:.1f} s; vocabulary {nv}", flush=True)
+    # Keep the features that matter most (size), cues always.
+    importance = np.abs(W[:nv]).max(axis=1) + 0.25 * np.abs(Wh[:nv]).max(axis=1)
+    keep = np.sort(np.argsort(-importance)[:max_features])
+    keep = keep[importance[keep] > 1e-4]
+    meta = {
+        "version": 1,
+        "categories": list(CATEGORIES),
+        "hazards": list(HAZARDS),
+        "features": [vocab_list[i] for i in keep],
+        "cues": cue_list,
+    }
+    arrays = {
+        "W": W[keep].astype(np.float16), "Wc": W[nv:].astype(np.float32), "b": b.astype(np.float32),
+        "Wh": Wh[keep].astype(np.float16), "Whc": Wh[nv:].astype(np.float32), "bh": bh.astype(np.float32),
+    }
+    return meta, arrays
+
+
+def save(meta: dict, arrays: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "meta.json", "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
+    np.savez_compressed(out_dir / "weights.npz", **arrays)
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+def score_rows(det: Detector, rows: list[Row]) -> np.ndarray:
+    """Scores with the shipped inference path (units() + Detector.score_units)."""
+    return np.array([[det.score_units(cached_units(r.text)).scores[c] for c in CATEGORIES] for r in rows])
+
+
+def show_errors(rows: list[Row], scores: np.ndarray, thr: dict[str, float], n: int) -> None:
+    """Print the worst false positives and misses (developer aid; texts truncated)."""
+    flag = attack_flag(scores, thr) | (scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"])
+    fps = [(scores[i].max(), r) for i, r in enumerate(rows) if flag[i] and r.category in BENIGN + EDGY]
+    misses = [(scores[i].max(), r) for i, r in enumerate(rows) if not flag[i] and r.category not in BENIGN + EDGY]
+    for title, items, rev in (("false positives", fps, True), ("misses", misses, False)):
+        print(f"-- {title}: {len(items)}")
+        for sc, r in sorted(items, key=lambda x: x[0], reverse=rev)[:n]:
+            print(f"   {sc:.2f} {r.source}/{r.category}: {r.text[:150]!r}")
+
+
+def attack_flag(scores: np.ndarray, thr: dict[str, float]) -> np.ndarray:
+    return np.any([scores[:, CATEGORIES.index(c)] >= thr[c] for c in ATTACKS], axis=0)
+
+
+def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0.025,
+                      source_cap: float = 0.15, edgy_target: float = 0.10) -> dict[str, float]:
+    """Thresholds from validation. Attack heads jointly: greedily lower the head that buys the most
+    attack recall per false positive while the union's benign FPR <= fpr_target, no benign source
+    (>= 10 rows) above source_cap (so clean emails cannot be sacrificed), edgy FPR <= edgy_target.
+    Toxicity alone: benign FPR <= fpr_target."""
+    cats = np.array([r.category for r in rows])
+    srcs = np.array([r.source for r in rows])
+    benign = np.isin(cats, BENIGN)
+    edgy = np.isin(cats, EDGY)
+    attack = np.isin(cats, ATTACKS)
+    groups = [m for m in ((srcs == s) & benign for s in sorted(set(srcs[benign]))) if m.sum() >= 10]
+    grid = [round(x, 3) for x in np.concatenate([np.arange(0.99, 0.5, -0.01), np.arange(0.5, 0.29, -0.02)])]
+    thr = {c: 0.99 for c in ATTACKS}
+    ks = {c: CATEGORIES.index(c) for c in ATTACKS}
+
+    def flags(t: dict[str, float]) -> np.ndarray:
+        return np.any([scores[:, ks[c]] >= t[c] for c in ATTACKS], axis=0)
+
+    def ok(f: np.ndarray) -> bool:
+        if f[benign].mean() > fpr_target or (edgy.any() and f[edgy].mean() > edgy_target):
+            return False
+        return all(f[g].mean() <= source_cap for g in groups)
+
+    while True:
+        current = flags(thr)
+        best = None
+        for c in ATTACKS:
+            i = grid.index(thr[c]) if thr[c] in grid else 0
+            if i + 1 >= len(grid):
+                continue
+            trial = dict(thr, **{c: grid[i + 1]})
+            f = flags(trial)
+            if not ok(f):
+                continue
+            gain = (f[attack].sum() - current[attack].sum()) / (1 + f[benign | edgy].sum() - current[benign | edgy].sum())
+            if best is None or gain > best[0]:
+                best = (gain, c, grid[i + 1])
+        if best is None:
+            break
+        thr[best[1]] = best[2]
+    k = CATEGORIES.index("toxicity")
+    s = np.sort(scores[benign, k])[::-1]
+    idx = int(math.floor(fpr_target * len(s)))
+    thr["toxicity"] = min(max(float(s[idx]) + 1e-6 if idx < len(s) else 0.5, 0.3), 0.95)
+    return {c: round(float(thr[c]), 3) for c in CATEGORIES}
+
+
+def report(name: str, rows: list[Row], scores: np.ndarray, thr: dict[str, float]) -> dict:
+    flag_attack = attack_flag(scores, thr)
+    tox = scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"]
+    any_flag = flag_attack | tox
+    cats = np.array([r.category for r in rows])
+    srcs = np.array([r.source for r in rows])
+
+    def rate(mask, flags):
+        return (float(flags[mask].mean()), int(mask.sum())) if mask.any() else (float("nan"), 0)
+
+    out = {}
+    attack = np.isin(cats, ATTACKS)
+    out["attack_recall"] = rate(attack, flag_attack)
+    out["benign_fpr_any"] = rate(np.isin(cats, BENIGN), any_flag)
+    out["benign_fpr_attack"] = rate(np.isin(cats, BENIGN), flag_attack)
+    bmask = np.isin(cats, BENIGN)
+    per_src = [flag_attack[bmask & (srcs == s)].mean() for s in sorted(set(srcs[bmask]))]
+    out["benign_fpr_attack_macro"] = (float(np.mean(per_src)) if per_src else float("nan"), len(per_src))
+    out["edgy_fpr_any"] = rate(np.isin(cats, EDGY), any_flag)
+    out["toxicity_recall"] = rate(np.isin(cats, ("toxic", "hate", "toxicity")), tox)
+    for c in ATTACKS:
+        out[f"recall/{c}"] = rate(cats == c, flag_attack)
+    print(f"\n== {name} (thresholds {thr})")
+    for k, (v, n) in out.items():
+        print(f"  {k:28s} {v:.3f}  (n={n})")
+    print("  per source/category: flagged fraction (attacks: any attack head; toxic: toxicity head; safe: any head)")
+    for src in sorted(set(srcs)):
+        for cat in sorted(set(cats[srcs == src])):
+            m = (srcs == src) & (cats == cat)
+            flags = flag_attack if cat in ATTACKS else tox if cat in ("toxic", "hate", "toxicity") else any_flag
+            print(f"    {src:28s} {cat:18s} {flags[m].mean():.3f}  (n={int(m.sum())})")
+    return out
+
+
+def per_language(rows: list[Row], scores: np.ndarray, thr: dict[str, float]) -> None:
+    flags = attack_flag(scores, thr) | (scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"])
+    by: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for r, f in zip(rows, flags):
+        if r.lang:
+            by[(r.lang, "unsafe" if r.category in ATTACKS or r.category in ("toxic", "hate", "toxicity") else "safe")].append(bool(f))
+    print("  per language (flagged fraction):", ", ".join(
+        f"{lang}/{kind}={np.mean(v):.2f}(n={len(v)})" for (lang, kind), v in sorted(by.items())))
+
+
+def hazard_accuracy(det: Detector, rows: list[Row]) -> None:
+    pairs = [(r.hazard, det.score(r.text).hazard) for r in rows if r.category == "harmful_request" and r.hazard]
+    if pairs:
+        acc = sum(a == b for a, b in pairs) / len(pairs)
+        print(f"  hazard topic accuracy on harmful rows with a known topic: {acc:.3f} (n={len(pairs)})")
+
+
+def fit_and_eval(rows_by_split, args, out_dir: Path | None, label: str):
+    t0 = time.perf_counter()
+    train_rows = rows_by_split["train"] + synth_documents(rows_by_split["train"])
+    examples = build_examples(train_rows)
+    meta, arrays = train(examples, args.C)
+    print(f"[{label}] trained on {len(train_rows)} rows / {len(examples)} units, "
+          f"{len(meta['features'])} features, in {time.perf_counter() - t0:.1f} s")
+    det = Detector(meta, {k: v for k, v in arrays.items()})
+    if out_dir is not None:
+        save(meta, arrays, out_dir)
+        det = Detector.load(out_dir)
+    return det, meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--handwritten", type=Path, default=ROOT / "training" / "handwritten")
+    ap.add_argument("--out", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--C", type=float, default=8.0)
+    ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("--errors", type=int, default=0, help="print the N worst validation errors")
+    ap.add_argument("--cross", action="store_true", help="also run the leave-sources-out experiments")
+    ap.add_argument("--cross-only", action="store_true", help="only the leave-sources-out experiments")
+    ap.add_argument("--eval-only", action="store_true", help="score the saved model, choose thresholds, no training")
+    args = ap.parse_args(argv)
+    random.seed(SEED)
+    np.random.seed(SEED)
+
+    public = load_public(args.data)
+    hand = load_handwritten(args.handwritten)
+    if args.cross_only:
+        cross(public, hand, args)
+        return 0
+    splits = split(public + hand)
+    splits["train"] = cap_davidson(splits["train"], DAVIDSON_TRAIN_CAP)
+    splits["val"] = cap_davidson(splits["val"], DAVIDSON_EVAL_CAP)
+    splits["test"] = cap_davidson(splits["test"], DAVIDSON_EVAL_CAP)
+    for name in ("train", "val", "test"):
+        print(f"{name}: {len(splits[name])} rows", dict(sorted(Counter(r.category for r in splits[name]).items())))
+    if args.eval_only:
+        det = Detector.load(args.out)
+        meta = {k: v for k, v in det.meta.items() if k != "thresholds"}
+    else:
+        det, meta = fit_and_eval(splits, args, None if args.no_save else args.out, "main")
+    val_scores = score_rows(det, splits["val"])
+    thr = choose_thresholds(splits["val"], val_scores)
+    report("validation", splits["val"], val_scores, thr)
+    if args.errors:
+        show_errors(splits["val"], val_scores, thr, args.errors)
+    test_scores = score_rows(det, splits["test"])
+    report("test (held-out groups of every source)", splits["test"], test_scores, thr)
+    per_language(splits["test"], test_scores, thr)
+    hazard_accuracy(det, splits["test"])
+    if not args.no_save:
+        meta_thr = dict(meta, thresholds=thr)
+        with open(args.out / "meta.json", "w", encoding="utf-8") as fh:
+            json.dump(meta_thr, fh, ensure_ascii=False, separators=(",", ":"))
+        digest = hashlib.sha256((args.out / "weights.npz").read_bytes()).hexdigest()[:16]
+        print(f"\nsaved {args.out} (weights sha256 {digest}...)")
+    if args.cross:
+        cross(public, hand, args)
+    return 0
+
+
+CROSS_GROUPS = [
+    ("harmbench", "jailbreak_llms_forbidden_q"),  # harmful requests from sources never seen
+    ("jbb_artifacts",),  # jailbreak attack styles (PAIR, GCG, ...) never seen
+    ("toxigen_demos",),  # toxicity outside tweets
+    ("bipia_email",),  # indirect injection in emails, only our synthetic documents left
+    ("xstest",),  # edgy-but-safe prompts and their unsafe contrasts
+]
+
+
+def cross(public: list[Row], hand: list[Row], args) -> None:
+    """Leave whole sources out of training; thresholds from that run's validation; score the left-out sources."""
+    print("\n== cross-source: each group left out of training entirely, scored on all its rows")
+    for group in CROSS_GROUPS:
+        kept = [r for r in public if r.source not in group]
+        left = [r for r in public if r.source in group]
+        splits = split(kept + hand)
+        splits["train"] = cap_davidson(splits["train"], DAVIDSON_TRAIN_CAP)
+        splits["val"] = cap_davidson(splits["val"], DAVIDSON_EVAL_CAP)
+        det, _ = fit_and_eval(splits, args, None, "without " + "+".join(group))
+        thr = choose_thresholds(splits["val"], score_rows(det, splits["val"]))
+        left = cap_davidson(left, DAVIDSON_EVAL_CAP)
+        report("left out: " + "+".join(group), left, score_rows(det, left), thr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

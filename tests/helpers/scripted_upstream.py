@@ -1,0 +1,167 @@
+"""A small OpenAI-compatible server whose answers a test scripts exactly, and a uvicorn-in-a-thread runner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, AsyncIterator
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+
+@dataclass
+class Script:
+    """What the upstream answers next (every request, until changed)."""
+
+    text: str = "Hello from the scripted upstream."
+    chunks: list[str] | None = None  # streamed pieces; default: the text split after each space
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str = "stop"
+    status: int = 200
+    error: dict[str, Any] | None = None  # body sent with a non-200 status
+    delay_s: float = 0.0  # before the response starts
+    chunk_delay_s: float = 0.0  # between streamed chunks
+    fail_after_chunks: int | None = None  # drop the connection mid-stream after this many chunks
+    echo: str | None = None  # answer this prefix + the last message (or prompt) instead of ``text``
+
+    def pieces(self) -> list[str]:
+        if self.chunks is not None:
+            return list(self.chunks)
+        words = self.text.split(" ")
+        return [w + " " for w in words[:-1]] + [words[-1]]
+
+
+@dataclass
+class ScriptedUpstream:
+    """Records every request it gets; answers as ``script`` says."""
+
+    script: Script = field(default_factory=Script)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    streams_started: int = 0
+    streams_completed: int = 0
+    streams_cancelled: int = 0
+
+    def reset(self, **script: Any) -> None:
+        self.script = Script(**script)
+        self.requests.clear()
+        self.headers.clear()
+        self.streams_started = self.streams_completed = self.streams_cancelled = 0
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        async def completion(request: Request, chat: bool) -> Response:
+            body = await request.json()
+            self.requests.append(body)
+            self.headers.append(dict(request.headers))
+            s = self.script
+            if s.delay_s:
+                await asyncio.sleep(s.delay_s)
+            if s.status != 200:
+                return JSONResponse(s.error or {"error": {"message": "scripted failure"}}, status_code=s.status)
+            model = body.get("model", "scripted")
+            if s.echo is not None:
+                last = body["messages"][-1]["content"] if chat else body["prompt"]
+                s = replace(s, text=s.echo + str(last), chunks=None)
+            if body.get("stream"):
+                return StreamingResponse(self._stream(s, chat, model), media_type="text/event-stream")
+            if chat:
+                message: dict[str, Any] = {"role": "assistant", "content": s.text}
+                if s.tool_calls is not None:
+                    message = {"role": "assistant", "content": None, "tool_calls": s.tool_calls}
+                choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None, "finish_reason": s.finish_reason}
+            else:
+                choice = {"index": 0, "text": s.text, "logprobs": None, "finish_reason": s.finish_reason}
+            return JSONResponse({
+                "id": "up-1", "object": "chat.completion" if chat else "text_completion", "created": int(time.time()),
+                "model": model, "choices": [choice],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+            })
+
+        @app.post("/v1/chat/completions")
+        async def chat(request: Request) -> Response:
+            return await completion(request, chat=True)
+
+        @app.post("/v1/completions")
+        async def completions(request: Request) -> Response:
+            return await completion(request, chat=False)
+
+        @app.get("/v1/models")
+        async def models() -> Response:
+            return JSONResponse({"object": "list", "data": [{"id": "scripted-model", "object": "model", "owned_by": "tests"}]})
+
+        return app
+
+    async def _stream(self, s: Script, chat: bool, model: str) -> AsyncIterator[bytes]:
+        self.streams_started += 1
+
+        def event(choice: dict[str, Any]) -> bytes:
+            obj = "chat.completion.chunk" if chat else "text_completion"
+            data = {"id": "up-stream", "object": obj, "created": 1, "model": model, "choices": [choice]}
+            return f"data: {json.dumps(data)}\n\n".encode()
+
+        try:
+            if chat:
+                yield event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
+            if chat and s.tool_calls is not None:
+                for i, call in enumerate(s.tool_calls):
+                    yield event({"index": 0, "delta": {"tool_calls": [{"index": i, **call}]}, "finish_reason": None})
+            for n, piece in enumerate(s.pieces()):
+                if s.fail_after_chunks is not None and n >= s.fail_after_chunks:
+                    raise ConnectionResetError("scripted mid-stream failure")
+                if s.chunk_delay_s:
+                    await asyncio.sleep(s.chunk_delay_s)
+                choice = {"index": 0, "delta": {"content": piece}} if chat else {"index": 0, "text": piece}
+                yield event({**choice, "finish_reason": None})
+            last = {"index": 0, "delta": {}} if chat else {"index": 0, "text": ""}
+            yield event({**last, "finish_reason": "tool_calls" if s.tool_calls else s.finish_reason})
+            yield b"data: [DONE]\n\n"
+            self.streams_completed += 1
+        except (asyncio.CancelledError, GeneratorExit):
+            self.streams_cancelled += 1
+            raise
+
+
+class ServerThread:
+    """Runs an ASGI app with uvicorn on 127.0.0.1 (a free port) in a thread; a context manager."""
+
+    def __init__(self, app: Any, *, port: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ServerThread":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
