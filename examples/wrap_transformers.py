@@ -42,7 +42,9 @@ def build_tiny_chat_model(folder: Path) -> Path:
     alphabet = sorted(set(string.printable) - set(string.whitespace) | {"\n", "\u2581"})
     specials = ["<unk>", "<s>", "</s>", "<pad>"]
     tok.train_from_iterator(corpus * 8, trainers.BpeTrainer(vocab_size=300, special_tokens=specials, initial_alphabet=alphabet))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>"
+    )
     fast.chat_template = (
         "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{{ eos_token }}\n{% endfor %}"
         "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"

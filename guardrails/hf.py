@@ -14,10 +14,18 @@ What callers get back:
   it receives the refusal text (``stream_refusal=False``: nothing), then the end of the stream.
 - ``guarded.last_verdicts`` holds the verdicts of the latest call (input per prompt row, output
   per returned row). Verdict summaries go to the ``guardrails`` loggers, never the text.
+
+Chat: use ``guarded.apply_chat_template(messages, ...)`` (or ``generate(messages=...)``) so the
+input filters see the messages; ids from the tokenizer's own template are checked as decoded text.
+Options of ``wrap``: ``check_every_tokens`` (4), ``max_overhead`` (0.02 of generation time for
+incremental checks; None = no limit), ``hold_chars`` / ``check_every_chars`` (OutputStream),
+``stream_refusal`` (True). Beam search: blocked beams are pruned, the returned rows are checked
+after generation. With ``return_dict_in_generate`` only ``sequences`` is rewritten.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -452,7 +460,18 @@ class GuardedModel:
     # -- passthrough ------------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(object.__getattribute__(self, "_model"), name)
+        model = object.__getattribute__(self, "_model")
+        value = getattr(model, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+
+        @functools.wraps(value)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            # model.to(...), .eval(), .half() return the model: keep the caller on the wrapper.
+            return self if result is model else result
+
+        return call
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "last_verdicts":
@@ -582,6 +601,9 @@ class GuardedModel:
         checks: dict[int, int] = {}
         result: Any = None
         rewrite_prompt = True
+        # Encoder-decoder models return only decoder ids, which start with the decoder start token.
+        start_id = getattr(gen_config, "decoder_start_token_id", None)
+        decoder_prefix: list[int] = [start_id] if isinstance(start_id, int) else []
 
         streamer = kwargs.pop("streamer", None)
         if streamer is not None and len(prompts) != 1:
@@ -618,6 +640,8 @@ class GuardedModel:
             result = model.generate(input_ids=model_ids, attention_mask=model_mask, **kwargs)
             sequences = result.sequences if hasattr(result, "sequences") else result
             generated = sequences[:, gen_start:]
+            if encoder_decoder:
+                decoder_prefix = sequences[0, :gen_start].tolist()
             if monitor is not None:
                 monitor.finish()
             for j, i in enumerate(allowed):
@@ -678,7 +702,7 @@ class GuardedModel:
             if answer is None:
                 j = allowed.index(i)
                 answer = kept[j * n_return + r % n_return].tolist()
-            prefix = [] if encoder_decoder else input_ids[i].tolist()
+            prefix = decoder_prefix if encoder_decoder else input_ids[i].tolist()
             rows.append(prefix + answer)
         width = max(len(x) for x in rows)
         sequences = torch.tensor([x + [pad_id] * (width - len(x)) for x in rows], dtype=input_ids.dtype, device=input_ids.device)
@@ -748,11 +772,15 @@ class GuardedPipeline:
             for i, res in zip(todo, out):
                 results[i] = res
         n = int(kwargs.get("num_return_sequences", 1) or 1)
+        per_prompt = iter(_per_prompt(calls))
+        verdicts: list[GenerationVerdicts] = []
         for i, v in enumerate(checked):
-            if not v.allowed:
+            if v.allowed:
+                verdicts.append(next(per_prompt))
+            else:
                 results[i] = [self._refusal_record(items[i], kwargs) for _ in range(n)]
-                calls.insert(i, GenerationVerdicts(inputs=[v], outputs=[None] * n, new_tokens=[0] * n, stopped_early=[False] * n))
-        self.last_verdicts = calls
+                verdicts.append(GenerationVerdicts([v], [None] * n, [0] * n, [False] * n, [0] * n))
+        self.last_verdicts = verdicts  # one entry per prompt, in input order
         ordered = [results[i] for i in range(len(items))]
         return ordered[0] if single else ordered
 
@@ -762,6 +790,18 @@ class GuardedPipeline:
         if isinstance(item, str):
             return {"generated_text": item + refusal if full else refusal}
         return {"generated_text": [*_chat_messages(item), {"role": "assistant", "content": refusal}] if full else refusal}
+
+
+def _per_prompt(calls: list[GenerationVerdicts]) -> list[GenerationVerdicts]:
+    """Split the verdicts of batched generate calls into one GenerationVerdicts per prompt."""
+    out = []
+    for call in calls:
+        rows = len(call.inputs)
+        n = len(call.outputs) // rows if rows else 0
+        for i, v in enumerate(call.inputs):
+            part = slice(i * n, (i + 1) * n)
+            out.append(GenerationVerdicts([v], call.outputs[part], call.new_tokens[part], call.stopped_early[part], call.checks[part]))
+    return out
 
 
 class _PipelineModel:

@@ -1,8 +1,9 @@
 """``@guard.protect``: both stages around any prompt -> text callable.
 
 Works on plain functions, coroutine functions, generator functions and async generator
-functions (and on functions that return an iterator of chunks). The prompt is the first
-positional argument or the ``prompt=`` keyword; it may be a string or a list of chat messages.
+functions (and on functions that return an iterator of chunks), and on methods. The prompt is
+the parameter named ``prompt`` if there is one, else the first parameter (after ``self``/``cls``);
+it may be a string or a list of chat messages.
 
 - A blocked prompt returns (or yields) the policy's refusal; the function is not called.
 - A redacted prompt is what the function receives.
@@ -44,28 +45,50 @@ class CallVerdicts:
         return not self.input.allowed or (self.output is not None and not self.output.allowed)
 
 
+def _prompt_parameter(fn: Callable[..., Any]) -> tuple[inspect.Signature | None, str | None]:
+    """The parameter that carries the prompt: ``prompt`` if there is one, else the first (after self/cls)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None, None
+    named = [
+        p.name
+        for p in sig.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in ("self", "cls")
+    ]
+    if "prompt" in named:
+        return sig, "prompt"
+    return sig, (named[0] if named else None)
+
+
 class _Call:
     """One call's prompt handling: find the prompt, check it, substitute the redacted form."""
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if "prompt" in kwargs:
-            self.prompt = kwargs["prompt"]
-            self.where: str | int = "prompt"
-        elif args:
+    def __init__(self, fn: Callable[..., Any], where: tuple[inspect.Signature | None, str | None], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        sig, name = where
+        self.bound: inspect.BoundArguments | None = None
+        self.args, self.kwargs = args, kwargs
+        self.name = name
+        if sig is not None and name is not None:
+            try:
+                self.bound = sig.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{fn.__qualname__}(): {exc}") from None
+        if self.bound is not None and name in self.bound.arguments:
+            self.prompt = self.bound.arguments[name]
+        elif self.bound is None and args:
             self.prompt = args[0]
-            self.where = 0
         else:
             raise TypeError(f"{fn.__qualname__}(): a protected function takes the prompt as its first argument or prompt=")
         if not isinstance(self.prompt, (str, list, tuple)):
             raise TypeError(f"{fn.__qualname__}(): the prompt must be a str or a list of chat messages, got {type(self.prompt).__name__}")
-        self.args = args
-        self.kwargs = kwargs
         self.ctx = Context()
 
     def redacted_arguments(self, verdict: Verdict) -> tuple[tuple[Any, ...], dict[str, Any]]:
         value: Any = verdict.text if isinstance(self.prompt, str) else (verdict.messages or list(self.prompt))
-        if self.where == "prompt":
-            return self.args, {**self.kwargs, "prompt": value}
+        if self.bound is not None and self.name is not None:
+            self.bound.arguments[self.name] = value
+            return tuple(self.bound.args), dict(self.bound.kwargs)
         return (value, *self.args[1:]), self.kwargs
 
 
@@ -106,9 +129,11 @@ def _check_text(guard: "Guard", result: Any, call: _Call, fn: Callable[..., Any]
 
 
 def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+    where = _prompt_parameter(fn)
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _Call(fn, args, kwargs)
+        call = _Call(fn, where, args, kwargs)
         verdict = guard.check_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
@@ -126,9 +151,11 @@ def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+    where = _prompt_parameter(fn)
+
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _Call(fn, args, kwargs)
+        call = _Call(fn, where, args, kwargs)
         verdict = await guard.acheck_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
@@ -147,9 +174,11 @@ def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]
 
 
 def _protect_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+    where = _prompt_parameter(fn)
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Iterator[str]:
-        call = _Call(fn, args, kwargs)
+        call = _Call(fn, where, args, kwargs)
         verdict = guard.check_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
@@ -162,9 +191,11 @@ def _protect_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _protect_async_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+    where = _prompt_parameter(fn)
+
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[str]:
-        call = _Call(fn, args, kwargs)
+        call = _Call(fn, where, args, kwargs)
         verdict = await guard.acheck_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)

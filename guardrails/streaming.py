@@ -26,16 +26,20 @@ class OutputStream:
 
     Model-backed filters (cost > 1) run only at sentence ends, every ``model_every``
     characters and at the end; text is released only once every filter has seen it.
+    Intermediate checks read only the unreleased text plus ``context_chars`` before it, so
+    a long answer costs linear, not quadratic, time; the final check reads the whole answer.
     """
 
     def __init__(
-        self, guard: "Guard", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32, model_every: int = 256
+        self, guard: "Guard", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32, model_every: int = 256,
+        context_chars: int = 256,
     ) -> None:
         self.guard = guard
         self.ctx = ctx if ctx is not None else Context()
         self.hold_chars = hold_chars
         self.check_every = check_every
         self.model_every = model_every
+        self.context_chars = context_chars
         self._has_costly = any(b.filter.cost > 1 for b in guard.filters("output"))
         self._full_len = 0  # length of self.text at the last check that ran every filter
         self.text = ""
@@ -70,13 +74,19 @@ class OutputStream:
         self.checks += 1
         self._checked_len = len(self.text)
         full = final or sentence_end or not self._has_costly or len(self.text) - self._full_len >= self.model_every
-        verdict = self.guard.check(self.text, Stage.OUTPUT, ctx=self.ctx, max_cost=None if full else 1)
+        offset = 0 if final else max(0, self.emitted_upto - self.context_chars)
+        verdict = self.guard.check(self.text[offset:], Stage.OUTPUT, ctx=self.ctx, max_cost=None if full else 1)
         self.verdict = verdict
         if not verdict.allowed:
             return ""
         if full:
             self._full_len = len(self.text)
-        spans = merge_spans(s for v in verdict.violations if v.action is Action.REDACT for s in v.spans)
+        spans = merge_spans(
+            Span(s.start + offset, s.end + offset, s.label, s.replacement)
+            for v in verdict.violations
+            if v.action is Action.REDACT
+            for s in v.spans
+        )
         cut = len(self.text) if final else self._safe_cut(spans)
         if cut <= self.emitted_upto:
             return ""

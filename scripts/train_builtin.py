@@ -74,6 +74,7 @@ HAZARD_MAP = {
 }
 HAZARDS = ("chem_bio", "cyber", "drugs", "fraud", "harassment", "hate", "illegal", "misinformation", "privacy",
            "self_harm", "sexual", "violence", "weapons")
+HANDWRITTEN_WEIGHT = 3.0
 DAVIDSON_TRAIN_CAP = {"toxic": 2200, "hate": 1000, "benign": 2600}
 DAVIDSON_EVAL_CAP = 500
 
@@ -249,7 +250,7 @@ def source_weights(rows: list[Row]) -> dict[tuple[str, str], float]:
         cap = 400.0
         w = min(1.0, cap / n)
         if key[0] in ("handwritten", "synth_doc"):
-            w = 3.0 if key[0] == "handwritten" else 1.5
+            w = HANDWRITTEN_WEIGHT if key[0] == "handwritten" else 1.5
         out[key] = w
     return out
 
@@ -517,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--handwritten", type=Path, default=ROOT / "training" / "handwritten")
+    ap.add_argument("--unseen", type=Path, default=ROOT / "training" / "unseen",
+                    help="hand-written examples never trained on, scored at the end")
     ap.add_argument("--out", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--C", type=float, default=8.0)
     ap.add_argument("--no-save", action="store_true")
@@ -553,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     report("test (held-out groups of every source)", splits["test"], test_scores, thr)
     per_language(splits["test"], test_scores, thr)
     hazard_accuracy(det, splits["test"])
+    if args.unseen.is_dir():
+        unseen = load_handwritten(args.unseen)
+        for r in unseen:
+            r.source = "unseen_handwritten"
+        report("hand-written, never trained on (training/unseen)", unseen, score_rows(det, unseen), thr)
     if not args.no_save:
         meta_thr = dict(meta, thresholds=thr)
         with open(args.out / "meta.json", "w", encoding="utf-8") as fh:

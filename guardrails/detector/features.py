@@ -24,6 +24,7 @@ _DOC_MARKERS = re.compile(
 )
 # Hazard cues that also count as a hazardous *request* when a request cue is in the same unit.
 _HAZARD_PREFIX = "hz_"
+_LOCAL_CUE_PREFIXES = ("hz_", "tx_", "req+")
 
 
 @dataclass
@@ -126,7 +127,9 @@ def units(text: str, *, decode: bool = True) -> list[Unit]:
             bag |= unit.bag
             out.append(unit)
         whole.bag = bag
-        whole.cues = _cue_set(hits)
+        # Topic and request cues count only where they co-occur, in a segment: summed over a long
+        # document they would add up unrelated passages ("gun" in one line, "how to" in another).
+        whole.cues = {c for c in _cue_set(hits) if not c.startswith(_LOCAL_CUE_PREFIXES) and c != "request"}
         if doc:
             whole.cues.add("is_doc")
             if any("doc+directive" in u.cues for u in out[1:]):

@@ -6,12 +6,16 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
 from guardrails.detector.features import Unit, units
 
+WINDOW = 4000
+# The hazard topic is only worked out when a harmful request is at least this likely.
+HAZARD_FLOOR = 0.2
+WINDOW_OVERLAP = 400
 CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "builtin"
 
@@ -29,7 +33,7 @@ class Detection:
 class Detector:
     """A multi-label logistic model over n-gram and cue features (see features.py)."""
 
-    def __init__(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.meta = meta
         self.categories: tuple[str, ...] = tuple(meta["categories"])
         self.hazards: tuple[str, ...] = tuple(meta["hazards"])
@@ -52,17 +56,16 @@ class Detector:
             arrays = {k: npz[k] for k in npz.files}
         return cls(meta, arrays)
 
-    def _rows(self, unit: Unit) -> tuple[list[int], list[int], float]:
-        get = self.vocab.get
+    def _rows(self, unit: Unit, known: dict[str, int] | None = None) -> tuple[list[int], list[int], float]:
+        get = (known if known is not None else self.vocab).get
         idx = [i for i in map(get, unit.bag) if i is not None]
         cget = self.cue_index.get
         cidx = [i for i in map(cget, unit.cues) if i is not None]
         scale = 1.0 / math.sqrt(len(unit.bag)) if unit.bag else 0.0
         return idx, cidx, scale
 
-    def logits(self, unit: Unit) -> np.ndarray:
-        """Per-category logits of one unit."""
-        idx, cidx, scale = self._rows(unit)
+    def _logits(self, rows: tuple[list[int], list[int], float]) -> np.ndarray:
+        idx, cidx, scale = rows
         z = self.b.copy()
         if idx:
             z += self.W[idx].sum(axis=0) * scale
@@ -70,32 +73,82 @@ class Detector:
             z += self.Wc[cidx].sum(axis=0)
         return z
 
-    def hazard_probs(self, unit: Unit) -> np.ndarray:
-        idx, cidx, scale = self._rows(unit)
+    def logits(self, unit: Unit) -> np.ndarray:
+        """Per-category logits of one unit."""
+        return self._logits(self._rows(unit))
+
+    def _hazard_probs(self, rows: tuple[list[int], list[int], float]) -> np.ndarray:
+        idx, cidx, scale = rows
         z = self.bh.copy()
         if idx:
             z += self.Wh[idx].sum(axis=0) * scale
         if cidx:
             z += self.Whc[cidx].sum(axis=0)
-        z = np.exp(z - z.max())
-        return z / z.sum()
+        e: np.ndarray = np.exp(z - z.max())
+        out: np.ndarray = e / e.sum()
+        return out
 
     def score_units(self, parts: Iterable[Unit]) -> Detection:
         """Max over units of each category's probability; the arg-max unit gives the span."""
         parts = list(parts)
-        z = np.stack([self.logits(u) for u in parts])
+        # Segments are subsets of the whole text's bag: look features up once in the big vocabulary,
+        # then in the small dict of the text's known features.
+        vocab = self.vocab
+        known = {f: vocab[f] for f in parts[0].bag if f in vocab}
+        rows = [self._rows(parts[0], known)] + [
+            self._rows(u, known if u.kind == "segment" else None) for u in parts[1:]
+        ]
+        z = np.stack([self._logits(r) for r in rows])
         probs = 1.0 / (1.0 + np.exp(-z))
         best = probs.argmax(axis=0)
         scores = {c: float(probs[best[k], k]) for k, c in enumerate(self.categories)}
         spans = {c: (parts[best[k]].start, parts[best[k]].end) for k, c in enumerate(self.categories)}
         hazard, hazard_score = None, 0.0
-        if self.hazards:
-            k = self.categories.index("harmful_request")
-            hp = self.hazard_probs(parts[best[k]])
+        k = self.categories.index("harmful_request")
+        if self.hazards and scores["harmful_request"] >= HAZARD_FLOOR:
+            hp = self._hazard_probs(rows[best[k]])
             h = int(hp.argmax())
             hazard, hazard_score = self.hazards[h], float(hp[h])
         return Detection(scores, spans, hazard, hazard_score)
 
     def score(self, text: str) -> Detection:
-        """Score one text (whole, each segment, decoded payloads)."""
-        return self.score_units(units(text))
+        """Score one text (whole, each segment, decoded payloads); long texts in overlapping windows.
+
+        A window is at most WINDOW characters: the whole-text unit of a very long benign document
+        would otherwise add up cues from unrelated passages.
+        """
+        if len(text) <= WINDOW:
+            return self.score_units(units(text))
+        best: Detection | None = None
+        for start, end in _windows(text):
+            d = self.score_units(units(text[start:end]))
+            shifted = {c: (a + start, b + start) for c, (a, b) in d.spans.items()}
+            if best is None:
+                best = Detection(dict(d.scores), shifted, d.hazard, d.hazard_score)
+                continue
+            hazard, hazard_score = best.hazard, best.hazard_score
+            for c, v in d.scores.items():
+                if v > best.scores[c]:
+                    best.scores[c] = v
+                    best.spans[c] = shifted[c]
+                    if c == "harmful_request":
+                        hazard, hazard_score = d.hazard, d.hazard_score
+            best = Detection(best.scores, best.spans, hazard, hazard_score)
+        assert best is not None
+        return best
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Overlapping ``[start, end)`` windows of at most WINDOW characters, cut at whitespace."""
+    out = []
+    start = 0
+    n = len(text)
+    while True:
+        end = min(n, start + WINDOW)
+        if end < n:
+            cut = max(text.rfind("\n", start + WINDOW // 2, end), text.rfind(" ", start + WINDOW // 2, end))
+            end = cut + 1 if cut > start else end
+        out.append((start, end))
+        if end >= n:
+            return out
+        start = max(end - WINDOW_OVERLAP, start + 1)

@@ -78,7 +78,7 @@ def _read_file(path: Path, problems: list[str]) -> list[Example]:
         raise DatasetError(f"{path}: dataset file not found")
     out: list[Example] = []
     try:
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding="utf-8-sig") as fh:  # a BOM (Windows editors) is not part of line 1
             for n, line in enumerate(fh, 1):
                 if not line.strip():
                     continue

@@ -43,6 +43,12 @@ def filter_rows(summary: dict[str, Any]) -> list[list[str]]:
     for fid, f in summary["filters"].items():
         if not f["scored"]:
             continue
+        if f["distinct_scores"] < 2 and f["category"] is not None:
+            continue  # a category that never scored above 0 here: only in metrics.json
+        if f["distinct_scores"] < 2:
+            # A constant score ranks nothing: its AUPRC is just the prevalence.
+            rows.append([fid, str(f["scored"]), "1", "n/a (constant score)", *["n/a"] * len(f["operating_points"])])
+            continue
         cells = [fid, str(f["scored"]), str(f["distinct_scores"]), fmt(f["auprc"], pct=False)]
         for op in f["operating_points"]:
             thr = "none" if op["threshold"] is None else f"{op['threshold']:.3f}"
@@ -171,8 +177,8 @@ def write_plots(run: EvalRun, summary: dict[str, Any], d: Path) -> list[Path]:
     paths: list[Path] = []
     labelled = [r for r in run.records if r.example.has_label]
     for fid, f in summary["filters"].items():
-        y, s = scored(labelled, fid)
-        if not s or not any(y):
+        y, s = scored(labelled, f["filter"], f["category"])
+        if not s or not any(y) or f["distinct_scores"] < 2:
             continue
         pts = metrics.curve(y, s)
         fig, ax = plt.subplots(figsize=(5, 4))

@@ -27,6 +27,7 @@ class Record:
     action: Action
     latency_ms: float
     scores: dict[str, float | None]
+    category_scores: dict[str, dict[str, float]]  # filter id -> {category: score} (engine-run filters)
     violating: frozenset[str]  # ids of filters with a violation (errors included)
     actions: frozenset[Action]  # the action of every violation (the verdict keeps only the strongest)
     spans: tuple[tuple[int, int, str], ...]  # predicted (start, end, entity type) of every violation
@@ -110,6 +111,7 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
         violation_scores[v.filter] = max(v.score, violation_scores.get(v.filter, 0.0))
         spans.extend((s.start, s.end, v.category) for s in v.spans)
     scores: dict[str, float | None] = {}
+    category_scores = {fid: dict(cats) for fid, cats in verdict.scores.items()}
     for bound in guard.filters(stage):
         if bound.id in errored:
             scores[bound.id] = None
@@ -117,12 +119,15 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
             cats = verdict.scores[bound.id]
             scores[bound.id] = max([*cats.values(), violation_scores.get(bound.id, 0.0)])
         elif complete:
-            scores[bound.id] = _score_alone(bound, ex.text, stage)
+            scores[bound.id], cats = _score_alone(bound, ex.text, stage)
+            if cats is not None:
+                category_scores[bound.id] = cats
     return Record(
         example=ex,
         action=verdict.action,
         latency_ms=verdict.latency_ms,
         scores=scores,
+        category_scores=category_scores,
         violating=frozenset(v.filter for v in verdict.violations),
         actions=frozenset(v.action for v in verdict.violations),
         spans=tuple(spans),
@@ -130,12 +135,12 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
     )
 
 
-def _score_alone(bound: BoundFilter, text: str, stage: Stage) -> float | None:
-    """The score of a filter the engine skipped (an earlier filter already blocked)."""
+def _score_alone(bound: BoundFilter, text: str, stage: Stage) -> tuple[float | None, dict[str, float] | None]:
+    """The score (and category scores) of a filter the engine skipped after an earlier block."""
     try:
         bound.filter.ensure_loaded()
         result = bound.filter.check(text, Context(stage=stage))
     except Exception:  # noqa: BLE001 - counted like an engine-side filter error
-        return None
+        return None, None
     values = [*result.scores.values(), *(f.score for f in result.findings)]
-    return max(values, default=0.0)
+    return max(values, default=0.0), dict(result.scores)

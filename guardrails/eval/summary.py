@@ -43,7 +43,7 @@ def summarize(
         "overall": _group(labelled, positive) if labelled else None,
         "by_category": _by(labelled, positive, lambda r: r.example.category),
         "by_source": _by(labelled, positive, lambda r: r.example.source),
-        "filters": {fid: _filter(labelled, fid, target_fprs) for fid in run.filter_ids()},
+        "filters": _filters(labelled, run.filter_ids(), target_fprs),
         "latency_ms": metrics.percentiles(r.latency_ms for r in run.records),
         "pii": _pii(run.records, entity_aliases, entities),
     }
@@ -67,21 +67,47 @@ def _by(records: Sequence[Record], positive: Positive, key: Any) -> dict[str, An
     return {name: _group(rs, positive) for name, rs in sorted(groups.items())}
 
 
-def scored(records: Sequence[Record], fid: str) -> tuple[list[bool], list[float]]:
-    """Labels and scores of the examples on which filter ``fid`` produced a score."""
+def scored(records: Sequence[Record], fid: str, category: str | None = None) -> tuple[list[bool], list[float]]:
+    """Labels and scores of the examples filter ``fid`` scored.
+
+    The score is the filter's highest category score, or with ``category`` that category's score
+    (0 where the filter scored the example without it).
+    """
     y, s = [], []
     for r in records:
         score = r.scores.get(fid)
-        if score is not None:
-            y.append(r.example.unsafe)
-            s.append(score)
+        if score is None:
+            continue
+        if category:
+            score = r.category_scores.get(fid, {}).get(category, 0.0)
+        y.append(r.example.unsafe)
+        s.append(score)
     return y, s
 
 
-def _filter(records: Sequence[Record], fid: str, target_fprs: Sequence[float]) -> dict[str, Any]:
-    y, s = scored(records, fid)
+def _filters(records: Sequence[Record], ids: Sequence[str], target_fprs: Sequence[float]) -> dict[str, Any]:
+    """Each filter, then each category it scored on (nearly) every example, as ``id/category``."""
+    out: dict[str, Any] = {}
+    for fid in ids:
+        out[fid] = _filter(records, fid, target_fprs)
+        ran = [r for r in records if r.scores.get(fid) is not None]
+        counts: dict[str, int] = defaultdict(int)
+        for r in ran:
+            for cat in r.category_scores.get(fid, {}):
+                counts[cat] += 1
+        regular = [c for c, n in sorted(counts.items()) if n >= 0.9 * len(ran)]
+        if len(regular) > 1:  # one category is the filter score itself
+            for cat in regular:
+                out[f"{fid}/{cat}"] = _filter(records, fid, target_fprs, cat)
+    return out
+
+
+def _filter(records: Sequence[Record], fid: str, target_fprs: Sequence[float], category: str | None = None) -> dict[str, Any]:
+    y, s = scored(records, fid, category)
     distinct = len(set(s))
     return {
+        "filter": fid,
+        "category": category,
         "scored": len(s),
         "missing": sum(1 for r in records if fid in r.scores and r.scores[fid] is None),
         "distinct_scores": distinct,

@@ -95,6 +95,9 @@ class UpstreamOptions(BaseModel):
     read_timeout_s: float = Field(60.0, gt=0, description="Longest wait for the next bytes (first token, next chunk).")
     max_connections: int = Field(256, gt=0)
     api_key: KeySource | None = Field(None, description="Key the sidecar sends upstream (clients' keys never are).")
+    transport: Literal["fast", "httpx"] = Field(
+        "fast", description="fast: lean keep-alive HTTP/1.1 for http:// upstreams; httpx: httpx's own stack for everything."
+    )
 
 
 class ServerConfig(BaseModel):

@@ -36,10 +36,14 @@ class Kind:
     object: str
     chunk_object: str
     chat: bool
+    # Generated-text fields, each moderated on its own; the first is the answer. Reasoning models
+    # (vLLM's reasoning parsers) add their thinking as reasoning_content / reasoning.
+    text_keys: tuple[str, ...]
 
 
-CHAT = Kind("chat.completions", "/chat/completions", "chat.completion", "chat.completion.chunk", True)
-COMPLETIONS = Kind("completions", "/completions", "text_completion", "text_completion", False)
+CHAT = Kind("chat.completions", "/chat/completions", "chat.completion", "chat.completion.chunk", True,
+            ("content", "reasoning_content", "reasoning"))
+COMPLETIONS = Kind("completions", "/completions", "text_completion", "text_completion", False, ("text",))
 
 
 def request_id_of(request: Request) -> str:
@@ -225,20 +229,26 @@ async def _forward(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[s
         if not isinstance(choice, dict):
             continue
         holder = choice.get("message") if kind.chat else choice
-        key = "content" if kind.chat else "text"
-        if not isinstance(holder, dict) or not isinstance(holder.get(key), str):
-            continue  # e.g. a tool call with no text: passed through untouched
-        verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx)
-        sc.record(app, verdict, ctx, kind.endpoint)
-        if not verdict.allowed:
-            if app.config.block_style == "error":
-                raise _block_error("output", ctx.request_id)
-            holder[key] = guard.refusal
-            choice["finish_reason"] = "content_filter"
-            choice["logprobs"] = None
-        elif verdict.text != holder[key]:
-            holder[key] = verdict.text
-            choice["logprobs"] = None  # token logprobs would spell out what was redacted
+        if not isinstance(holder, dict):
+            continue
+        for key in kind.text_keys:
+            if not isinstance(holder.get(key), str):
+                continue  # e.g. a tool call with no text: passed through untouched
+            verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx)
+            sc.record(app, verdict, ctx, kind.endpoint, field=key)
+            if not verdict.allowed:
+                if app.config.block_style == "error":
+                    raise _block_error("output", ctx.request_id)
+                for other in kind.text_keys[1:]:
+                    if other in holder:
+                        holder[other] = None  # blocked reasoning is dropped with the answer
+                holder[kind.text_keys[0]] = guard.refusal
+                choice["finish_reason"] = "content_filter"
+                choice["logprobs"] = None
+                break
+            if verdict.text != holder[key]:
+                holder[key] = verdict.text
+                choice["logprobs"] = None  # token logprobs would spell out what was redacted
     return JSONResponse(data, headers=headers)
 
 
@@ -276,7 +286,7 @@ async def _forward_stream(sc: Sidecar, app: AppState, handle: GuardHandle, body:
 
 
 class _StreamModerator:
-    """Re-emits an upstream SSE stream, each choice's text passed through an OutputStream."""
+    """Re-emits an upstream SSE stream, each choice's text fields passed through their own OutputStream."""
 
     def __init__(self, sc: Sidecar, app: AppState, handle: GuardHandle, ctx: Context, kind: Kind, body: dict[str, Any],
                  resp: httpx.Response, deadline: float) -> None:
@@ -284,17 +294,17 @@ class _StreamModerator:
         self.resp = resp
         self.deadline = deadline
         self.closed = False
-        self.streams: dict[int, OutputStream] = {}
-        self.recorded: set[int] = set()
+        self.streams: dict[tuple[int, str], OutputStream] = {}
+        self.recorded: set[tuple[int, str]] = set()
         self.template: dict[str, Any] = {"id": f"guardrails-{ctx.request_id}", "object": kind.chunk_object,
                                          "created": int(time.time()), "model": body.get("model", "")}
 
-    def _stream(self, index: int) -> OutputStream:
-        st = self.streams.get(index)
+    def _stream(self, slot: tuple[int, str]) -> OutputStream:
+        st = self.streams.get(slot)
         if st is None:
             cfg = self.sc.config
             st = self.handle.guard.stream(ctx=self.ctx, hold_chars=cfg.stream_hold_chars, check_every=cfg.stream_check_every)
-            self.streams[index] = st
+            self.streams[slot] = st
         return st
 
     async def _push(self, st: OutputStream, text: str) -> str:
@@ -302,23 +312,23 @@ class _StreamModerator:
         self.sc.flush_timings(self.app, "output", self.ctx)
         return out
 
-    async def _finish(self, index: int, st: OutputStream) -> str:
+    async def _finish(self, slot: tuple[int, str], st: OutputStream) -> str:
         out = await self.sc.run(self.handle, st.finish)
-        self._record(index, st)
+        self._record(slot, st)
         return out
 
-    def _record(self, index: int, st: OutputStream) -> None:
-        if index in self.recorded or st.verdict is None:
+    def _record(self, slot: tuple[int, str], st: OutputStream) -> None:
+        if slot in self.recorded or st.verdict is None:
             return
-        self.recorded.add(index)
-        self.sc.record(self.app, st.verdict, self.ctx, self.kind.endpoint, stream=True, checks=st.checks)
+        self.recorded.add(slot)
+        self.sc.record(self.app, st.verdict, self.ctx, self.kind.endpoint, stream=True, checks=st.checks, field=slot[1])
 
     def _chunk(self, choices: list[dict[str, Any]]) -> bytes:
         return sse.event({**self.template, "choices": choices})
 
     def _cut(self) -> bytes:
         choices = []
-        for index in sorted(self.streams) or [0]:
+        for index in sorted({i for i, _ in self.streams}) or [0]:
             c: dict[str, Any] = {"index": index, "logprobs": None, "finish_reason": "content_filter"}
             if self.kind.chat:
                 c["delta"] = {}
@@ -342,8 +352,49 @@ class _StreamModerator:
         # Idempotent; called again by the background task when a client disconnect cancelled the first call.
         await self.resp.aclose()
 
+    async def _choice(self, choice: dict[str, Any]) -> dict[str, Any] | None | bool:
+        """The moderated choice to emit, None to hold it back, or False when a block is certain."""
+        kind = self.kind
+        index = choice.get("index", 0) if isinstance(choice.get("index", 0), int) else 0
+        holder = choice.get("delta") if kind.chat else choice
+        holder = holder if isinstance(holder, dict) else {}
+        emits: dict[str, str] = {}
+        had_text = False
+        for key in kind.text_keys:
+            piece = holder.get(key)
+            if isinstance(piece, str) and piece:
+                had_text = True
+                st = self._stream((index, key))
+                emits[key] = await self._push(st, piece)
+                if st.blocked:
+                    self._record((index, key), st)
+                    return False
+        finish = choice.get("finish_reason")
+        if finish is not None:
+            for slot, st in list(self.streams.items()):
+                if slot[0] == index and not st.finished:
+                    emits[slot[1]] = emits.get(slot[1], "") + await self._finish(slot, st)
+                    if st.blocked:
+                        return False
+        out = dict(choice)
+        out["logprobs"] = None  # token logprobs would reveal held or redacted text
+        if kind.chat:
+            delta = dict(holder)
+            for key in kind.text_keys:
+                if key in delta and delta[key] is not None or emits.get(key):
+                    delta[key] = emits.get(key, "")
+            others = any(k not in kind.text_keys and v is not None for k, v in delta.items())
+            if not any(emits.values()) and not others and finish is None and had_text:
+                return None  # held back for now
+            out["delta"] = delta
+        else:
+            text = emits.get("text", "")
+            if not text and finish is None and had_text:
+                return None
+            out["text"] = text
+        return out
+
     async def _moderate(self, resp: httpx.Response) -> AsyncIterator[bytes]:
-        text_key = "content" if self.kind.chat else "text"
         try:
             async for data in sse.iter_events(resp.aiter_lines()):
                 if time.perf_counter() > self.deadline:
@@ -368,55 +419,33 @@ class _StreamModerator:
                 for choice in chunk.get("choices") or []:
                     if not isinstance(choice, dict):
                         continue
-                    index = choice.get("index", 0) if isinstance(choice.get("index", 0), int) else 0
-                    st = self._stream(index)
-                    holder = (choice.get("delta") or {}) if self.kind.chat else choice
-                    piece = holder.get(text_key) if isinstance(holder, dict) else None
-                    emit = await self._push(st, piece) if isinstance(piece, str) and piece else ""
-                    finish = choice.get("finish_reason")
-                    if not st.blocked and finish is not None:
-                        emit += await self._finish(index, st)
-                    if st.blocked:
-                        self._record(index, st)
+                    out = await self._choice(choice)
+                    if out is False:
                         yield self._cut()
                         yield sse.DONE_EVENT
                         return
-                    out = dict(choice)
-                    out["logprobs"] = None  # token logprobs would reveal held or redacted text
-                    if self.kind.chat:
-                        delta = dict(holder) if isinstance(holder, dict) else {}
-                        if piece is not None or emit:
-                            delta[text_key] = emit
-                        others = any(k != text_key and v is not None for k, v in delta.items())
-                        if not emit and not others and finish is None and piece:
-                            continue  # held back for now
-                        out["delta"] = delta
-                    else:
-                        if not emit and finish is None and piece:
-                            continue
-                        out["text"] = emit
-                    out_choices.append(out)
+                    if out:
+                        out_choices.append(out)
                 if out_choices or not chunk.get("choices"):
                     yield sse.event({**chunk, "choices": out_choices})
             # End of stream without a finish_reason for some choice: release what is still held.
-            tail = []
-            for index, st in sorted(self.streams.items()):
+            tail: dict[int, dict[str, Any]] = {}
+            for slot, st in sorted(self.streams.items()):
                 if st.finished:
                     continue
-                rest = await self._finish(index, st)
+                rest = await self._finish(slot, st)
                 if st.blocked:
                     yield self._cut()
                     yield sse.DONE_EVENT
                     return
                 if rest:
-                    c: dict[str, Any] = {"index": index, "logprobs": None, "finish_reason": None}
+                    c = tail.setdefault(slot[0], {"index": slot[0], "logprobs": None, "finish_reason": None})
                     if self.kind.chat:
-                        c["delta"] = {"content": rest}
+                        c.setdefault("delta", {})[slot[1]] = rest
                     else:
                         c["text"] = rest
-                    tail.append(c)
             if tail:
-                yield self._chunk(tail)
+                yield self._chunk(list(tail.values()))
             yield sse.DONE_EVENT
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             err = _upstream_error(self.sc, self.app, exc, self.app.config.limits.timeout_s)

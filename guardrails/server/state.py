@@ -96,12 +96,23 @@ class Sidecar:
 
     async def start(self) -> None:
         opts = self.config.upstream_options
+        # Idle connections expire before the upstream's keep-alive timeout (uvicorn-based servers: 5 s), so
+        # a request rarely races the upstream closing the connection it was about to reuse.
+        limits = httpx.Limits(max_connections=opts.max_connections, max_keepalive_connections=opts.max_connections,
+                              keepalive_expiry=2.0)
+        transport: httpx.AsyncBaseTransport | None = None
+        if opts.transport == "fast":
+            try:
+                from guardrails.server.transport import FastTransport
+            except ImportError:  # httptools missing: httpx's own transport still works, only slower
+                logger.warning("httptools is not installed; using httpx's transport (pip install httptools)")
+            else:
+                transport = FastTransport(keepalive_expiry=2.0, max_idle_per_host=opts.max_connections,
+                                          fallback=httpx.AsyncHTTPTransport(limits=limits, trust_env=False))
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(opts.read_timeout_s, connect=opts.connect_timeout_s),
-            # Idle connections expire before the upstream's keep-alive timeout (uvicorn-based servers: 5 s), so
-            # a request never races the upstream closing the connection it was about to reuse.
-            limits=httpx.Limits(max_connections=opts.max_connections, max_keepalive_connections=opts.max_connections,
-                                keepalive_expiry=2.0),
+            limits=limits,
+            transport=transport,
             follow_redirects=False,
             trust_env=False,  # the upstream is a local service; never route it through a proxy from the env
         )

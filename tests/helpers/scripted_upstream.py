@@ -30,6 +30,7 @@ class Script:
     chunk_delay_s: float = 0.0  # between streamed chunks
     fail_after_chunks: int | None = None  # drop the connection mid-stream after this many chunks
     echo: str | None = None  # answer this prefix + the last message (or prompt) instead of ``text``
+    reasoning: str | None = None  # chat: a reasoning model's thinking (reasoning_content), sent before the answer
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -77,6 +78,8 @@ class ScriptedUpstream:
                 message: dict[str, Any] = {"role": "assistant", "content": s.text}
                 if s.tool_calls is not None:
                     message = {"role": "assistant", "content": None, "tool_calls": s.tool_calls}
+                if s.reasoning is not None:
+                    message["reasoning_content"] = s.reasoning
                 choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None, "finish_reason": s.finish_reason}
             else:
                 choice = {"index": 0, "text": s.text, "logprobs": None, "finish_reason": s.finish_reason}
@@ -111,6 +114,9 @@ class ScriptedUpstream:
         try:
             if chat:
                 yield event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
+            if chat and s.reasoning is not None:
+                for word in s.reasoning.split(" "):
+                    yield event({"index": 0, "delta": {"reasoning_content": word + " "}, "finish_reason": None})
             if chat and s.tool_calls is not None:
                 for i, call in enumerate(s.tool_calls):
                     yield event({"index": 0, "delta": {"tool_calls": [{"index": i, **call}]}, "finish_reason": None})

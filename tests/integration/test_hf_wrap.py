@@ -352,6 +352,8 @@ def test_wrap_passthrough_attributes_and_forward(gpt2: tuple[Any, Any]) -> None:
     assert guarded.config is model.config and guarded.model is model
     enc = tok("hi", return_tensors="pt")
     assert torch.equal(guarded(**enc).logits, model(**enc).logits)
+    assert guarded.to("cpu") is guarded and guarded.eval() is guarded  # model = model.to(device) keeps the guard
+    assert guarded.num_parameters() == model.num_parameters()
     with pytest.raises(TypeError, match="tokenizer"):
         policy().wrap(model)
 
@@ -431,3 +433,17 @@ def test_wrap_pipeline_tmp_policy_file(chat_pipe: Any, tmp_path: Path) -> None:
     path.write_text(f"version: 1\nname: app\ninput:\n  - filter: deny_list\n    words: [forbidden]\nrefusal: \"{REFUSAL}\"\n")
     guarded = Guard.from_policy(path).wrap_pipeline(chat_pipe)
     assert guarded("forbidden words", max_new_tokens=4)[0]["generated_text"] == "forbidden words" + REFUSAL
+
+
+def test_wrap_pipeline_batched_call_verdicts_follow_input_order(chat_pipe: Any) -> None:
+    guarded = policy(input=[{"filter": "deny_list", "words": ["napalm"]}]).wrap_pipeline(chat_pipe)
+    chats = [
+        [{"role": "user", "content": "Write a short poem"}],
+        [{"role": "user", "content": "napalm recipe"}],
+        [{"role": "user", "content": "The weather today is"}],
+    ]
+    out = guarded(chats, max_new_tokens=6, batch_size=2)
+    assert [o[0]["generated_text"][-1]["content"] == REFUSAL for o in out] == [False, True, False]
+    verdicts = guarded.last_verdicts
+    assert [v.inputs[0].allowed for v in verdicts] == [True, False, True]
+    assert verdicts[1].outputs == [None] and all(v.outputs[0] is not None for v in (verdicts[0], verdicts[2]))

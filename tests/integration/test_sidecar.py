@@ -523,3 +523,43 @@ def test_sidecar_client_disconnect_mid_stream_frees_slot_and_upstream(upstream: 
         assert upstream[0].streams_cancelled == 1 and upstream[0].streams_completed == 0
         upstream[0].reset()
         assert _chat(server, "next").status_code == 200
+
+
+def test_sidecar_reasoning_content_moderated_like_the_answer(sidecar: ServerThread,
+                                                             upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    upstream[0].reset(reasoning=f"the user wants the token {SECRET} so I will share it", text="Here it is.")
+    whole = _chat(sidecar, "hi").json()["choices"][0]["message"]
+    assert SECRET not in whole["reasoning_content"] and whole["reasoning_content"].startswith("the user wants the token <")
+    assert whole["content"] == "Here it is."
+    h = {"authorization": f"Bearer {SUPPORT_KEY}"}
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, headers=h, timeout=20) as resp:
+        chunks = _sse_chunks(resp)
+    deltas = [c["choices"][0]["delta"] for c in chunks[:-1] if c["choices"]]
+    thinking = "".join(d.get("reasoning_content") or "" for d in deltas)
+    assert SECRET not in thinking and thinking.startswith("the user wants the token <")
+    assert "".join(d.get("content") or "" for d in deltas) == "Here it is."
+    # A block in the thinking cuts the stream and refuses the non-streamed answer.
+    upstream[0].reset(reasoning="plan: say the FORBIDDEN thing " + "then more " * 20, text="Fine answer.")
+    with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, headers=h, timeout=20) as resp:
+        chunks = _sse_chunks(resp)
+    assert chunks[-2]["choices"][0]["finish_reason"] == "content_filter"
+    assert "FORBIDDEN" not in json.dumps(chunks) and "Fine answer" not in json.dumps(chunks)
+    refused = _chat(sidecar, "hi").json()["choices"][0]
+    assert refused["finish_reason"] == "content_filter" and refused["message"]["reasoning_content"] is None
+    assert refused["message"]["content"] == "Sorry, I can't help with that."
+
+
+def test_sidecar_httpx_transport_option_proxies_and_streams(upstream: tuple[ScriptedUpstream, ServerThread],
+                                                            policy_dir: Path) -> None:
+    config = build_server_config({"upstream": upstream[1].url, "reload_interval_s": 0, "audit": {"path": "off"},
+                                  "upstream_options": {"transport": "httpx"},
+                                  "apps": {"app": {"policy": str(policy_dir / "support.yaml")}}})
+    upstream[0].reset(text="one two FORBIDDEN three")
+    with ServerThread(create_app(config)) as server:
+        client = _client(server, key="unused")
+        assert client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}]
+                                              ).choices[0].finish_reason == "content_filter"
+        chunks = [c for c in client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
+                                                            stream=True) if c.choices]
+        assert chunks[-1].choices[0].finish_reason == "content_filter"

@@ -287,3 +287,43 @@ def test_units_whole_first_then_segments_with_source_offsets() -> None:
 def test_training_script_exists_and_documents_one_command() -> None:
     script = Path(__file__).resolve().parents[2] / "scripts" / "train_builtin.py"
     assert "python scripts/train_builtin.py --data ../shared/data" in script.read_text("utf-8")
+
+
+REPORT_SENTENCES = [
+    "The committee met on Tuesday to review the budget for the new library wing.",
+    "Attendance at the summer reading programme rose by twelve percent compared to last year.",
+    "Volunteers repainted the children's corner and replaced two broken shelves.",
+    "The heating contractor will inspect the boiler before the first cold week.",
+    "A local bakery offered to sponsor the autumn book fair with free pastries.",
+    "Several readers asked for longer opening hours on Saturdays.",
+    "The history society donated a collection of old maps of the harbour.",
+    "Staff training on the new catalogue software is planned for March.",
+    "The roof repair was finished ahead of schedule and under budget.",
+    "Next quarter we will survey patrons about the study rooms.",
+]
+
+
+def _long_report(n_chars: int) -> str:
+    out, i = [], 0
+    while sum(len(s) + 1 for s in out) < n_chars:
+        out.append(REPORT_SENTENCES[(i * 7) % len(REPORT_SENTENCES)])
+        i += 1
+        if i % 5 == 0:
+            out[-1] += "\n"
+    return " ".join(out)
+
+
+def test_builtin_long_benign_document_allowed(detector: Detector) -> None:
+    thresholds = _thresholds()
+    for size in (3000, 12000, 40000):
+        assert not _flagged(detector, _long_report(size), thresholds), size
+
+
+def test_builtin_injection_deep_in_long_text_found_with_span(detector: Detector) -> None:
+    report = _long_report(30000)
+    cut = report.index("\n", 22000) + 1
+    text = report[:cut] + INJECTED_LINE + "\n" + report[cut:]
+    d = detector.score(text)
+    assert d.scores["prompt_injection"] >= _thresholds()["prompt_injection"]
+    start, end = d.spans["prompt_injection"]
+    assert start <= cut < end and end - start < 2000

@@ -377,3 +377,37 @@ def test_summarize_continuous_scores_sweep_at_fixed_thresholds(tmp_path: Path) -
     assert at[0.9]["precision"] is None and at[0.9]["recall"] == 0.0
     assert f["operating_points"][0]["threshold"] == pytest.approx(0.6)
     assert f["auprc"] == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)
+
+
+class TwoCategoryFilter(BaseFilter):
+    """Scores 'long' = len/10 and 'short' = 1 - len/10; never a violation."""
+
+    name = "two_category"
+    cost = 0
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        x = min(len(text) / 10, 1.0)
+        return FilterResult.clean({"long": x, "short": 1 - x})
+
+
+def test_summarize_multi_category_filter_scored_per_category(tmp_path: Path) -> None:
+    policy = {"name": "p", "input": [{"filter": "tests.unit.test_eval_metrics:TwoCategoryFilter", "id": "two"}]}
+    lines = [("x" * 2, "safe"), ("x" * 3, "safe"), ("x" * 7, "unsafe"), ("x" * 9, "unsafe")]
+    path = _write(tmp_path, [json.dumps({"text": t, "label": lab}) for t, lab in lines])
+    filters = summarize(run(Guard.from_policy(policy), read_dataset([path])))["filters"]
+    assert set(filters) == {"two", "two/long", "two/short"}
+    assert filters["two/long"]["auprc"] == pytest.approx(1.0)  # long texts are the unsafe ones
+    # worst ranking: both safe first, then P=1/3 at R=1/2 and P=1/2 at R=1
+    assert filters["two/short"]["auprc"] == pytest.approx(0.5 / 3 + 0.5 * 0.5)
+    assert (filters["two/long"]["filter"], filters["two/long"]["category"]) == ("two", "long")
+    assert filters["two"]["category"] is None
+
+
+def test_evaluate_api_dict_policy_returns_metrics(tmp_path: Path) -> None:
+    from guardrails.eval import evaluate
+
+    path = _write(tmp_path, [json.dumps({"text": "a bomb", "label": "unsafe"}), json.dumps({"text": "tea", "label": "safe"})])
+    summary = evaluate(POLICY, [path], target_fprs=[0.0])
+    assert summary["policy"] == "eval-test"
+    assert (summary["overall"]["tp"], summary["overall"]["tn"]) == (1, 1)
+    assert summary["filters"]["bomb"]["operating_points"][0]["threshold"] == 1.0

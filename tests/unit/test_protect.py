@@ -198,3 +198,31 @@ def test_protect_logs_verdicts_without_text(guard: Guard, caplog: pytest.LogCapt
         answer("secret PIN 4321 here")
     assert any("protect" in r.getMessage() and "input=redact" in r.getMessage() for r in caplog.records)
     assert all("4321" not in r.getMessage() for r in caplog.records)
+
+
+def test_protect_method_prompt_after_self_is_checked(guard: Guard) -> None:
+    class Bot:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        @guard.protect
+        def ask(self, question: str, style: str = "plain") -> str:
+            self.seen.append(question)
+            return f"{style}: ok"
+
+    bot = Bot()
+    assert bot.ask("my PIN 1111 is", style="short") == "short: ok"
+    assert bot.seen == ["my <PIN> is"]
+    assert bot.ask("forbidden") == "Refused." and len(bot.seen) == 1
+
+
+def test_protect_prompt_keyword_wins_over_first_parameter(guard: Guard) -> None:
+    seen: list[tuple[str, str]] = []
+
+    @guard.protect
+    def answer(system: str, prompt: str) -> str:
+        seen.append((system, prompt))
+        return "ok"
+
+    assert answer("PIN 2222 stays", "PIN 3333 goes") == "ok"
+    assert seen == [("PIN 2222 stays", "<PIN> goes")]

@@ -93,3 +93,22 @@ def test_stream_model_filters_run_less_often_but_see_text_before_release() -> No
     assert 0 < len(KeywordFilter.calls) < s.checks
     # Nothing was released beyond what the model filter had already checked.
     assert len(out) <= s._full_len
+
+
+def test_stream_long_answer_checks_a_window_and_still_redacts() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "secrets", "action": "redact"}]})
+    secret = "AKIAIOSFODNN7EXAMPLE"
+    filler = "plain words without anything sensitive in them " * 40
+    text = filler + f"key {secret} end. " + filler
+    s = g.stream(check_every=16, context_chars=64)
+    out = ""
+    longest = 0
+    for i in range(0, len(text), 5):
+        before = s.checks
+        out += s.push(text[i : i + 5])
+        if s.checks > before and s.verdict is not None:
+            longest = max(longest, len(s.verdict.text))
+    out += s.finish()
+    assert out == text.replace(secret, "<AWS_ACCESS_KEY_ID>")
+    # Intermediate checks read a bounded window, not the whole growing answer.
+    assert longest < 64 + 48 + 16 + 64
