@@ -105,3 +105,34 @@ def _interpolate(value: str, path: Path_, where: str, problems: list[str]) -> st
         return ""
 
     return _ENV.sub(repl, value)
+
+
+def expected_text(err: Any) -> str:
+    """What one pydantic validation error expected, in words: 'expected a number, got 'high''."""
+    kind, got, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
+        what = "an integer" if kind.startswith("int") else "a number"
+        return f"expected {what}, got {got!r}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"expected true or false, got {got!r}"
+    if kind == "string_type":
+        return f"expected a string, got {got!r}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, got {got!r}"
+    if kind in ("dict_type", "model_type"):
+        return f"expected a mapping, got {got!r}"
+    if kind == "too_short":
+        return "expected at least one entry"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {got!r}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(ctx.values()), "?")
+        words = {"greater_than": "greater than", "greater_than_equal": "at least", "less_than": "less than", "less_than_equal": "at most"}
+        return f"expected a number {words[kind]} {bound}, got {got!r}"
+    return f"{err['msg']}, got {got!r}"

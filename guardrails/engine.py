@@ -19,7 +19,7 @@ from guardrails.errors import GuardrailsError
 from guardrails.filters.base import BaseFilter, action_level
 from guardrails.policy import Policy, load_policy, policy_from_dict
 from guardrails.spans import apply_spans
-from guardrails.types import Action, Context, FilterResult, Message, Span, Stage
+from guardrails.types import Action, Context, FilterResult, Message, Span, Stage, message_text
 from guardrails.verdict import Verdict, Violation
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ class Guard:
             messages: list[Message] | None = None
         else:
             messages = [dict(m) for m in content]  # type: ignore[misc]
-            texts = [(m.get("role"), _content_text(m)) for m in messages]
+            texts = [(m.get("role"), message_text(m)) for m in messages]
             ctx.messages = messages
         violations: list[Violation] = []
         scores: dict[str, dict[str, float]] = {}
@@ -264,7 +264,7 @@ class Guard:
                 Message(**{**m, "content": apply_spans(texts[i][1], redactions[i])}) if i in redactions else m
                 for i, m in enumerate(messages)
             ]
-            out_text = _content_text(out_messages[-1]) if out_messages else ""
+            out_text = message_text(out_messages[-1]) if out_messages else ""
         if stage is Stage.OUTPUT and not blocked and ctx.vault:
             out_text = ctx.restore(out_text)
         verdict = Verdict(
@@ -322,21 +322,9 @@ def _merge_scores(into: dict[str, float], new: Any) -> None:
         into[category] = max(score, into.get(category, 0.0))
 
 
-def _content_text(message: Any) -> str:
-    content = message.get("content")
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    # OpenAI content parts: keep the text parts.
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return str(content)
-
-
 def render_conversation(messages: Sequence[Message]) -> str:
     """The conversation as plain text, one ``role: content`` block per message."""
-    return "\n\n".join(f"{m.get('role', 'user')}: {_content_text(m)}" for m in messages)
+    return "\n\n".join(f"{m.get('role', 'user')}: {message_text(m)}" for m in messages)
 
 
 def _log(verdict: Verdict, ctx: Context) -> None:

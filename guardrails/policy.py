@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from guardrails._yaml import Path_, format_path, interpolate_plain, load_located
+from guardrails._yaml import Path_, expected_text, format_path, interpolate_plain, load_located
 from guardrails.errors import FilterLoadError, PolicyError
 from guardrails.filters.base import FilterConfig
 
@@ -297,41 +297,13 @@ def _describe(exc: ValidationError, raw: _Raw, prefix: Path_, keys: list[str]) -
     out = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
-        message = _expected(err)
+        message = expected_text(err)
         if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
             close = difflib.get_close_matches(str(err["loc"][0]), keys, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             message = f"unknown key{hint}; expected one of: {', '.join(keys)}"
         out.append(f"{raw.locate(loc)}: {format_path(loc)}: {message}")
     return out
-
-
-def _expected(err: Any) -> str:
-    kind, got, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
-        what = "an integer" if kind.startswith("int") else "a number"
-        return f"expected {what}, got {got!r}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"expected true or false, got {got!r}"
-    if kind in ("string_type",):
-        return f"expected a string, got {got!r}"
-    if kind in ("list_type", "tuple_type"):
-        return f"expected a list, got {got!r}"
-    if kind in ("dict_type",):
-        return f"expected a mapping, got {got!r}"
-    if kind == "literal_error":
-        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {got!r}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        bound = next(iter(ctx.values()), "?")
-        words = {"greater_than": "greater than", "greater_than_equal": "at least", "less_than": "less than", "less_than_equal": "at most"}
-        return f"expected a number {words[kind]} {bound}, got {got!r}"
-    return f"{err['msg']}, got {got!r}"
 
 
 def policy_schema() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from guardrails.errors import GuardrailsError
+from guardrails.types import message_text
 
 PromptFormat = Literal["llama_guard_3", "llama_guard_4"]
 FORMATS: tuple[PromptFormat, ...] = ("llama_guard_3", "llama_guard_4")
@@ -71,18 +72,6 @@ class Turn:
 
     role: Literal["user", "assistant"]
     content: str
-
-
-def message_text(message: Mapping[str, Any]) -> str:
-    """The text of a chat message; OpenAI content parts keep their text parts."""
-    content = message.get("content")
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
-    return str(content)
 
 
 def guard_turns(messages: Sequence[Mapping[str, Any]]) -> list[Turn]:

@@ -42,6 +42,18 @@ class Message(TypedDict, total=False):
     content: str
 
 
+def message_text(message: Mapping[str, Any]) -> str:
+    """The text of a chat message; of OpenAI content parts, the text parts."""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
 @dataclass(frozen=True)
 class Span:
     """A character range ``[start, end)`` of the checked text.

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -133,7 +134,8 @@ def load_handwritten(directory: Path) -> list[Row]:
     """
     rows = []
     for path in sorted(directory.glob("*.tsv")):
-        category = path.stem
+        category = re.sub(r"_v\d+$", "", path.stem)  # unseen/*_v2.tsv: a later held-out set
+        version = path.stem[len(category) + 1:] or "v1"
         for i, line in enumerate(path.open(encoding="utf-8")):
             line = line.rstrip("\n")
             if not line.strip() or line.startswith("#"):
@@ -143,8 +145,8 @@ def load_handwritten(directory: Path) -> list[Row]:
                 raise ValueError(f"{path}:{i + 1}: expected lang<TAB>hazard<TAB>text, got {len(parts)} fields")
             lang, hazard, text = parts
             text = text.replace("\\n", "\n")
-            rows.append(Row(text, category, "handwritten", f"hw:{category}:{i}", hazard if hazard != "-" else None,
-                            None, lang))
+            rows.append(Row(text, category, "handwritten", f"hw:{path.stem}:{i}", hazard if hazard != "-" else None,
+                            None, lang, {"version": version}))
     return rows
 
 
@@ -559,8 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.unseen.is_dir():
         unseen = load_handwritten(args.unseen)
         for r in unseen:
-            r.source = "unseen_handwritten"
-        report("hand-written, never trained on (training/unseen)", unseen, score_rows(det, unseen), thr)
+            r.source = "unseen_" + r.meta["version"]
+        for version in sorted({r.meta["version"] for r in unseen}):
+            part = [r for r in unseen if r.meta["version"] == version]
+            report(f"hand-written, never trained on (training/unseen, {version})", part, score_rows(det, part), thr)
+            per_language(part, score_rows(det, part), thr)
     if not args.no_save:
         meta_thr = dict(meta, thresholds=thr)
         with open(args.out / "meta.json", "w", encoding="utf-8") as fh:

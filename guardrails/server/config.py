@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from guardrails._yaml import Path_, format_path, load_located
+from guardrails._yaml import Path_, expected_text, format_path, load_located
 from guardrails.errors import GuardrailsError, PolicyError
 
 
@@ -207,7 +207,7 @@ def build_server_config(
                 expected = "expected {env: VAR} or {file: PATH} (keys are never written in this file)"
                 errors.append(f"{locate(loc)}: {format_path(loc)}: {expected}")
                 continue
-            errors.append(f"{locate(loc)}: {format_path(loc)}: {_expected(err)}")
+            errors.append(f"{locate(loc)}: {format_path(loc)}: {expected_text(err)}")
         raise ServerConfigError(errors) from None
     problems: list[str] = []
     key_hashes: dict[str, str] = {}
@@ -283,25 +283,3 @@ def _read_keys(ks: KeySource, base_dir: Path, where: str, problems: list[str]) -
     return keys
 
 
-def _expected(err: Any) -> str:
-    kind, got, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "value_error":
-        return str(ctx.get("error", err["msg"]))
-    if kind == "literal_error":
-        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {got!r}"
-    if kind in ("int_parsing", "int_type", "float_parsing", "float_type"):
-        what = "an integer" if kind.startswith("int") else "a number"
-        return f"expected {what}, got {got!r}"
-    if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
-        bound = next(iter(ctx.values()), "?")
-        words = {"greater_than": "greater than", "greater_than_equal": "at least", "less_than_equal": "at most"}
-        return f"expected a number {words[kind]} {bound}, got {got!r}"
-    if kind == "too_short":
-        return "expected at least one entry"
-    if kind in ("dict_type", "model_type"):
-        return f"expected a mapping, got {got!r}"
-    return f"{err['msg']}, got {got!r}"
