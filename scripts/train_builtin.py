@@ -75,7 +75,7 @@ HAZARD_MAP = {
 }
 HAZARDS = ("chem_bio", "cyber", "drugs", "fraud", "harassment", "hate", "illegal", "misinformation", "privacy",
            "self_harm", "sexual", "violence", "weapons")
-HANDWRITTEN_WEIGHT = 3.0
+HANDWRITTEN_WEIGHT = 8.0
 DAVIDSON_TRAIN_CAP = {"toxic": 2200, "hate": 1000, "benign": 2600}
 DAVIDSON_EVAL_CAP = 500
 
@@ -517,6 +517,7 @@ def fit_and_eval(rows_by_split, args, out_dir: Path | None, label: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    global HANDWRITTEN_WEIGHT
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--handwritten", type=Path, default=ROOT / "training" / "handwritten")
@@ -524,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="hand-written examples never trained on, scored at the end")
     ap.add_argument("--out", type=Path, default=DEFAULT_DIR)
     ap.add_argument("--C", type=float, default=8.0)
+    ap.add_argument("--hw-weight", type=float, default=HANDWRITTEN_WEIGHT, help="weight of a hand-written row")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--errors", type=int, default=0, help="print the N worst validation errors")
     ap.add_argument("--cross", action="store_true", help="also run the leave-sources-out experiments")
@@ -532,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     random.seed(SEED)
     np.random.seed(SEED)
+    HANDWRITTEN_WEIGHT = args.hw_weight
 
     public = load_public(args.data)
     hand = load_handwritten(args.handwritten)

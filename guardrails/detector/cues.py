@@ -93,6 +93,30 @@ CUES: dict[str, list[str]] = {
         "tu respuesta", "ta reponse", "votre reponse", "deine antwort", "la tua risposta", "sua resposta",
         "твой ответ", "в ответе", "你的回答", "你的回复", "回答中", "ردك", "आपका जवाब",
     ],
+    # Concealment / evasion: the asker wants it hidden, untraceable or passed off as an accident.
+    "conceal": [
+        "without~noticing", "without~knowing", "without~finding out", "without getting caught", "not get caught",
+        "won't notice", "wont notice", "won't know", "wont know", "doesn't notice", "never find out",
+        "without~trace", "untraceable", "can't be traced", "cant be traced", "won't be traced", "undetectable",
+        "won't show up", "wont show up", "not show up", "hard to detect", "without~evidence", "without~marks",
+        "without~bruises", "without leaving", "looks like an accident", "look like an accident", "like an accident",
+        "look like a suicide", "looks like a heart attack", "get away with", "so nobody", "so no one",
+        "without anyone", "behind~back", "secretly", "sin que~note", "sin que~sepa", "sin dejar", "sans qu~sache",
+        "sans laisser", "sans se faire", "ohne dass~merkt", "ohne spuren", "senza che~accorga", "senza lasciare",
+        "sem que~perceba", "sem deixar", "незаметно", "не оставив", "чтобы не заметили", "不被发现", "不留下",
+        "查不出", "バレずに", "証拠を残さず", "دون أن يكتشف", "دون أن أترك", "بدون أن", "बिना पकड़े", "बिना सबूत",
+    ],
+    # A concrete other person as the target ("my neighbor", "my ex", "someone's").
+    "target_person": [
+        "my neighbor*", "my neighbour*", "my ex", "my wife", "my husband", "my boss", "my coworker*",
+        "my roommate*", "my landlord", "my teacher", "my classmate*", "my sister*", "my brother*", "my stepdad",
+        "my stepmom", "my uncle", "my aunt", "my mother-in-law", "my girlfriend", "my boyfriend", "my partner",
+        "my son", "my daughter", "my kid", "my baby", "someone's", "somebody's", "someone", "somebody",
+        "a person", "people's", "him", "her", "mi vecino", "mi jefe", "mi esposa", "mi novia", "alguien",
+        "mon voisin", "mon patron", "quelqu'un", "meinen nachbarn", "meine frau", "jemand*", "mio marito",
+        "mia moglie", "il mio capo", "qualcuno", "alguem", "meu vizinho", "соседк*", "соседа", "человека",
+        "кого-то", "别人", "他人", "人を", "شخص", "جاري", "किसी",
+    ],
     "request": [
         "how do i", "how can i", "how could i", "how would i", "how should i", "how do you", "how can you",
         "how to", "ways to", "steps to", "step by step", "step-by-step", "instructions for", "instructions on",

@@ -53,8 +53,17 @@ def bag_features(words: list[str]) -> set[str]:
 def _cue_set(hits: list[tuple[str, int]]) -> set[str]:
     names = {h for h, _ in hits}
     out = set(names)
+    hz = [h for h in names if h.startswith(_HAZARD_PREFIX)]
     if "request" in names:
-        out.update("req+" + h for h in names if h.startswith(_HAZARD_PREFIX))
+        out.update("req+" + h for h in hz)
+    if hz:
+        # Intent x hazard: a hazard topic asked about together with concealment or a targeted person.
+        if "conceal" in names:
+            out.add("req+conceal_hz")
+        if "target_person" in names:
+            out.add("req+target_hz")
+            if "request" in names:
+                out.add("req+target_req_hz")
     if "override" in names or "new_rules" in names:
         out.add("override_any")
     if "roleplay" in names and ("unrestricted" in names or "refusal_suppression" in names):

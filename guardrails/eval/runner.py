@@ -116,12 +116,11 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
         if bound.id in errored:
             scores[bound.id] = None
         elif bound.id in verdict.scores:
-            cats = verdict.scores[bound.id]
-            scores[bound.id] = max([*cats.values(), violation_scores.get(bound.id, 0.0)])
+            scores[bound.id] = max([*verdict.scores[bound.id].values(), violation_scores.get(bound.id, 0.0)])
         elif complete:
-            scores[bound.id], cats = _score_alone(bound, ex.text, stage)
-            if cats is not None:
-                category_scores[bound.id] = cats
+            scores[bound.id], alone = _score_alone(bound, ex.text, stage)
+            if alone is not None:
+                category_scores[bound.id] = dict(alone)
     return Record(
         example=ex,
         action=verdict.action,
