@@ -14,6 +14,13 @@ from dataclasses import asdict, dataclass
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 
+def f1_score(precision: float | None, recall: float | None) -> float | None:
+    """Harmonic mean of precision and recall; None when either is undefined, 0 when both are 0."""
+    if precision is None or recall is None:
+        return None
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
 def ratio(num: float, den: float) -> float | None:
     """num / den, or None when den is 0."""
     return num / den if den else None
@@ -54,10 +61,7 @@ class Confusion:
 
     @property
     def f1(self) -> float | None:
-        p, r = self.precision, self.recall
-        if p is None or r is None:
-            return None
-        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+        return f1_score(self.precision, self.recall)
 
     @property
     def accuracy(self) -> float | None:
@@ -240,10 +244,7 @@ class SpanCounts:
 
     @property
     def f1(self) -> float | None:
-        p, r = self.precision, self.recall
-        if p is None or r is None:
-            return None
-        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+        return f1_score(self.precision, self.recall)
 
     @property
     def support(self) -> int:
