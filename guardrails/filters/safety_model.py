@@ -19,13 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
 import re
 import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Sequence
+from typing import Any, ClassVar, Generator, Literal, Sequence
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
@@ -48,7 +47,6 @@ from guardrails.types import Context, FilterResult, Finding, Stage
 
 logger = logging.getLogger(__name__)
 
-_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 _MAX_BACKOFF_S = 2.0
 _BOS = "<|begin_of_text|>"
@@ -359,13 +357,8 @@ class _RemoteGuard:
         except ImportError:
             raise FilterLoadError("safety_model with endpoint: needs httpx: pip install 'openweights-guardrails[server]'") from None
         if self.config.api_key is not None:
-            key = self.config.api_key.get_secret_value()
-            ref = _ENV_REF.match(key)
-            if ref:  # policies built from dicts are not interpolated by the YAML loader
-                key = os.environ.get(ref.group(1), "")
-                if not key:
-                    raise FilterLoadError(f"safety_model: api_key names environment variable {ref.group(1)}, which is not set")
-            self._headers["Authorization"] = f"Bearer {key}"
+            # ${VAR} was already resolved by the policy loader (YAML and dict policies alike).
+            self._headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
         self._client = httpx.Client(headers=self._headers)
         if self.model_name is None:
             self.model_name = self._first_model()
@@ -421,53 +414,63 @@ class _RemoteGuard:
         import httpx
 
         url, body = self._request(turns)
-        deadline = self._deadline()
-        last = "no attempt"
-        for attempt in range(self.config.retries + 1):
-            timeout = self._attempt_timeout(deadline)
-            if timeout <= 0:
-                break
-            try:
-                response = self._client.post(url, json=body, timeout=timeout)
-            except httpx.TimeoutException:
-                last = "timeout"
-            except httpx.TransportError as exc:
-                last = type(exc).__name__
-            else:
-                outcome = self._outcome(response)
-                if isinstance(outcome, _Answer):
-                    return outcome
-                last = outcome
-            logger.debug("safety_model attempt %d to %s failed: %s", attempt + 1, self.base, last)
-            if attempt < self.config.retries:
-                time.sleep(self._backoff(attempt, deadline))
-        raise self._exhausted(last)
+        plan = self._attempts()
+        try:
+            step, seconds = next(plan)
+            while True:
+                result: Any = None
+                if step == "sleep":
+                    time.sleep(seconds)
+                else:
+                    try:
+                        result = self._client.post(url, json=body, timeout=seconds)
+                    except httpx.TransportError as exc:
+                        result = _failure_reason(exc)
+                step, seconds = plan.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     async def aclassify(self, turns: Sequence[Turn]) -> _Answer:
         import httpx
 
         client = self._async_client()
         url, body = self._request(turns)
+        plan = self._attempts()
+        try:
+            step, seconds = next(plan)
+            while True:
+                result: Any = None
+                if step == "sleep":
+                    await asyncio.sleep(seconds)
+                else:
+                    try:
+                        result = await client.post(url, json=body, timeout=seconds)
+                    except httpx.TransportError as exc:
+                        result = _failure_reason(exc)
+                step, seconds = plan.send(result)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _attempts(self) -> Generator[tuple[str, float], Any, _Answer]:
+        """The retry policy, shared by the sync and async drivers.
+
+        Yields ``("post", timeout)`` and receives the response or a failure reason, or yields
+        ``("sleep", seconds)`` between attempts; returns the answer or raises when exhausted.
+        """
         deadline = self._deadline()
         last = "no attempt"
         for attempt in range(self.config.retries + 1):
             timeout = self._attempt_timeout(deadline)
             if timeout <= 0:
                 break
-            try:
-                response = await client.post(url, json=body, timeout=timeout)
-            except httpx.TimeoutException:
-                last = "timeout"
-            except httpx.TransportError as exc:
-                last = type(exc).__name__
-            else:
-                outcome = self._outcome(response)
-                if isinstance(outcome, _Answer):
-                    return outcome
-                last = outcome
+            result = yield ("post", timeout)
+            outcome = result if isinstance(result, str) else self._outcome(result)
+            if isinstance(outcome, _Answer):
+                return outcome
+            last = outcome
             logger.debug("safety_model attempt %d to %s failed: %s", attempt + 1, self.base, last)
             if attempt < self.config.retries:
-                await asyncio.sleep(self._backoff(attempt, deadline))
+                yield ("sleep", self._backoff(attempt, deadline))
         raise self._exhausted(last)
 
     def _outcome(self, response: Any) -> _Answer | str:
@@ -500,6 +503,13 @@ class _RemoteGuard:
                 client = httpx.AsyncClient(headers=self._headers)
                 self._aclients[loop] = client
             return client
+
+
+def _failure_reason(exc: Exception) -> str:
+    """A retryable transport failure, in words that name no URL."""
+    import httpx
+
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else type(exc).__name__
 
 
 def _p_unsafe(logprobs: Any) -> float | None:
