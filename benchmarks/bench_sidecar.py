@@ -163,7 +163,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--role", choices=["bench", "upstream"], default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--requests", type=int, default=400, help="requests per target and level (default 400)")
+    parser.add_argument("--requests", type=int, default=400,
+                        help="requests per target and level, at least 8 x the concurrency (default 400)")
     parser.add_argument("--levels", default="1,16,64", help="concurrency levels (default 1,16,64)")
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="upstream answer time, standing in for generation (default 0: pure proxy overhead)")
@@ -196,7 +197,8 @@ def main() -> int:
         for i, name in enumerate(("pattern-only", "default"), 1):
             _wait(targets[name][0], procs[i], "/readyz")
 
-        print(f"sidecar benchmark: {args.requests} non-streaming chat requests per target and level, loopback, "
+        print(f"sidecar benchmark: {args.requests} (at least 8 x concurrency) non-streaming chat requests per target "
+              f"and level, loopback, "
               f"upstream delay {args.delay_ms:g} ms, {os.cpu_count()} CPUs visible, load average "
               f"{os.getloadavg()[0]:.2f}")
         header = (f"{'conc':>4}  {'target':<13} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'cpu ms/req':>10} {'errors':>6}  "
@@ -207,8 +209,9 @@ def main() -> int:
             results = {}
             for name, (url, key, pid) in targets.items():
                 cpu0 = _cpu_s(pid)
-                lat, rps, errors = asyncio.run(_load(url, args.requests, conc, key))
-                cpu_ms = (_cpu_s(pid) - cpu0) * 1000 / (args.requests + min(20, args.requests))
+                n = max(args.requests, 8 * conc)  # at least 8 waves: a steady state, not one burst of connects
+                lat, rps, errors = asyncio.run(_load(url, n, conc, key))
+                cpu_ms = (_cpu_s(pid) - cpu0) * 1000 / (n + min(20, n))
                 results[name] = (_pct(lat, 0.50), _pct(lat, 0.99), rps, cpu_ms, errors)
             d50, d99, drps, _, _ = results["direct"]
             for name, (p50, p99, rps, cpu_ms, errors) in results.items():

@@ -19,7 +19,7 @@ from guardrails.server import sse
 from guardrails.server._http import ApiError, read_json
 from guardrails.server.state import AppState, GuardHandle, Sidecar
 from guardrails.streaming import OutputStream
-from guardrails.types import Action, Context, Message
+from guardrails.types import Action, Context, Message, message_text
 from guardrails.verdict import Verdict
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,13 @@ class Kind:
 CHAT = Kind("chat.completions", "/chat/completions", "chat.completion", "chat.completion.chunk", True,
             ("content", "reasoning_content", "reasoning"))
 COMPLETIONS = Kind("completions", "/completions", "text_completion", "text_completion", False, ("text",))
+
+
+def text_size(content: str | list[Any]) -> int:
+    """Characters a check will read: a text, or the text parts of chat messages."""
+    if isinstance(content, str):
+        return len(content)
+    return sum(len(message_text(m)) for m in content if isinstance(m, dict))
 
 
 def request_id_of(request: Request) -> str:
@@ -104,7 +111,7 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
             raise ApiError(400, "'messages' must be a non-empty list of message objects", param="messages")
-        verdict = await sc.run(handle, guard.check_input, messages, ctx=ctx)
+        verdict = await sc.run(handle, guard.check_input, messages, ctx=ctx, size=text_size(messages))
         sc.record(app, verdict, ctx, kind.endpoint)
         if verdict.allowed and verdict.action is Action.REDACT and verdict.messages is not None:
             body["messages"] = verdict.messages
@@ -117,7 +124,7 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
     worst: Verdict | None = None
     redacted = []
     for p in prompts:
-        verdict = await sc.run(handle, guard.check_input, p, ctx=ctx)
+        verdict = await sc.run(handle, guard.check_input, p, ctx=ctx, size=len(p))
         sc.record(app, verdict, ctx, kind.endpoint)
         redacted.append(verdict.text)
         if worst is None or verdict.action.rank > worst.action.rank:
@@ -234,7 +241,7 @@ async def _forward(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[s
         for key in kind.text_keys:
             if not isinstance(holder.get(key), str):
                 continue  # e.g. a tool call with no text: passed through untouched
-            verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx)
+            verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx, size=len(holder[key]))
             sc.record(app, verdict, ctx, kind.endpoint, field=key)
             if not verdict.allowed:
                 if app.config.block_style == "error":
@@ -308,12 +315,12 @@ class _StreamModerator:
         return st
 
     async def _push(self, st: OutputStream, text: str) -> str:
-        out = await self.sc.run(self.handle, st.push, text)
+        out = await self.sc.run(self.handle, st.push, text, size=len(text) + st.context_chars)
         self.sc.flush_timings(self.app, "output", self.ctx)
         return out
 
     async def _finish(self, slot: tuple[int, str], st: OutputStream) -> str:
-        out = await self.sc.run(self.handle, st.finish)
+        out = await self.sc.run(self.handle, st.finish, size=len(st.text))
         self._record(slot, st)
         return out
 
@@ -489,6 +496,6 @@ async def guard_check(sc: Sidecar, request: Request) -> Response:
         raise ApiError(400, "give 'text' (a string) or 'messages' (a non-empty list of message objects)")
     handle = app.handle
     ctx = Context(request_id=rid, metadata={"app": app.name, "filter_timings": []})
-    verdict = await sc.run(handle, handle.guard.check, content, stage, ctx=ctx)
+    verdict = await sc.run(handle, handle.guard.check, content, stage, ctx=ctx, size=text_size(content))
     sc.record(app, verdict, ctx, "guard.check")
     return JSONResponse(verdict.to_dict(), headers={"x-request-id": rid})

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Up to this many characters a light policy's check takes about 2 ms or less (docs/benchmarks.md).
+INLINE_CHARS = 2000
+
 
 @dataclass(frozen=True)
 class GuardHandle:
@@ -30,13 +33,16 @@ class GuardHandle:
 
     guard: Guard
     inline: bool  # every filter is plain string work: check on the event loop (no thread hop)
+    # Every filter is CPU work of about a millisecond per thousand characters (pii, builtin): short
+    # texts are checked on the event loop too, since a thread hop costs more than the check itself.
+    light: bool = False
     loaded_at: float = field(default_factory=time.time)
 
     @classmethod
     def build(cls, policy_ref: str) -> "GuardHandle":
         guard = Guard.from_policy(policy_ref)
-        inline = all(b.filter.cost == 0 for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s))
-        return cls(guard, inline)
+        costs = [b.filter.cost for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s)]
+        return cls(guard, inline=all(c == 0 for c in costs), light=all(c <= 1 for c in costs))
 
 
 @dataclass
@@ -160,9 +166,10 @@ class Sidecar:
             headers["authorization"] = f"Bearer {self.loaded.upstream_api_key}"
         return headers
 
-    async def run(self, handle: GuardHandle, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call a sync check: inline for string-only policies (fast), in a thread for model-backed ones."""
-        if handle.inline:
+    async def run(self, handle: GuardHandle, fn: Callable[..., T], *args: Any, size: int | None = None, **kwargs: Any) -> T:
+        """Call a sync check on ``size`` characters: on the event loop when it is cheap (string-only
+        policies, or light policies on short texts), otherwise in a thread so the loop keeps serving."""
+        if handle.inline or (handle.light and size is not None and size <= INLINE_CHARS):
             return fn(*args, **kwargs)
         return await asyncio.to_thread(fn, *args, **kwargs)
 

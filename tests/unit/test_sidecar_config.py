@@ -124,3 +124,29 @@ def test_config_example_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(loaded.config.apps) == {"support", "internal-tools"}
     assert all(Path(p).is_file() for p in loaded.policies.values())
     assert loaded.config.apps["internal-tools"].block_style == "error"
+
+
+def test_checks_run_on_the_event_loop_only_when_cheap() -> None:
+    """String-only policies always run inline; light ones (pii, builtin) only on short texts; model ones never."""
+    import asyncio
+    import threading
+
+    from guardrails.server.state import INLINE_CHARS, GuardHandle, Sidecar
+
+    patterns = GuardHandle.build("patterns-only")
+    default = GuardHandle.build("default")
+    assert patterns.inline and patterns.light
+    assert default.light and not default.inline
+
+    sc = Sidecar.__new__(Sidecar)  # run() needs no state
+
+    async def thread_of(handle: GuardHandle, size: int | None) -> int:
+        return await sc.run(handle, threading.get_ident, size=size)
+
+    async def main() -> tuple[int, ...]:
+        return (threading.get_ident(), await thread_of(patterns, 10**6), await thread_of(default, INLINE_CHARS),
+                await thread_of(default, INLINE_CHARS + 1), await thread_of(default, None))
+
+    loop_thread, big_patterns, short_default, long_default, unknown = asyncio.run(main())
+    assert big_patterns == loop_thread and short_default == loop_thread
+    assert long_default != loop_thread and unknown != loop_thread
