@@ -85,12 +85,16 @@ def normalize(text: str, *, leet: bool = True, homoglyphs: bool = True, despace:
     return _despace(norm) if despace else norm
 
 
+_LONE_LEET = re.compile(r"(?<![\w.,])[41](?![\w.,])")
+
+
 def _fix_words(text: str, *, leet: bool, homoglyphs: bool) -> str:
     """Map homoglyphs in mixed-script words and leet characters in words that contain letters.
 
     Length is preserved one character for one, so the offset map stays valid.
     """
     out = list(text)
+    leet_words = 0
     # Only words holding a leet character or a non-ASCII letter can change.
     for match in _CANDIDATE_WORD.finditer(text):
         word = match.group()
@@ -114,6 +118,11 @@ def _fix_words(text: str, *, leet: bool, homoglyphs: bool) -> str:
                     # '!', '|' and '+' are also punctuation: only read them as letters mid-word.
                     if c in LEET and (inside or c not in _EDGE_PUNCT):
                         out[offset + j] = LEET[c]
+                leet_words += 1
+    if leet and leet_words >= 2:
+        # In a text already written in leetspeak, a lone '4' or '1' is the word 'a' or 'i'.
+        for match in _LONE_LEET.finditer(text):
+            out[match.start()] = LEET[match.group()]
     return "".join(out)
 
 

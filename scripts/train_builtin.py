@@ -150,6 +150,26 @@ def load_handwritten(directory: Path) -> list[Row]:
     return rows
 
 
+def _key(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def dedupe_handwritten(hand: list[Row], unseen: list[Row]) -> list[Row]:
+    """Drop repeated hand-written texts (several writers) and any text also in the never-trained-on sets."""
+    held_out = {_key(r.text) for r in unseen}
+    seen: set[str] = set()
+    out = []
+    for r in hand:
+        k = _key(r.text)
+        if k in seen or k in held_out:
+            continue
+        seen.add(k)
+        out.append(r)
+    if len(out) < len(hand):
+        print(f"hand-written: dropped {len(hand) - len(out)} repeated or held-out texts, {len(out)} kept")
+    return out
+
+
 def split(rows: list[Row], seed: int = SEED) -> dict[str, list[Row]]:
     """70 / 15 / 15 by group within each (source, category) stratum."""
     strata: dict[tuple[str, str], dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
@@ -405,49 +425,58 @@ def attack_flag(scores: np.ndarray, thr: dict[str, float]) -> np.ndarray:
 
 def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0.025,
                       source_cap: float = 0.15, edgy_target: float = 0.10) -> dict[str, float]:
-    """Thresholds from validation. Attack heads jointly: greedily lower the head that buys the most
-    attack recall per false positive while the union's benign FPR <= fpr_target, no benign source
-    (>= 10 rows) above source_cap (so clean emails cannot be sacrificed), edgy FPR <= edgy_target.
-    Toxicity alone: benign FPR <= fpr_target."""
+    """Thresholds from validation, all four heads jointly: greedily lower the head that catches the
+    most attacks or toxic texts per new false positive while benign FPR <= fpr_target, no benign
+    source (>= 10 rows) above source_cap (so clean emails cannot be sacrificed) and edgy FPR <=
+    edgy_target. davidson_hso's "neither" tweets count only against source_cap: that class is noisy
+    (many of its rows are offensive), and counting it in the pooled FPR would tune toxicity to tweets."""
     cats = np.array([r.category for r in rows])
     srcs = np.array([r.source for r in rows])
     benign = np.isin(cats, BENIGN)
+    pooled = benign & (srcs != "davidson_hso")
     edgy = np.isin(cats, EDGY)
-    attack = np.isin(cats, ATTACKS)
+    caught_by = {c: np.isin(cats, ATTACKS) for c in ATTACKS}
+    caught_by["toxicity"] = np.isin(cats, ("toxic", "hate", "toxicity"))
+    positive = caught_by["toxicity"] | caught_by[ATTACKS[0]]
     groups = [m for m in ((srcs == s) & benign for s in sorted(set(srcs[benign]))) if m.sum() >= 10]
     grid = [round(x, 3) for x in np.concatenate([np.arange(0.99, 0.5, -0.01), np.arange(0.5, 0.29, -0.02)])]
-    thr = {c: 0.99 for c in ATTACKS}
-    ks = {c: CATEGORIES.index(c) for c in ATTACKS}
+    thr = {c: 0.99 for c in CATEGORIES}
+    ks = {c: CATEGORIES.index(c) for c in CATEGORIES}
 
-    def flags(t: dict[str, float]) -> np.ndarray:
-        return np.any([scores[:, ks[c]] >= t[c] for c in ATTACKS], axis=0)
+    def head_flags(t: dict[str, float]) -> dict[str, np.ndarray]:
+        return {c: scores[:, ks[c]] >= t[c] for c in CATEGORIES}
+
+    def caught(hf: dict[str, np.ndarray]) -> int:
+        attack = np.any([hf[c] for c in ATTACKS], axis=0)
+        return int((attack & caught_by[ATTACKS[0]]).sum() + (hf["toxicity"] & caught_by["toxicity"]).sum())
 
     def ok(f: np.ndarray) -> bool:
-        if f[benign].mean() > fpr_target or (edgy.any() and f[edgy].mean() > edgy_target):
+        if f[pooled].mean() > fpr_target or (edgy.any() and f[edgy].mean() > edgy_target):
             return False
         return all(f[g].mean() <= source_cap for g in groups)
 
     while True:
-        current = flags(thr)
+        current = head_flags(thr)
+        cur_any = np.any(list(current.values()), axis=0)
         best = None
-        for c in ATTACKS:
+        for c in CATEGORIES:
             i = grid.index(thr[c]) if thr[c] in grid else 0
             if i + 1 >= len(grid):
                 continue
             trial = dict(thr, **{c: grid[i + 1]})
-            f = flags(trial)
+            hf = head_flags(trial)
+            f = np.any(list(hf.values()), axis=0)
             if not ok(f):
                 continue
-            gain = (f[attack].sum() - current[attack].sum()) / (1 + f[benign | edgy].sum() - current[benign | edgy].sum())
+            more, cost = caught(hf) - caught(current), (f & ~positive).sum() - (cur_any & ~positive).sum()
+            if more <= 0 and cost > 0:
+                continue
+            gain = more / (1 + cost)
             if best is None or gain > best[0]:
                 best = (gain, c, grid[i + 1])
         if best is None:
             break
         thr[best[1]] = best[2]
-    k = CATEGORIES.index("toxicity")
-    s = np.sort(scores[benign, k])[::-1]
-    idx = int(math.floor(fpr_target * len(s)))
-    thr["toxicity"] = min(max(float(s[idx]) + 1e-6 if idx < len(s) else 0.5, 0.3), 0.95)
     return {c: round(float(thr[c]), 3) for c in CATEGORIES}
 
 
@@ -465,6 +494,7 @@ def report(name: str, rows: list[Row], scores: np.ndarray, thr: dict[str, float]
     attack = np.isin(cats, ATTACKS)
     out["attack_recall"] = rate(attack, flag_attack)
     out["benign_fpr_any"] = rate(np.isin(cats, BENIGN), any_flag)
+    out["benign_fpr_any_no_tweets"] = rate(np.isin(cats, BENIGN) & (srcs != "davidson_hso"), any_flag)
     out["benign_fpr_attack"] = rate(np.isin(cats, BENIGN), flag_attack)
     bmask = np.isin(cats, BENIGN)
     per_src = [flag_attack[bmask & (srcs == s)].mean() for s in sorted(set(srcs[bmask]))]
@@ -506,7 +536,7 @@ def fit_and_eval(rows_by_split, args, out_dir: Path | None, label: str):
     t0 = time.perf_counter()
     train_rows = rows_by_split["train"] + synth_documents(rows_by_split["train"])
     examples = build_examples(train_rows)
-    meta, arrays = train(examples, args.C)
+    meta, arrays = train(examples, args.C, min_df=args.min_df)
     print(f"[{label}] trained on {len(train_rows)} rows / {len(examples)} units, "
           f"{len(meta['features'])} features, in {time.perf_counter() - t0:.1f} s")
     det = Detector(meta, {k: v for k, v in arrays.items()})
@@ -524,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unseen", type=Path, default=ROOT / "training" / "unseen",
                     help="hand-written examples never trained on, scored at the end")
     ap.add_argument("--out", type=Path, default=DEFAULT_DIR)
-    ap.add_argument("--C", type=float, default=8.0)
+    ap.add_argument("--C", type=float, default=32.0)
+    ap.add_argument("--min-df", type=int, default=2, help="keep n-grams seen in at least this many units")
     ap.add_argument("--hw-weight", type=float, default=HANDWRITTEN_WEIGHT, help="weight of a hand-written row")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--errors", type=int, default=0, help="print the N worst validation errors")
@@ -538,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
 
     public = load_public(args.data)
     hand = load_handwritten(args.handwritten)
+    unseen_rows = load_handwritten(args.unseen) if args.unseen.is_dir() else []
+    hand = dedupe_handwritten(hand, unseen_rows)
     if args.cross_only:
         cross(public, hand, args)
         return 0
