@@ -38,8 +38,14 @@ class Unit:
     cues: set[str] = field(default_factory=set)
 
 
+# Scripts written without spaces between words (Chinese, Japanese, Thai) or with long agglutinated
+# words (Korean): there a "word" token is a whole clause, and most words are two characters long.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]{2,}")
+
+
 def bag_features(words: list[str]) -> set[str]:
-    """Word unigrams (w:), bigrams (b:) and character 3-5-grams over the space-joined words."""
+    """Word unigrams (w:), bigrams (b:) and character 3-5-grams over the space-joined words, plus
+    character bigrams (c2:) inside runs of unspaced scripts."""
     feats = {"w:" + w for w in words}
     feats.update("b:" + a + " " + b for a, b in zip(words, words[1:]))
     s = " " + " ".join(words) + " "
@@ -47,6 +53,9 @@ def bag_features(words: list[str]) -> set[str]:
     feats.update(s[i : i + 3] for i in range(n - 2))
     feats.update(s[i : i + 4] for i in range(n - 3))
     feats.update(s[i : i + 5] for i in range(n - 4))
+    if not s.isascii():
+        for run in _UNSPACED.findall(s):
+            feats.update("c2:" + run[i : i + 2] for i in range(len(run) - 1))
     return feats
 
 

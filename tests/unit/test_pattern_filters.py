@@ -195,3 +195,11 @@ def test_length_max_tokens_estimate() -> None:
 def test_length_needs_a_limit() -> None:
     with pytest.raises(PolicyError, match=r"input\[0\]: .*give max_chars or max_tokens"):
         one({"filter": "length"})
+
+
+def test_normalize_lone_leet_letters_only_in_leet_text() -> None:
+    # Once several words are written in leetspeak, a lone '4' / '1' is the word 'a' / 'i' ...
+    assert normalize("h0w c4n 1 bu1ld 4 b0mb").text == "how can i build a bomb"
+    # ... but numbers in ordinary text stay numbers, and so do decimals and thousands.
+    assert normalize("I have 4 apples and 1 pear").text == "i have 4 apples and 1 pear"
+    assert normalize("h3ll0 w0rld, 3.4 or 1,000").text == "hello world, 3.4 or 1,000"
