@@ -411,10 +411,13 @@ def attack_flag(scores: np.ndarray, thr: dict[str, float]) -> np.ndarray:
 
 
 def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0.025,
-                      source_cap: float = 0.15, edgy_target: float = 0.10) -> dict[str, float]:
-    """Thresholds from validation, all four heads jointly: greedily lower the head that catches the
-    most attacks or toxic texts per new false positive while benign FPR <= fpr_target, no benign
-    source (>= 10 rows) above source_cap (so clean emails cannot be sacrificed) and edgy FPR <=
+                      source_cap: float = 0.15, edgy_target: float = 0.10,
+                      tox_fpr_target: float = 0.01) -> dict[str, float]:
+    """Thresholds from validation. The attack heads jointly: greedily lower the head that catches the
+    most attacks per new false positive while benign FPR <= fpr_target, no benign source (>= 10
+    rows) above source_cap (so clean emails, the tweets or one language cannot be sacrificed) and
+    edgy FPR <= edgy_target. Then toxicity, with its own budget: the lowest threshold at which its
+    own benign FPR <= tox_fpr_target and the union of all heads still meets source_cap and
     edgy_target. davidson_hso's "neither" tweets count only against source_cap: that class is noisy
     (many of its rows are offensive), and counting it in the pooled FPR would tune toxicity to tweets."""
     cats = np.array([r.category for r in rows])
@@ -437,16 +440,17 @@ def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0
         attack = np.any([hf[c] for c in ATTACKS], axis=0)
         return int((attack & caught_by[ATTACKS[0]]).sum() + (hf["toxicity"] & caught_by["toxicity"]).sum())
 
+    def within_caps(f: np.ndarray) -> bool:
+        return not (edgy.any() and f[edgy].mean() > edgy_target) and all(f[g].mean() <= source_cap for g in groups)
+
     def ok(f: np.ndarray) -> bool:
-        if f[pooled].mean() > fpr_target or (edgy.any() and f[edgy].mean() > edgy_target):
-            return False
-        return all(f[g].mean() <= source_cap for g in groups)
+        return f[pooled].mean() <= fpr_target and within_caps(f)
 
     while True:
         current = head_flags(thr)
         cur_any = np.any(list(current.values()), axis=0)
         best = None
-        for c in CATEGORIES:
+        for c in ATTACKS:
             i = grid.index(thr[c]) if thr[c] in grid else 0
             if i + 1 >= len(grid):
                 continue
@@ -464,6 +468,11 @@ def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0
         if best is None:
             break
         thr[best[1]] = best[2]
+    for t in grid[1:]:
+        hf = head_flags(dict(thr, toxicity=t))
+        if hf["toxicity"][pooled].mean() > tox_fpr_target or not within_caps(np.any(list(hf.values()), axis=0)):
+            break
+        thr["toxicity"] = t
     return {c: round(float(thr[c]), 3) for c in CATEGORIES}
 
 
