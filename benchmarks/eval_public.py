@@ -8,8 +8,9 @@ blocks or flags (a redaction of PII or a secret rewrites the text, it is not a v
 For unsafe sources the cell is the recall (share caught), for safe sources the false-positive
 rate (share wrongly caught). PII (pii.jsonl): span precision/recall per entity type.
 The shipped `builtin` detector was trained on these sets (scripts/train_builtin.py: 70/15/15 by
-group within each source and category), so by default only its held-out *test* rows are used
-(plus harmbench `copyright` rows, which it never saw); --rows all uses everything (optimistic).
+group, each group's side a seeded hash of its source and group), so by default only its
+held-out *test* rows are used (plus harmbench `copyright` rows, which it never saw); --rows all
+uses everything (optimistic).
 Rows are then sampled per source (seed 0) to keep one run under ~3 minutes; --full keeps all.
 Peers: alt-profanity-check (pip install -c constraints.txt alt-profanity-check; not a dependency
 of the package) and Presidio alone (pattern recognizers, no spaCy model: none is installable offline).
@@ -108,8 +109,8 @@ def heldout(examples: list[Example], data: Path) -> tuple[list[Example], str]:
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     test = {(r.source, r.text) for r in module.split(module.load_public(data))["test"]}
     kept = [ex for ex in examples if (ex.source, ex.text) in test or ex.category == "copyright"]
-    return kept, ("held-out test split of the builtin detector (15% of groups per source/category, "
-                  "scripts/train_builtin.py split(), seed 0) + harmbench copyright rows (never trained on)")
+    return kept, ("held-out test split of the builtin detector (15% of groups, by a seeded hash of source and "
+                  "group: scripts/train_builtin.py split()) + harmbench copyright rows (never trained on)")
 
 
 def sample(examples: list[Example], per_source: int | None) -> list[Example]:
