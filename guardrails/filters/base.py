@@ -95,6 +95,12 @@ class BaseFilter:
     def check(self, text: str, ctx: Context) -> FilterResult:
         raise NotImplementedError
 
+    def is_light(self) -> bool:
+        """True when a check is pure CPU work of about a millisecond per thousand characters, with
+        no I/O, so the sidecar may run checks of short texts on its event loop. Keep False for
+        anything that can block (models, network calls)."""
+        return False
+
     async def acheck(self, text: str, ctx: Context) -> FilterResult:
         """Async check; the default runs ``check`` in a worker thread."""
         return await asyncio.to_thread(self.check, text, ctx)

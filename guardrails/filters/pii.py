@@ -212,6 +212,9 @@ class PiiFilter(BaseFilter):
         self._hash_key = b""
         self._min_threshold = min([self.threshold, *config.thresholds.values()])
 
+    def is_light(self) -> bool:
+        return self.config.ner_model is None  # pattern recognizers only; an NER model is not light
+
     def required_models(self) -> list[str]:
         return [self.config.ner_model] if self.config.ner_model else []
 

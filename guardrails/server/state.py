@@ -33,16 +33,18 @@ class GuardHandle:
 
     guard: Guard
     inline: bool  # every filter is plain string work: check on the event loop (no thread hop)
-    # Every filter is CPU work of about a millisecond per thousand characters (pii, builtin): short
-    # texts are checked on the event loop too, since a thread hop costs more than the check itself.
+    # Every filter is string work or declares itself light (pii, builtin: about a millisecond per
+    # thousand characters, no I/O): short texts are checked on the event loop too, since a thread
+    # hop costs more than the check itself.
     light: bool = False
     loaded_at: float = field(default_factory=time.time)
 
     @classmethod
     def build(cls, policy_ref: str) -> "GuardHandle":
         guard = Guard.from_policy(policy_ref)
-        costs = [b.filter.cost for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s)]
-        return cls(guard, inline=all(c == 0 for c in costs), light=all(c <= 1 for c in costs))
+        filters = [b.filter for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s)]
+        return cls(guard, inline=all(f.cost == 0 for f in filters),
+                   light=all(f.cost == 0 or getattr(f, "is_light", lambda: False)() for f in filters))
 
 
 @dataclass

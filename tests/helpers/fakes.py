@@ -48,3 +48,10 @@ class CrashingFilter(BaseFilter):
 
     def check(self, text: str, ctx: Context) -> FilterResult:
         raise RuntimeError(f"boom on {text!r}")
+
+
+class PatternCostFilter(KeywordFilter):
+    """A custom filter of the default cost (1) that does not declare itself light."""
+
+    name = "pattern_cost"
+    cost = 1

@@ -126,7 +126,7 @@ def test_config_example_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loaded.config.apps["internal-tools"].block_style == "error"
 
 
-def test_checks_run_on_the_event_loop_only_when_cheap() -> None:
+def test_checks_run_on_the_event_loop_only_when_cheap(tmp_path: Path) -> None:
     """String-only policies always run inline; light ones (pii, builtin) only on short texts; model ones never."""
     import asyncio
     import threading
@@ -137,6 +137,12 @@ def test_checks_run_on_the_event_loop_only_when_cheap() -> None:
     default = GuardHandle.build("default")
     assert patterns.inline and patterns.light
     assert default.light and not default.inline
+    # A PII filter with an NER model is not light work, nor is a custom filter that does not say it is.
+    (tmp_path / "ner.yaml").write_text("version: 1\ninput:\n  - filter: pii\n    ner_model: some/ner-folder\n")
+    (tmp_path / "custom.yaml").write_text(
+        "version: 1\ninput:\n  - filter: tests.helpers.fakes:PatternCostFilter\n    word: x\n")
+    assert not GuardHandle.build(str(tmp_path / "ner.yaml")).light
+    assert not GuardHandle.build(str(tmp_path / "custom.yaml")).light
 
     sc = Sidecar.__new__(Sidecar)  # run() needs no state
 
