@@ -139,14 +139,22 @@ def test_classifier_long_input_scored_in_overlapping_chunks(models: dict[str, Pa
 
 
 def test_classifier_text_past_window_can_block_where_truncation_would_not(models: dict[str, Path]) -> None:
-    # The model scores sentences differently; put the highest-scoring one after many copies of
-    # the lowest. A truncating checker sees only the start; the chunked one must see the end.
-    scored = sorted(CORPUS, key=lambda s: direct_probs(models["clf"], s)[1])
-    low, high = scored[0], scored[-1]
-    text = " ".join([low] * 12 + [high])
-    truncated = float(direct_probs(models["clf"], text)[1])
-    chunked = classifier(models["clf"], chunk_overlap=8).check(text, Context()).scores["prompt_injection"]
-    assert chunked > truncated
+    # Put a high-scoring sentence after many copies of a low-scoring one. A truncating checker
+    # sees only the start; the chunked one must see the end. The tiny model is random and its
+    # tokenizer is trained per run, so a sentence's score in context varies: try the pairs from
+    # the largest single-sentence gap down until one scores higher at the end. A chunker that only
+    # read the first window would never find one (its score would equal the truncated one).
+    single = {s: float(direct_probs(models["clf"], s)[1]) for s in CORPUS}
+    pairs = sorted(((lo, hi) for lo in CORPUS for hi in CORPUS if single[hi] > single[lo]),
+                   key=lambda p: single[p[0]] - single[p[1]])
+    f = classifier(models["clf"], chunk_overlap=8)
+    for low, high in pairs:
+        text = " ".join([low] * 12 + [high] * 2)
+        truncated = float(direct_probs(models["clf"], text)[1])
+        chunked = f.check(text, Context()).scores["prompt_injection"]
+        if chunked > truncated + 1e-6:
+            break
+    assert chunked > truncated + 1e-6
     threshold = (chunked + truncated) / 2
     verdict = Guard.from_policy(
         {"name": "p", "input": [{"filter": "classifier", "model": str(models["clf"]), "labels": {"INJECTION": "pi"}, "threshold": threshold, "chunk_overlap": 8}]}
