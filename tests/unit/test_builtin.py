@@ -355,3 +355,13 @@ def test_features_character_bigrams_only_for_unspaced_scripts() -> None:
     assert {"c2:怎么", "c2:制作", "c2:炸弹"} <= zh
     assert not any(f.startswith("c2:") for f in bag_features(["how", "to", "bake", "bread"]))
     assert not any(f.startswith("c2:") for f in bag_features(["как", "испечь", "хлеб"]))
+
+
+def test_default_policy_uses_the_validated_thresholds() -> None:
+    """The default policy's builtin thresholds are the ones training chose (docs/builtin-model-card.md)."""
+    validated = json.loads((DEFAULT_DIR / "meta.json").read_text(encoding="utf-8"))["thresholds"]
+    guard = Guard.from_policy("default")
+    (entry,) = [b for b in guard.filters(Stage.INPUT) if b.filter.name == "builtin"]
+    assert entry.filter.config.categories == validated
+    (out,) = [b for b in guard.filters(Stage.OUTPUT) if b.filter.name == "builtin"]
+    assert out.filter.config.categories == {"toxicity": validated["toxicity"]}
