@@ -425,9 +425,9 @@ def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0
     benign = np.isin(cats, BENIGN)
     pooled = benign & (srcs != "davidson_hso")
     edgy = np.isin(cats, EDGY)
-    caught_by = {c: np.isin(cats, ATTACKS) for c in ATTACKS}
-    caught_by["toxicity"] = np.isin(cats, ("toxic", "hate", "toxicity"))
-    positive = caught_by["toxicity"] | caught_by[ATTACKS[0]]
+    attack_rows = np.isin(cats, ATTACKS)
+    toxic_rows = np.isin(cats, ("toxic", "hate", "toxicity"))
+    positive = attack_rows | toxic_rows
     groups = [m for m in ((srcs == s) & benign for s in sorted(set(srcs[benign]))) if m.sum() >= 10]
     grid = [round(x, 3) for x in np.concatenate([np.arange(0.99, 0.5, -0.01), np.arange(0.5, 0.29, -0.02)])]
     thr = {c: 0.99 for c in CATEGORIES}
@@ -438,7 +438,7 @@ def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0
 
     def caught(hf: dict[str, np.ndarray]) -> int:
         attack = np.any([hf[c] for c in ATTACKS], axis=0)
-        return int((attack & caught_by[ATTACKS[0]]).sum() + (hf["toxicity"] & caught_by["toxicity"]).sum())
+        return int((attack & attack_rows).sum() + (hf["toxicity"] & toxic_rows).sum())
 
     def within_caps(f: np.ndarray) -> bool:
         return not (edgy.any() and f[edgy].mean() > edgy_target) and all(f[g].mean() <= source_cap for g in groups)
@@ -590,14 +590,13 @@ def main(argv: list[str] | None = None) -> int:
     report("test (held-out groups of every source)", splits["test"], test_scores, thr)
     per_language(splits["test"], test_scores, thr)
     hazard_accuracy(det, splits["test"])
-    if args.unseen.is_dir():
-        unseen = load_handwritten(args.unseen)
-        for r in unseen:
-            r.source = "unseen_" + r.meta["version"]
-        for version in sorted({r.meta["version"] for r in unseen}):
-            part = [r for r in unseen if r.meta["version"] == version]
-            report(f"hand-written, never trained on (training/unseen, {version})", part, score_rows(det, part), thr)
-            per_language(part, score_rows(det, part), thr)
+    for r in unseen_rows:
+        r.source = "unseen_" + r.meta["version"]
+    for version in sorted({r.meta["version"] for r in unseen_rows}):
+        part = [r for r in unseen_rows if r.meta["version"] == version]
+        part_scores = score_rows(det, part)
+        report(f"hand-written, never trained on (training/unseen, {version})", part, part_scores, thr)
+        per_language(part, part_scores, thr)
     if not args.no_save:
         meta_thr = dict(meta, thresholds=thr)
         with open(args.out / "meta.json", "w", encoding="utf-8") as fh:
