@@ -18,11 +18,10 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from guardrails.errors import FilterLoadError
-from guardrails.filters.base import BaseFilter
 from guardrails.runtime import ModelSpec, is_offline, resolve_model
-from guardrails.runtime.options import ModelFilterConfig, local_model_key
+from guardrails.runtime.options import EncoderFilter, ModelFilterConfig, local_model_key
 from guardrails.runtime.resolve import FOREIGN_WEIGHTS
-from guardrails.types import Context, FilterResult, Finding, Span
+from guardrails.types import FilterResult
 
 
 class ClassifierConfig(ModelFilterConfig):
@@ -61,7 +60,7 @@ class ClassifierConfig(ModelFilterConfig):
         return self
 
 
-class ClassifierFilter(BaseFilter):
+class ClassifierFilter(EncoderFilter):
     """Scores text with a transformers sequence classifier and maps its labels to categories."""
 
     name = "classifier"
@@ -82,16 +81,6 @@ class ClassifierFilter(BaseFilter):
         if cfg.chunk_tokens is not None and cfg.chunk_tokens > classifier.window:
             raise FilterLoadError(f"chunk_tokens: {cfg.chunk_tokens} exceeds the model's window of {classifier.window} tokens")
 
-    def check(self, text: str, ctx: Context) -> FilterResult:
-        cfg = self.config
-        scores = self._scorer.score(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks)
-        return self._result(scores)
-
-    async def acheck(self, text: str, ctx: Context) -> FilterResult:
-        cfg = self.config
-        scores = await self._scorer.ascore(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks)
-        return self._result(scores)
-
     def _result(self, scores: Any) -> FilterResult:
         findings = []
         out: dict[str, float] = {}
@@ -102,8 +91,7 @@ class ClassifierFilter(BaseFilter):
             score = min(1.0, float(per_chunk[worst]))
             out[category] = score
             if score >= self.config.thresholds.get(category, self.threshold):
-                chunk = scores.chunks[worst]
-                findings.append(Finding(category, score, (Span(chunk.start, chunk.end, category),)))
+                findings.append(self._chunk_finding(scores, worst, category, score))
         return FilterResult(tuple(findings), out)
 
     def model_specs(self) -> list[ModelSpec]:

@@ -22,10 +22,9 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from guardrails.errors import FilterLoadError
-from guardrails.filters.base import BaseFilter
 from guardrails.runtime import ModelNotFound, ModelSpec, is_offline, resolve_model, shared_model
-from guardrails.runtime.options import ModelFilterConfig, local_model_key
-from guardrails.types import Context, FilterResult, Finding, Span
+from guardrails.runtime.options import EncoderFilter, ModelFilterConfig, local_model_key
+from guardrails.types import FilterResult
 
 _RELEASES = "https://github.com/unitaryai/detoxify/releases/download/"
 # variant -> (official checkpoint URL, base model whose config and tokenizer it uses)
@@ -74,7 +73,7 @@ class ToxicityConfig(ModelFilterConfig):
         return value
 
 
-class ToxicityFilter(BaseFilter):
+class ToxicityFilter(EncoderFilter):
     """Detoxify toxicity scores per category, each against its own threshold."""
 
     name = "toxicity"
@@ -95,14 +94,6 @@ class ToxicityFilter(BaseFilter):
         self._all = {c: i for i, c in enumerate(classifier.labels) if c in CATEGORIES}
         self._scorer = shared_scorer(classifier, max_batch=cfg.max_batch, max_wait_ms=cfg.batch_wait_ms)
 
-    def check(self, text: str, ctx: Context) -> FilterResult:
-        cfg = self.config
-        return self._result(self._scorer.score(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks))
-
-    async def acheck(self, text: str, ctx: Context) -> FilterResult:
-        cfg = self.config
-        return self._result(await self._scorer.ascore(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks))
-
     def _result(self, scores: Any) -> FilterResult:
         out = {c: float(scores.probs[:, i].max()) for c, i in self._all.items()}
         findings = []
@@ -110,8 +101,7 @@ class ToxicityFilter(BaseFilter):
             worst = int(scores.probs[:, i].argmax())
             score = out[category]
             if score >= self.config.thresholds.get(category, self.threshold):
-                chunk = scores.chunks[worst]
-                findings.append(Finding(category, score, (Span(chunk.start, chunk.end, category),)))
+                findings.append(self._chunk_finding(scores, worst, category, score))
         return FilterResult(tuple(findings), out)
 
     def model_specs(self) -> list[ModelSpec]:

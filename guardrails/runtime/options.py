@@ -1,11 +1,15 @@
-"""Policy keys shared by the filters that run an encoder model (``classifier``, ``toxicity``)."""
+"""What the filters that run an encoder model (``classifier``, ``toxicity``) share: their policy
+keys and the chunked scoring of a text."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
 from pydantic import Field, ValidationInfo
 
-from guardrails.filters.base import FilterConfig
+from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.types import Context, FilterResult, Finding, Span
 
 
 class ModelFilterConfig(FilterConfig):
@@ -18,6 +22,31 @@ class ModelFilterConfig(FilterConfig):
     chunk_tokens: int | None = Field(None, ge=8, description="Tokens per chunk (special tokens included); default: the model's window.")
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by consecutive chunks of a long input (at most half a chunk).")
     max_chunks: int | None = Field(256, ge=1, description="Inputs needing more chunks fail (on_error applies) instead of being truncated.")
+
+
+class EncoderFilter(BaseFilter):
+    """Base of the encoder filters: ``load`` sets ``self._scorer`` (a shared scorer), subclasses turn
+    its per-chunk probabilities into a result in ``_result``."""
+
+    config: ModelFilterConfig
+    _scorer: Any
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        cfg = self.config
+        return self._result(self._scorer.score(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks))
+
+    async def acheck(self, text: str, ctx: Context) -> FilterResult:
+        cfg = self.config
+        return self._result(await self._scorer.ascore(text, window=cfg.chunk_tokens, overlap=cfg.chunk_overlap, max_chunks=cfg.max_chunks))
+
+    def _result(self, scores: Any) -> FilterResult:
+        raise NotImplementedError
+
+    @staticmethod
+    def _chunk_finding(scores: Any, chunk_index: int, category: str, score: float) -> Finding:
+        """A finding whose span is the chunk that scored ``score``."""
+        chunk = scores.chunks[chunk_index]
+        return Finding(category, score, (Span(chunk.start, chunk.end, category),))
 
 
 def local_model_key(value: str, info: ValidationInfo) -> str:
