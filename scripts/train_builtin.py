@@ -3,10 +3,13 @@
 
 Reads the public sets (one JSONL per source) and our own hand-written examples, splits every
 source into train / validation / test by group (seeded), trains one logistic head per category
-plus a hazard-topic head over the features of ``guardrails.detector.features``, writes
-``guardrails/data/builtin/{meta.json,weights.npz}``, then scores validation and test with the
-*shipped* inference code. ``--cross`` also retrains with whole sources left out and scores them
-(cross-source generalisation). Deterministic: fixed seeds, sorted inputs, single-threaded solver.
+plus a hazard-topic head over the features of ``guardrails.detector.features``, then a small
+network on the same features (``--linear-only`` skips it), writes
+``guardrails/data/builtin/{meta.json,weights.npz,mlp.npz}``, then scores validation, test and the
+never-trained-on sets with the *shipped* inference code. ``--cross`` also retrains with whole
+sources left out and scores them (cross-source generalisation); ``--operating-points`` prints the
+figures at other thresholds. Deterministic: fixed seeds, sorted inputs, single-threaded solvers.
+Needs scikit-learn, scipy and torch (the ``eval`` and ``models`` extras); inference needs numpy only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
@@ -380,11 +384,116 @@ def train(examples: list[Example], c_value: float, min_df: int = 3, max_features
     return meta, arrays
 
 
+# The network half of the detector (guardrails.detector.model.Detector): feature embedding of DIM
+# (int8 + a scale per row), one ReLU layer of HIDDEN, plus a linear part of its own. Dropout of input
+# features, not more width, is what made it generalise: wide embeddings (H = 128-256 per feature)
+# scored a little higher on test but weigh 15-30 MB; this one stays under 5 MB.
+MLP = {"dim": 32, "hidden": 256, "dropout": 0.6, "epochs": 16, "lr": 2e-3, "batch": 256}
+MLP_KEYS = ("E", "Es", "Ec", "P", "b1", "W2", "b2", "L", "Lc")
+
+
+class Network(torch.nn.Module):
+    """Feature embedding (``dim`` wide; 0: ``hidden`` wide, no projection), one ReLU layer of
+    ``hidden``, one output per category, plus a linear part of its own over the same features."""
+
+    def __init__(self, n_in: int, hidden: int, dim: int) -> None:
+        super().__init__()
+        k = len(CATEGORIES)
+        self.emb = torch.nn.EmbeddingBag(n_in, dim or hidden, mode="sum")
+        torch.nn.init.normal_(self.emb.weight, 0.0, 0.05)
+        self.proj = torch.nn.Linear(dim, hidden, bias=False) if dim else torch.nn.Identity()
+        self.b1 = torch.nn.Parameter(torch.zeros(hidden))
+        self.out = torch.nn.Linear(hidden, k)
+        self.wide = torch.nn.EmbeddingBag(n_in, k, mode="sum")
+        torch.nn.init.zeros_(self.wide.weight)
+
+    def forward(self, ind: torch.Tensor, off: torch.Tensor, val: torch.Tensor) -> torch.Tensor:
+        hidden = torch.relu(self.proj(self.emb(ind, off, per_sample_weights=val)) + self.b1)
+        return self.out(hidden) + self.wide(ind, off, per_sample_weights=val)
+
+
+def network_batch(X: sparse.csr_matrix, device: str = "cpu", drop: float = 0.0,
+                  rng: np.random.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """EmbeddingBag inputs of CSR rows; with ``drop``, that share of the features zeroed (rescaled)."""
+    vals = X.data
+    if drop and rng is not None:
+        vals = vals * (rng.random(len(vals)) >= drop) / (1 - drop)
+    return (torch.tensor(X.indices, dtype=torch.long, device=device),
+            torch.tensor(X.indptr[:-1], dtype=torch.long, device=device),
+            torch.tensor(vals, dtype=torch.float32, device=device))
+
+
+def network_targets(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-head labels, a mask of the heads each unit says something about, and unit weights."""
+    y = np.array([[ex.labels[h] or 0 for h in CATEGORIES] for ex in examples], np.float32)
+    known = np.array([[ex.labels[h] is not None for h in CATEGORIES] for ex in examples], np.float32)
+    return y, known, np.array([ex.weight for ex in examples], np.float32)
+
+
+def fit_network(X: sparse.csr_matrix, y: np.ndarray, known: np.ndarray, w: np.ndarray, *, hidden: int, dim: int,
+                dropout: float, epochs: int, seed: int = SEED, device: str = "cpu") -> Network:
+    """Adam with a linearly decaying rate, masked and weighted binary cross-entropy, feature dropout."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = Network(X.shape[1], hidden, dim).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=MLP["lr"])
+    n, bs = X.shape[0], MLP["batch"]
+    steps = epochs * ((n + bs - 1) // bs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps)
+    # Same partial class balancing as the logistic heads.
+    pos_w = np.array([((w * known[:, j] * (1 - y[:, j])).sum() / max((w * known[:, j] * y[:, j]).sum(), 1e-9)) ** 0.5
+                      for j in range(y.shape[1])], np.float32)
+    yt, kt, wt, pwt = (torch.tensor(a, device=device) for a in (y, known, w, pos_w))
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, bs):
+            bi = order[start:start + bs]
+            z = net(*network_batch(X[bi], device, dropout, rng))
+            bt = torch.tensor(bi, device=device)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(z, yt[bt], reduction="none", pos_weight=pwt)
+            m = kt[bt] * wt[bt][:, None]
+            loss = (loss * m).sum() / m.sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return net.eval()
+
+
+def train_mlp(examples: list[Example], meta: dict, epochs: int = MLP["epochs"]) -> dict[str, np.ndarray]:
+    """Train the network half on the logistic model's kept features (same labels and weights)."""
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # one thread: bit-identical weights from run to run
+    vocab = {f: i for i, f in enumerate(meta["features"])}
+    X = vectorize(examples, vocab, {c: i for i, c in enumerate(meta["cues"])})
+    t0 = time.perf_counter()
+    net = fit_network(X, *network_targets(examples), hidden=MLP["hidden"], dim=MLP["dim"],
+                      dropout=MLP["dropout"], epochs=epochs)
+    print(f"  network: {epochs} epochs over {X.shape[0]} units, {time.perf_counter() - t0:.1f} s", flush=True)
+    nv = len(vocab)
+    e = net.emb.weight.detach().numpy()
+    scale = (np.abs(e[:nv]).max(axis=1) / 127.0).astype(np.float16).astype(np.float32)  # stored as float16
+    scale[scale == 0] = 1.0
+    lw = net.wide.weight.detach().numpy()
+    return {
+        "E": np.clip(np.round(e[:nv] / scale[:, None]), -127, 127).astype(np.int8), "Es": scale.astype(np.float16),
+        "Ec": e[nv:].astype(np.float32), "P": net.proj.weight.detach().numpy().T.copy(),
+        "b1": net.b1.detach().numpy().copy(), "W2": net.out.weight.detach().numpy().T.copy(),
+        "b2": net.out.bias.detach().numpy().copy(), "L": lw[:nv].astype(np.float16), "Lc": lw[nv:].astype(np.float32),
+    }
+
+
 def save(meta: dict, arrays: dict, out_dir: Path) -> None:
+    """meta.json, weights.npz (logistic heads) and, when trained, mlp.npz (the network half)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "meta.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
-    np.savez_compressed(out_dir / "weights.npz", **arrays)
+    np.savez_compressed(out_dir / "weights.npz", **{k: v for k, v in arrays.items() if k not in MLP_KEYS})
+    mlp = {k: v for k, v in arrays.items() if k in MLP_KEYS}
+    if mlp:
+        np.savez_compressed(out_dir / "mlp.npz", **mlp)
+    elif (out_dir / "mlp.npz").exists():
+        (out_dir / "mlp.npz").unlink()
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -511,6 +620,39 @@ def report(name: str, rows: list[Row], scores: np.ndarray, thr: dict[str, float]
     return out
 
 
+def everyday_check(det: Detector, thr: dict[str, float], path: Path) -> None:
+    """How many of our everyday requests (training/everyday_requests.txt, never trained on) get flagged."""
+    if not path.is_file():
+        return
+    texts = [t for t in path.read_text("utf-8").splitlines() if t.strip() and not t.startswith("#")]
+    flagged = [t for t in texts if any(det.score(t).scores[c] >= thr[c] for c in CATEGORIES)]
+    print(f"\n== everyday requests flagged: {len(flagged)} / {len(texts)}" + "".join(f"\n    {t!r}" for t in flagged))
+
+
+def operating_points(sets: dict[str, tuple[list[Row], np.ndarray]], thr: dict[str, float]) -> None:
+    """The validated thresholds against a few stricter and looser ones, on every evaluation set."""
+    print("\n== operating points: attack recall / harmful recall / benign FPR (tweets excluded) / edgy FPR /"
+          " toxicity recall")
+    points = [("validated", {}), ("harmful 0.8", {"harmful_request": 0.8}), ("harmful 0.7", {"harmful_request": 0.7}),
+              ("attack heads -0.1", {c: thr[c] - 0.1 for c in ATTACKS}),
+              ("attack heads -0.2", {c: thr[c] - 0.2 for c in ATTACKS}), ("all 0.5", {c: 0.5 for c in CATEGORIES})]
+    print("| thresholds | " + " | ".join(sets) + " |")
+    for name, change in points:
+        t = dict(thr, **change)
+        cells = []
+        for rows, scores in sets.values():
+            cats = np.array([r.category for r in rows])
+            srcs = np.array([r.source for r in rows])
+            att = attack_flag(scores, t)
+            tox = scores[:, CATEGORIES.index("toxicity")] >= t["toxicity"]
+            flag = att | tox
+            benign = np.isin(cats, BENIGN) & (srcs != "davidson_hso")
+            parts = [att[np.isin(cats, ATTACKS)], att[cats == "harmful_request"], flag[benign],
+                     flag[np.isin(cats, EDGY)], tox[np.isin(cats, ("toxic", "hate", "toxicity"))]]
+            cells.append(" / ".join(f"{p.mean():.3f}" if len(p) else "-" for p in parts))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def per_language(rows: list[Row], scores: np.ndarray, thr: dict[str, float]) -> None:
     flags = attack_flag(scores, thr) | (scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"])
     by: dict[tuple[str, str], list[bool]] = defaultdict(list)
@@ -533,6 +675,9 @@ def fit_and_eval(rows_by_split, args, out_dir: Path | None, label: str):
     train_rows = rows_by_split["train"] + synth_documents(rows_by_split["train"])
     examples = build_examples(train_rows)
     meta, arrays = train(examples, args.C, min_df=args.min_df)
+    if not args.linear_only:
+        arrays.update(train_mlp(examples, meta, args.epochs))
+        meta["mlp"] = {k: MLP[k] for k in ("dim", "hidden")}
     print(f"[{label}] trained on {len(train_rows)} rows / {len(examples)} units, "
           f"{len(meta['features'])} features, in {time.perf_counter() - t0:.1f} s")
     det = Detector(meta, {k: v for k, v in arrays.items()})
@@ -553,6 +698,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--C", type=float, default=8.0)
     ap.add_argument("--min-df", type=int, default=2, help="keep n-grams seen in at least this many units")
     ap.add_argument("--hw-weight", type=float, default=HANDWRITTEN_WEIGHT, help="weight of a hand-written row")
+    ap.add_argument("--linear-only", action="store_true", help="logistic heads only, no network half")
+    ap.add_argument("--epochs", type=int, default=MLP["epochs"], help="training epochs of the network half")
+    ap.add_argument("--operating-points", action="store_true", help="also print figures at other thresholds")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--errors", type=int, default=0, help="print the N worst validation errors")
     ap.add_argument("--cross", action="store_true", help="also run the leave-sources-out experiments")
@@ -592,17 +740,26 @@ def main(argv: list[str] | None = None) -> int:
     hazard_accuracy(det, splits["test"])
     for r in unseen_rows:
         r.source = "unseen_" + r.meta["version"]
-    for version in sorted({r.meta["version"] for r in unseen_rows}):
-        part = [r for r in unseen_rows if r.meta["version"] == version]
-        part_scores = score_rows(det, part)
+    unseen_scores = score_rows(det, unseen_rows) if unseen_rows else np.zeros((0, len(CATEGORIES)))
+    versions = np.array([r.meta["version"] for r in unseen_rows])
+    for version in sorted(set(versions)):
+        idx = np.flatnonzero(versions == version)
+        part, part_scores = [unseen_rows[i] for i in idx], unseen_scores[idx]
         report(f"hand-written, never trained on (training/unseen, {version})", part, part_scores, thr)
         per_language(part, part_scores, thr)
+    if unseen_rows:
+        report("all never-trained-on sets together", unseen_rows, unseen_scores, thr)
+    everyday_check(det, thr, ROOT / "training" / "everyday_requests.txt")
+    if args.operating_points:
+        operating_points({"validation": (splits["val"], val_scores), "test": (splits["test"], test_scores),
+                          "never trained on": (unseen_rows, unseen_scores)}, thr)
     if not args.no_save:
         meta_thr = dict(meta, thresholds=thr)
         with open(args.out / "meta.json", "w", encoding="utf-8") as fh:
             json.dump(meta_thr, fh, ensure_ascii=False, separators=(",", ":"))
-        digest = hashlib.sha256((args.out / "weights.npz").read_bytes()).hexdigest()[:16]
-        print(f"\nsaved {args.out} (weights sha256 {digest}...)")
+        digests = ", ".join(f"{p.name} sha256 {hashlib.sha256(p.read_bytes()).hexdigest()}"
+                            for p in sorted(args.out.glob("*.npz")))
+        print(f"\nsaved {args.out} ({digests})")
     if args.cross:
         cross(public, hand, args)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -31,7 +32,12 @@ class Detection:
 
 
 class Detector:
-    """A multi-label logistic model over n-gram and cue features (see features.py)."""
+    """Multi-label scores over n-gram and cue features (see features.py).
+
+    Two models share the features: logistic heads (``weights.npz``, also the hazard topic) and a
+    small network (``mlp.npz``: an int8 feature embedding, one ReLU layer, plus its own linear
+    part). A category's logit is the mean of the two; without ``mlp.npz`` the logistic heads alone.
+    """
 
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.meta = meta
@@ -45,6 +51,19 @@ class Detector:
         self.Wh = arrays["Wh"].astype(np.float32)
         self.Whc = arrays["Whc"].astype(np.float32)
         self.bh = arrays["bh"].astype(np.float32)
+        self.mlp = "E" in arrays
+        # One gather per text: the logistic weights, the network's linear part and its embedding
+        # (int8 rows times their scale, stored 4x smaller than float32) side by side.
+        if self.mlp:
+            self.G = np.hstack([self.W, arrays["L"].astype(np.float32),
+                                arrays["E"].astype(np.float32) * arrays["Es"].astype(np.float32)[:, None]])
+            self.Gc = np.hstack([self.Wc, arrays["Lc"].astype(np.float32), arrays["Ec"].astype(np.float32)])
+            self.P = arrays["P"].astype(np.float32)
+            self.b1 = arrays["b1"].astype(np.float32)
+            self.W2 = arrays["W2"].astype(np.float32)
+            self.b2 = arrays["b2"].astype(np.float32)
+        else:
+            self.G, self.Gc = self.W, self.Wc
 
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_DIR) -> "Detector":
@@ -52,8 +71,11 @@ class Detector:
         directory = Path(directory)
         with open(directory / "meta.json", encoding="utf-8") as fh:
             meta = json.load(fh)
-        with np.load(directory / "weights.npz", allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        arrays: dict[str, np.ndarray] = {}
+        for name in ("weights.npz", "mlp.npz"):
+            if name == "weights.npz" or (directory / name).exists():
+                with np.load(directory / name, allow_pickle=False) as npz:
+                    arrays.update({k: npz[k] for k in npz.files})
         return cls(meta, arrays)
 
     def _rows(self, unit: Unit, known: dict[str, int] | None = None) -> tuple[list[int], list[int], float]:
@@ -64,18 +86,23 @@ class Detector:
         scale = 1.0 / math.sqrt(len(unit.bag)) if unit.bag else 0.0
         return idx, cidx, scale
 
-    def _logits(self, rows: tuple[list[int], list[int], float]) -> np.ndarray:
-        idx, cidx, scale = rows
-        z = self.b.copy()
-        if idx:
-            z += self.W[idx].sum(axis=0) * scale
-        if cidx:
-            z += self.Wc[cidx].sum(axis=0)
-        return z
+    def _logits(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
+        """Per-category logits of several units at once, shape (units, categories)."""
+        g = _per_unit(self.G, [r[0] for r in rows], [r[2] for r in rows])
+        g += _per_unit(self.Gc, [r[1] for r in rows], [1.0] * len(rows))
+        k = len(self.categories)
+        z: np.ndarray = self.b + g[:, :k]
+        if not self.mlp:
+            return z
+        hidden = np.maximum(g[:, 2 * k:] @ self.P + self.b1, 0.0)
+        zm = hidden @ self.W2 + self.b2 + g[:, k:2 * k]
+        out: np.ndarray = 0.5 * (z + zm)
+        return out
 
     def logits(self, unit: Unit) -> np.ndarray:
         """Per-category logits of one unit."""
-        return self._logits(self._rows(unit))
+        out: np.ndarray = self._logits([self._rows(unit)])[0]
+        return out
 
     def _hazard_probs(self, rows: tuple[list[int], list[int], float]) -> np.ndarray:
         idx, cidx, scale = rows
@@ -94,11 +121,12 @@ class Detector:
         # Segments are subsets of the whole text's bag: look features up once in the big vocabulary,
         # then in the small dict of the text's known features.
         vocab = self.vocab
-        known = {f: vocab[f] for f in parts[0].bag if f in vocab}
+        get = vocab.get
+        known = {f: i for f in parts[0].bag if (i := get(f)) is not None}
         rows = [self._rows(parts[0], known)] + [
             self._rows(u, known if u.kind == "segment" else None) for u in parts[1:]
         ]
-        z = np.stack([self._logits(r) for r in rows])
+        z = self._logits(rows)
         probs = 1.0 / (1.0 + np.exp(-z))
         best = probs.argmax(axis=0)
         scores = {c: float(probs[best[k], k]) for k, c in enumerate(self.categories)}
@@ -136,6 +164,20 @@ class Detector:
             best = Detection(best.scores, best.spans, hazard, hazard_score)
         assert best is not None
         return best
+
+
+def _per_unit(table: np.ndarray, indices: list[list[int]], weights: list[float]) -> np.ndarray:
+    """Row i: ``weights[i]`` times the sum of ``table``'s rows ``indices[i]``; one gather and one
+    matrix product for all units (per-unit numpy calls would cost more than the arithmetic)."""
+    lens = [len(ix) for ix in indices]
+    n = sum(lens)
+    if n == 0:
+        return np.zeros((len(indices), table.shape[1]), np.float32)
+    flat = np.fromiter(itertools.chain.from_iterable(indices), np.intp, n)
+    assign = np.zeros((len(indices), n), np.float32)
+    assign[np.repeat(np.arange(len(indices)), lens), np.arange(n)] = np.repeat(np.array(weights, np.float32), lens)
+    out: np.ndarray = assign @ np.take(table, flat, axis=0)
+    return out
 
 
 def _windows(text: str) -> list[tuple[int, int]]:
