@@ -9,7 +9,7 @@ network on the same features (``--linear-only`` skips it), writes
 never-trained-on sets with the *shipped* inference code. ``--cross`` also retrains with whole
 sources left out and scores them (cross-source generalisation); ``--operating-points`` prints the
 figures at other thresholds. Deterministic: fixed seeds, sorted inputs, single-threaded solvers.
-Needs scikit-learn, scipy and torch (the ``eval`` and ``models`` extras); inference needs numpy only.
+Needs scikit-learn, scipy and torch (the ``train`` extra); inference needs numpy only.
 """
 
 from __future__ import annotations
@@ -385,9 +385,9 @@ def train(examples: list[Example], c_value: float, min_df: int = 3, max_features
 
 
 # The network half of the detector (guardrails.detector.model.Detector): feature embedding of DIM
-# (int8 + a scale per row), one ReLU layer of HIDDEN, plus a linear part of its own. Dropout of input
-# features, not more width, is what made it generalise: wide embeddings (H = 128-256 per feature)
-# scored a little higher on test but weigh 15-30 MB; this one stays under 5 MB.
+# (int8 + a scale per row), one ReLU layer of HIDDEN, plus a linear part of its own. Wider per-feature
+# embeddings (128-256) scored up to 0.03 higher on test but weigh 15-30 MB; this one stays under 5 MB
+# (docs/builtin-model-card.md, "Network size"; scripts/sweep_builtin_network.py).
 MLP = {"dim": 32, "hidden": 256, "dropout": 0.6, "epochs": 16, "lr": 2e-3, "batch": 256}
 MLP_KEYS = ("E", "Es", "Ec", "P", "b1", "W2", "b2", "L", "Lc")
 
