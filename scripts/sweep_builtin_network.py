@@ -99,13 +99,14 @@ def main() -> int:
         hidden, drop, epochs, seeds, dim, top = config.split(":")
         t0 = time.perf_counter()
         Xr = restrict(X, int(top))
-        logits = {n: np.zeros((M.shape[0], K), np.float32) for n, (M, _) in units.items()}
+        inputs = {n: tb.network_batch(restrict(M, int(top)), device) for n, (M, _) in units.items()}
+        logits = {n: np.zeros((units[n][0].shape[0], K), np.float32) for n in units}
         for seed in range(int(seeds)):
             net = tb.fit_network(Xr, y, known, w, hidden=int(hidden), dim=int(dim), dropout=float(drop),
                                  epochs=int(epochs), seed=seed, device=device)
             with torch.no_grad():
-                for n, (M, _) in units.items():
-                    logits[n] += net(*tb.network_batch(restrict(M, int(top)), device)).cpu().numpy() / int(seeds)
+                for n, batch in inputs.items():
+                    logits[n] += net(*batch).cpu().numpy() / int(seeds)
         report(f"network {config} ({time.perf_counter() - t0:.0f} s)", logits)
         report("  averaged with the logistic heads", {n: 0.5 * (logits[n] + lin_logits[n]) for n in logits})
     return 0

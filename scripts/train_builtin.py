@@ -636,19 +636,22 @@ def operating_points(sets: dict[str, tuple[list[Row], np.ndarray]], thr: dict[st
     points = [("validated", {}), ("harmful 0.8", {"harmful_request": 0.8}), ("harmful 0.7", {"harmful_request": 0.7}),
               ("attack heads -0.1", {c: thr[c] - 0.1 for c in ATTACKS}),
               ("attack heads -0.2", {c: thr[c] - 0.2 for c in ATTACKS}), ("all 0.5", {c: 0.5 for c in CATEGORIES})]
+    masks = []  # per set: attack, harmful, benign (no tweets), edgy, toxic rows
+    for rows, _ in sets.values():
+        cats = np.array([r.category for r in rows])
+        srcs = np.array([r.source for r in rows])
+        masks.append((np.isin(cats, ATTACKS), cats == "harmful_request",
+                      np.isin(cats, BENIGN) & (srcs != "davidson_hso"), np.isin(cats, EDGY),
+                      np.isin(cats, ("toxic", "hate", "toxicity"))))
     print("| thresholds | " + " | ".join(sets) + " |")
     for name, change in points:
         t = dict(thr, **change)
         cells = []
-        for rows, scores in sets.values():
-            cats = np.array([r.category for r in rows])
-            srcs = np.array([r.source for r in rows])
+        for (_, scores), (attack, harmful, benign, edgy, toxic) in zip(sets.values(), masks):
             att = attack_flag(scores, t)
             tox = scores[:, CATEGORIES.index("toxicity")] >= t["toxicity"]
             flag = att | tox
-            benign = np.isin(cats, BENIGN) & (srcs != "davidson_hso")
-            parts = [att[np.isin(cats, ATTACKS)], att[cats == "harmful_request"], flag[benign],
-                     flag[np.isin(cats, EDGY)], tox[np.isin(cats, ("toxic", "hate", "toxicity"))]]
+            parts = [att[attack], att[harmful], flag[benign], flag[edgy], tox[toxic]]
             cells.append(" / ".join(f"{p.mean():.3f}" if len(p) else "-" for p in parts))
         print(f"| {name} | " + " | ".join(cells) + " |")
 

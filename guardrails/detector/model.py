@@ -67,15 +67,15 @@ class Detector:
 
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_DIR) -> "Detector":
-        """Load ``meta.json`` and ``weights.npz`` from ``directory`` (the shipped model by default)."""
+        """Load ``meta.json``, ``weights.npz`` and (if present) ``mlp.npz``; the shipped model by default."""
         directory = Path(directory)
         with open(directory / "meta.json", encoding="utf-8") as fh:
             meta = json.load(fh)
+        files = [directory / "weights.npz"] + [p for p in [directory / "mlp.npz"] if p.exists()]
         arrays: dict[str, np.ndarray] = {}
-        for name in ("weights.npz", "mlp.npz"):
-            if name == "weights.npz" or (directory / name).exists():
-                with np.load(directory / name, allow_pickle=False) as npz:
-                    arrays.update({k: npz[k] for k in npz.files})
+        for path in files:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays.update({k: npz[k] for k in npz.files})
         return cls(meta, arrays)
 
     def _rows(self, unit: Unit, known: dict[str, int] | None = None) -> tuple[list[int], list[int], float]:
