@@ -3,14 +3,17 @@ filters alone, and peers that run offline here, side by side on the same rows.
 
     .venv/bin/python benchmarks/eval_public.py [--data DIR] [--per-source 150 | --full] [--json FILE]
 
-Classification files (label safe/unsafe): the input stage is checked; "caught" = a violation that
-blocks or flags (a redaction of PII or a secret rewrites the text, it is not a verdict: shown apart).
-For unsafe sources the cell is the recall (share caught), for safe sources the false-positive
-rate (share wrongly caught). PII (pii.jsonl): span precision/recall per entity type.
+Classification files (label safe/unsafe): prompts are checked on the input stage, model answers
+(rows with "stage": "output", e.g. jbb_responses, xstest_completions) on the output stage together
+with the prompt that produced them; "caught" = a violation that blocks or flags (a redaction of PII
+or a secret rewrites the text, it is not a verdict: shown apart). For unsafe sources the cell is the
+recall (share caught), for safe sources the false-positive rate (share wrongly caught); real-traffic
+sources (toxicchat, arena_hard, alpaca_eval, multiwoz) are also shown per length band, with
+precision at the policy's thresholds. PII (pii.jsonl): span precision/recall per entity type.
 The shipped `builtin` detector was trained on these sets (scripts/train_builtin.py: 70/15/15 by
-group, each group's side a seeded hash of its source and group), so by default only its
-held-out *test* rows are used (plus harmbench `copyright` rows, which it never saw); --rows all
-uses everything (optimistic).
+group, each group's side a seeded hash of its source and group; the sources it never trains on,
+toxicchat, alpaca_eval and the model answers, split 50/50 into threshold choice and test), so by
+default only its held-out *test* rows are used; --rows all uses everything (optimistic).
 Rows are then sampled per source (seed 0) to keep one run under ~3 minutes; --full keeps all.
 Peers: alt-profanity-check (pip install -c constraints.txt alt-profanity-check; not a dependency
 of the package) and Presidio alone (pattern recognizers, no spaCy model: none is installable offline).
@@ -32,6 +35,9 @@ from _common import REPO, SHARED_DATA, machine, table  # noqa: E402
 
 from guardrails.eval import metrics  # noqa: E402
 from guardrails.eval.dataset import Example, read_dataset  # noqa: E402
+from guardrails.eval.summary import length_band  # noqa: E402
+
+REAL_TRAFFIC = ("toxicchat", "arena_hard", "alpaca_eval", "multiwoz")
 
 PII_FILE = "pii.jsonl"
 # Gold types of presidio-research's synthetic set -> the names Presidio (and our pii filter) report.
@@ -43,7 +49,7 @@ PATTERN_TYPES = {"CREDIT_CARD", "PHONE_NUMBER", "EMAIL_ADDRESS", "URL", "IBAN_CO
 class System:
     """Something that says caught/not caught (and a score) for a text."""
 
-    def __init__(self, name: str, predict: Callable[[str], tuple[bool, float | None, bool]], note: str = "") -> None:
+    def __init__(self, name: str, predict: Callable[[Example], tuple[bool, float | None, bool]], note: str = "") -> None:
         self.name = name
         self.predict = predict
         self.note = note
@@ -67,17 +73,18 @@ def guard_system(name: str, policy: Any, note: str = "") -> System | str:
     except Exception as exc:  # noqa: BLE001 - a filter not shipped yet: report, don't crash
         return f"{name}: not available ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
 
-    judging = {b.id for b in guard.filters(Stage.INPUT) if b.action in (Action.BLOCK, Action.FLAG)}
     # length blocks, but its 0/1 score says nothing about safety
-    judging -= {b.id for b in guard.filters(Stage.INPUT) if b.filter.name == "length"}
+    judging = {stage: {b.id for b in guard.filters(stage) if b.action in (Action.BLOCK, Action.FLAG) and b.filter.name != "length"}
+               for stage in Stage}
 
-    def predict(text: str) -> tuple[bool, float | None, bool]:
-        v = guard.check_input(text)
-        scores = [s for fid, cats in v.scores.items() if fid in judging for s in cats.values()]
-        scores += [x.score for x in v.violations if x.filter in judging and x.error is None]
+    def predict(ex: Example) -> tuple[bool, float | None, bool]:
+        stage = ex.stage or Stage.INPUT
+        v = guard.check_output(ex.text, prompt=ex.prompt) if stage is Stage.OUTPUT else guard.check_input(ex.text)
+        scores = [s for fid, cats in v.scores.items() if fid in judging[stage] for s in cats.values()]
+        scores += [x.score for x in v.violations if x.filter in judging[stage] and x.error is None]
         actions = {x.action.value for x in v.violations}
-        score = max(scores, default=0.0) if judging else None
-        return bool(actions & {"block", "flag"}), score, "redact" in actions
+        score = max(scores, default=0.0) if judging[stage] else None
+        return bool(actions & {"block", "flag", "respond"}), score, "redact" in actions
 
     return System(name, predict, note)
 
@@ -89,8 +96,8 @@ def profanity_system() -> System | str:
     except ImportError:
         return "alt-profanity-check: not installed (pip install -c constraints.txt alt-profanity-check)"
 
-    def predict(text: str) -> tuple[bool, float | None, bool]:
-        p = float(profanity_check.predict_prob([text])[0])
+    def predict(ex: Example) -> tuple[bool, float | None, bool]:
+        p = float(profanity_check.predict_prob([ex.text])[0])
         return p >= 0.5, p, False
 
     return System(f"alt-profanity-check {version('alt-profanity-check')}", predict, "peer; prob >= 0.5 = caught (its predict())")
@@ -108,9 +115,9 @@ def heldout(examples: list[Example], data: Path) -> tuple[list[Example], str]:
     sys.modules[spec.name] = module  # type: ignore[union-attr]  # dataclasses look their module up
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     test = {(r.source, r.text) for r in module.split(module.load_public(data))["test"]}
-    kept = [ex for ex in examples if (ex.source, ex.text) in test or ex.category == "copyright"]
+    kept = [ex for ex in examples if (ex.source, ex.text) in test]
     return kept, ("held-out test split of the builtin detector (15% of groups, by a seeded hash of source and "
-                  "group: scripts/train_builtin.py split()) + harmbench copyright rows (never trained on)")
+                  "group; 50% of the never-trained-on sources: scripts/train_builtin.py split())")
 
 
 def sample(examples: list[Example], per_source: int | None) -> list[Example]:
@@ -130,7 +137,7 @@ def evaluate(system: System, examples: Sequence[Example]) -> dict[str, Any]:
     caught, scores, times, redacted = [], [], [], []
     for ex in examples:
         t = time.perf_counter()
-        c, s, r = system.predict(ex.text)
+        c, s, r = system.predict(ex)
         times.append((time.perf_counter() - t) * 1000)
         caught.append(c)
         scores.append(s)
@@ -146,9 +153,19 @@ def evaluate(system: System, examples: Sequence[Example]) -> dict[str, Any]:
         groups[(ex.source, ex.label or "")].append(c)
         cats[(ex.category, ex.label or "")].append(c)
         red[(ex.source, ex.label or "")].append(r)
+    bands: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
+    for ex, c in zip(examples, caught):
+        if ex.source in REAL_TRAFFIC:
+            bands[(ex.source, ex.label or "", length_band(len(ex.text)))].append(c)
+    per_source_conf = {}
+    for src in sorted({ex.source for ex in examples}):
+        idx = [i for i, ex in enumerate(examples) if ex.source == src]
+        per_source_conf[src] = metrics.confusion([y[i] for i in idx], [caught[i] for i in idx]).to_dict()
     return {
         "confusion": conf.to_dict(),
         "auprc": ap,
+        "by_length": {f"{s}|{l}|{b}": (sum(v), len(v)) for (s, l, b), v in bands.items()},
+        "source_confusion": per_source_conf,
         "latency_ms": metrics.percentiles(times),
         "by_source": {f"{s}|{l}": sum(v) / len(v) for (s, l), v in groups.items()},
         "by_category": {f"{c}|{l}": sum(v) / len(v) for (c, l), v in cats.items()},
@@ -184,6 +201,27 @@ def classification_tables(systems: list[System], results: dict[str, dict[str, An
         what = "recall" if label == "unsafe" else "FPR"
         rows.append([cat, label, what, n, *(pct(results[x]["by_category"].get(f"{cat}|{label}")) for x in names)])
     print(table(["category", "label", "metric", "n", *names], rows))
+
+    print("\n## Real traffic per length band (characters): caught / rows\n")
+    rows = []
+    keys = sorted({k.rsplit("|", 1)[0] for x in names for k in results[x]["by_length"]})
+    bands = sorted({k.rsplit("|", 1)[1] for x in names for k in results[x]["by_length"]}, key=lambda b: int(b.split("-")[0].rstrip("+")))
+    for key in keys:
+        src, label = key.split("|")
+        for x in names:
+            cells = [results[x]["by_length"].get(f"{key}|{b}") for b in bands]
+            rows.append([src, label, x, *(f"{c}/{n}" if n is not None else "-" for c, n in (cell or (None, None) for cell in cells))])
+    if rows:
+        print(table(["source", "label", "system", *bands], rows))
+
+    print("\n## Precision at the policy's thresholds, per source with both labels\n")
+    rows = []
+    for src in sorted({ex.source for ex in examples}):
+        c = results[first]["source_confusion"].get(src)
+        if c and c["positives"] and c["negatives"]:
+            rows.append([src, c["positives"], c["negatives"], pct(c["precision"]), pct(c["recall"]), pct(c["fpr"])])
+    if rows:
+        print(table(["source", "unsafe", "safe", "precision", "recall", "FPR"], rows))
 
     print("\n## Pooled over all sampled rows (precision depends on the unsafe/safe mix of the sample)\n")
     rows = []
@@ -322,7 +360,8 @@ def main() -> int:
     systems = [c for c in candidates if isinstance(c, System)]
     skipped = [c for c in candidates if isinstance(c, str)]
 
-    print("# Accuracy on public sets (input stage; caught = a block or flag)")
+    print("# Accuracy on public sets (prompts on the input stage, model answers on the output stage with their prompt;"
+          " caught = a block, flag or respond)")
     print(f"machine: {machine()}")
     print(f"data: {args.data} — {len(rows)} of {len(all_rows)} labelled rows from {len({e.source for e in rows})} sources")
     print(f"rows: {pool_note}: {len(pool)} rows; "

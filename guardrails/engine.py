@@ -79,13 +79,17 @@ class Guard:
         }
 
     @classmethod
-    def from_policy(cls, source: str | Path | Policy | dict[str, Any] = "default") -> "Guard":
-        """Build a Guard from a built-in policy name, a policy file, a dict, or a Policy."""
+    def from_policy(cls, source: str | Path | Policy | dict[str, Any] = "default", *,
+                    trust_plugins: bool | Sequence[str] = True) -> "Guard":
+        """Build a Guard from a built-in policy name, a policy file, a dict, or a Policy.
+
+        ``trust_plugins``: which ``package.module:ClassName`` filters a policy may import (all by
+        default here; the CLI and the sidecar allow none unless told to; see ``load_policy``)."""
         if isinstance(source, Policy):
             return cls(source)
         if isinstance(source, dict):
-            return cls(policy_from_dict(source))
-        return cls(load_policy(source))
+            return cls(policy_from_dict(source, trust_plugins=trust_plugins))
+        return cls(load_policy(source, trust_plugins=trust_plugins))
 
     @staticmethod
     def _bind(policy: Policy, stage: str) -> list[BoundFilter]:
@@ -111,6 +115,11 @@ class Guard:
     @property
     def refusal(self) -> str:
         return self.policy.refusal
+
+    def reply(self, verdict: Verdict) -> str:
+        """What to answer in place of blocked content: the category's message (action respond), else
+        the policy's refusal."""
+        return verdict.response if verdict.response is not None else self.policy.refusal
 
     @property
     def policy_hash(self) -> str:
@@ -140,8 +149,13 @@ class Guard:
         """Check a prompt, or a list of chat messages, before the model sees it."""
         return self.check(prompt, Stage.INPUT, ctx=ctx)
 
-    def check_output(self, text: str, *, ctx: Context | None = None) -> Verdict:
-        """Check generated text (pass the request's ctx to restore pseudonymised values)."""
+    def check_output(self, text: str, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
+        """Check generated text. Output filters read the answer with its ``prompt`` (default: the
+        prompt of the input check that used the same ``ctx``; pass the request's ctx also to restore
+        pseudonymised values)."""
+        if prompt is not None:
+            ctx = ctx if ctx is not None else Context()
+            ctx.prompt = prompt
         return self.check(text, Stage.OUTPUT, ctx=ctx)
 
     def check(
@@ -162,7 +176,10 @@ class Guard:
     async def acheck_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
         return await self.acheck(prompt, Stage.INPUT, ctx=ctx)
 
-    async def acheck_output(self, text: str, *, ctx: Context | None = None) -> Verdict:
+    async def acheck_output(self, text: str, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
+        if prompt is not None:
+            ctx = ctx if ctx is not None else Context()
+            ctx.prompt = prompt
         return await self.acheck(text, Stage.OUTPUT, ctx=ctx)
 
     async def acheck(
@@ -220,6 +237,8 @@ class Guard:
             messages = [dict(m) for m in content]  # type: ignore[misc]
             texts = [(m.get("role"), message_text(m)) for m in messages]
             ctx.messages = messages
+        if stage is Stage.INPUT and max_cost is None:
+            ctx.prompt = _prompt_of(texts)
         violations: list[Violation] = []
         scores: dict[str, dict[str, float]] = {}
         redactions: dict[int, list[Span]] = {}
@@ -243,7 +262,7 @@ class Guard:
                 if isinstance(outcome, _Failure):
                     logger.warning("filter %s failed (%s); on_error=%s", bound.id, outcome.reason, bound.on_error.value)
                     violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, outcome.reason))
-                    blocked = blocked or bound.on_error is Action.BLOCK
+                    blocked = blocked or bound.on_error.blocks
                     continue
                 _merge_scores(scores.setdefault(bound.id, {}), outcome.scores)
                 for finding in outcome.findings:
@@ -252,7 +271,7 @@ class Guard:
                     violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index))
                     if action is Action.REDACT:
                         redactions.setdefault(index or 0, []).extend(spans)
-                    blocked = blocked or action is Action.BLOCK
+                    blocked = blocked or action.blocks
             if blocked:
                 break  # nothing a later filter finds can weaken a block
         ctx.role = None
@@ -267,8 +286,12 @@ class Guard:
             out_text = message_text(out_messages[-1]) if out_messages else ""
         if stage is Stage.OUTPUT and not blocked and ctx.vault:
             out_text = ctx.restore(out_text)
+        response = None
+        if action is Action.RESPOND:
+            first = next(v for v in violations if v.action is Action.RESPOND)
+            response = self.policy.response_for(first.category, ctx.locale)
         verdict = Verdict(
-            allowed=action is not Action.BLOCK,
+            allowed=not action.blocks,
             action=action,
             stage=stage,
             text=out_text,
@@ -278,6 +301,7 @@ class Guard:
             latency_ms=(time.perf_counter() - start) * 1000,
             messages=out_messages,
             scores=scores,
+            response=response,
         )
         _log(verdict, ctx)
         return verdict
@@ -320,6 +344,14 @@ def _describe_error(exc: Exception) -> str:
 def _merge_scores(into: dict[str, float], new: Any) -> None:
     for category, score in dict(new).items():
         into[category] = max(score, into.get(category, 0.0))
+
+
+def _prompt_of(texts: list[tuple[str | None, str]]) -> str:
+    """The request an answer will respond to: the last user turn (a plain text: all of it)."""
+    for role, text in reversed(texts):
+        if role in (None, "user"):
+            return text
+    return texts[-1][1] if texts else ""
 
 
 def render_conversation(messages: Sequence[Message]) -> str:

@@ -351,11 +351,12 @@ class _StreamerProxy:
     streamers receive the approved text re-encoded as token ids.
     """
 
-    def __init__(self, target: Any, monitor: _Monitor, tokenizer: Any, refusal: str | None) -> None:
+    def __init__(self, target: Any, monitor: _Monitor, tokenizer: Any, guard: Any, stream_refusal: bool) -> None:
         self.target = target
         self.monitor = monitor
         self.tokenizer = tokenizer
-        self.refusal = refusal
+        self.guard = guard
+        self.stream_refusal = stream_refusal
         self.textual = hasattr(target, "on_finalized_text")
         self._prompt_seen = False
 
@@ -390,8 +391,8 @@ class _StreamerProxy:
         self.monitor.finish()
         if self.monitor.streams and self.monitor.streams[0].blocked:
             self.monitor.take(0)
-            if self.refusal:
-                self._emit(self.refusal)
+            if self.stream_refusal:
+                self._emit(self.guard.reply(self.monitor.streams[0].verdict))
         else:
             self._emit(self.monitor.take(0))
         self.target.end()
@@ -634,8 +635,7 @@ class GuardedModel:
                 )
                 criteria.append(_stopping_criterion(monitor))
                 if streamer is not None:
-                    refusal = self._guard.refusal if self._stream_refusal else None
-                    kwargs["streamer"] = _StreamerProxy(streamer, monitor, tok, refusal)
+                    kwargs["streamer"] = _StreamerProxy(streamer, monitor, tok, self._guard, self._stream_refusal)
             kwargs["stopping_criteria"] = criteria
             result = model.generate(input_ids=model_ids, attention_mask=model_mask, **kwargs)
             sequences = result.sequences if hasattr(result, "sequences") else result
@@ -669,7 +669,7 @@ class GuardedModel:
                         checks[out_row] = 1
                     outputs_by_row[out_row] = verdict
                     if final is None:
-                        answers[out_row] = self._encode_answer(self._guard.refusal, eos_ids)
+                        answers[out_row] = self._encode_answer(self._guard.reply(verdict), eos_ids)
                     elif final != raw_text:
                         answers[out_row] = self._encode_answer(final, eos_ids)
             kept = generated
@@ -677,12 +677,12 @@ class GuardedModel:
             if not p.verdict.allowed:
                 for k in range(n_return):
                     out_row = i * n_return + k
-                    answers[out_row] = self._encode_answer(self._guard.refusal, eos_ids)
+                    answers[out_row] = self._encode_answer(self._guard.reply(p.verdict), eos_ids)
                     outputs_by_row[out_row] = None
                     new_tokens[out_row] = 0
                     stopped[out_row] = False
                 if streamer is not None:
-                    _stream_text(streamer, self._guard.refusal if self._stream_refusal else "", tok)
+                    _stream_text(streamer, self._guard.reply(p.verdict) if self._stream_refusal else "", tok)
 
         total = len(prompts) * n_return
         verdicts.outputs = [outputs_by_row.get(r) for r in range(total)]
@@ -778,14 +778,13 @@ class GuardedPipeline:
             if v.allowed:
                 verdicts.append(next(per_prompt))
             else:
-                results[i] = [self._refusal_record(items[i], kwargs) for _ in range(n)]
+                results[i] = [self._refusal_record(items[i], kwargs, self._guard.reply(v)) for _ in range(n)]
                 verdicts.append(GenerationVerdicts([v], [None] * n, [0] * n, [False] * n, [0] * n))
         self.last_verdicts = verdicts  # one entry per prompt, in input order
         ordered = [results[i] for i in range(len(items))]
         return ordered[0] if single else ordered
 
-    def _refusal_record(self, item: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-        refusal = self._guard.refusal
+    def _refusal_record(self, item: Any, kwargs: dict[str, Any], refusal: str) -> dict[str, Any]:
         full = kwargs.get("return_full_text", True)
         if isinstance(item, str):
             return {"generated_text": item + refusal if full else refusal}

@@ -6,16 +6,18 @@ import copy
 import difflib
 import hashlib
 import json
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
-from guardrails._yaml import Path_, expected_text, format_path, interpolate_plain, load_located
+from guardrails._yaml import MAX_FILE_BYTES, Located, Path_, expected_text, format_path, hide_values, interpolate_plain, load_located
 from guardrails.errors import FilterLoadError, PolicyError
 from guardrails.filters.base import FilterConfig
+from guardrails.taxonomy import CATEGORIES
 
-SCHEMA_VERSION = 1
+POLICY_PATH_ENV = "GUARDRAILS_POLICY_PATH"
 BUILTIN_DIR = Path(__file__).parent / "policies"
 DEFAULT_REFUSAL = "I can't help with that request."
 STAGES = ("input", "output")
@@ -33,9 +35,17 @@ class Policy(BaseModel):
     output: tuple[FilterConfig, ...] = Field((), description="Filters run on generated text, also while it streams.")
     on_error: Literal["block", "allow"] = Field("block", description="Default for a filter that crashes or times out.")
     refusal: str = Field(DEFAULT_REFUSAL, description="Text returned in place of a blocked prompt or answer.")
+    responses: dict[str, str | dict[str, str]] = Field(
+        {}, description="Category -> the message answered when a filter's category action is respond; "
+                        "a mapping of locale (en, de, pt-BR, ...) to message, with 'default', for several languages."
+    )
     offline: bool = Field(False, description="Never reach a model hub; load models from local paths and caches only.")
 
     _source: str | None = PrivateAttr(None)
+    _files: tuple[str, ...] = PrivateAttr(())
+    _disabled: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
+    _declared: frozenset[str] = PrivateAttr(frozenset())
+    _hash: str | None = PrivateAttr(None)
 
     @property
     def source(self) -> str | None:
@@ -43,13 +53,59 @@ class Policy(BaseModel):
         return self._source
 
     @property
+    def files(self) -> tuple[str, ...]:
+        """Every file this policy was built from: the file itself, its ``extends`` parents, and files
+        its filters read (deny lists). Hot reload watches these."""
+        return self._files
+
+    @property
     def hash(self) -> str:
-        """A stable hash of the resolved policy (independent of key order, comments and file path)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        """A stable hash of the resolved policy (independent of key order, comments and file path).
+
+        It covers resolved values, secrets included (as a slow salted digest, never printed), so
+        a changed ``${VAR}`` or ``hash_key`` changes the hash and a reload picks it up."""
+        if self._hash is None:
+            data = self.to_dict()
+            data["secrets"] = [_secret_digest(v) for cfg in (*self.input, *self.output) for v in _secrets_of(cfg)]
+            canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            self._hash = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        return self._hash
+
+    def removals_from(self, running: "Policy") -> list[str]:
+        """What this policy silently drops compared with ``running`` (a hot reload must refuse it):
+        a stage that had filters and is neither present nor written as ``[]``, and each filter
+        entry that is gone without an ``enabled: false`` entry saying so."""
+        out = []
+        for stage in STAGES:
+            had = [cfg.id or cfg.filter for cfg in running.stage(stage)]
+            now = {cfg.id or cfg.filter for cfg in self.stage(stage)}
+            if had and not now and stage in self._declared:
+                continue  # written as `stage: []`: emptied on purpose
+            if had and stage not in self._declared:
+                out.append(f"the {stage} stage is missing (write `{stage}: []` to run no {stage} filters)")
+                continue
+            disabled = self._disabled.get(stage, frozenset())
+            for fid in had:
+                if fid not in now and fid not in disabled:
+                    out.append(f"{stage} filter {fid!r} is missing (keep its entry with `enabled: false` to remove it)")
+        return out
 
     def stage(self, stage: str) -> tuple[FilterConfig, ...]:
         return self.input if stage == "input" else self.output
+
+    def response_for(self, category: str, locale: str | None = None) -> str:
+        """The ``respond`` message of a category in the closest locale (exact, then the language
+        without region, then 'default', then 'en'); the refusal when the policy has none."""
+        message = self.responses.get(category)
+        if message is None:
+            return self.refusal
+        if isinstance(message, str):
+            return message
+        wanted = [locale, locale.split("-")[0]] if locale else []
+        for key in [*wanted, "default", "en"]:
+            if key and key in message:
+                return message[key]
+        return next(iter(message.values()), self.refusal)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved policy as plain data (what ``guardrails policy show`` prints)."""
@@ -70,15 +126,35 @@ class _TopLevel(BaseModel):
     output: list[dict[str, Any]] = []
     on_error: Literal["block", "allow"] = "block"
     refusal: str = DEFAULT_REFUSAL
+    responses: dict[str, str | dict[str, str]] = Field(
+        {}, description="Category -> message answered when a category's action is respond (or locale -> message).",
+        json_schema_extra={"propertyNames": {"enum": list(CATEGORIES)}},
+    )
     offline: bool = False
+
+    @field_validator("responses")
+    @classmethod
+    def _known_categories(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, message in value.items():
+            if name not in CATEGORIES:
+                close = difflib.get_close_matches(name, CATEGORIES, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown category {name!r}{hint}; see `guardrails policy schema`")
+            if isinstance(message, dict) and not message:
+                raise ValueError(f"{name}: expected a message, or a mapping of locale to message")
+        return value
 
 
 class _Raw:
-    """Policy data before validation, with the file:line of every key path."""
+    """Policy data before validation, with the file:line of every key path, the values read from
+    the environment (never printed) and the files read."""
 
-    def __init__(self, data: dict[str, Any], where: dict[Path_, str]) -> None:
+    def __init__(self, data: dict[str, Any], where: dict[Path_, str], env_values: list[str] | None = None,
+                 files: tuple[Path, ...] = ()) -> None:
         self.data = data
         self.where = where
+        self.env_values = env_values or []
+        self.files = files
 
     def locate(self, path: Path_) -> str:
         while path and path not in self.where:
@@ -86,20 +162,39 @@ class _Raw:
         return self.where.get(path, "<policy>")
 
 
-def load_policy(source: str | Path) -> Policy:
-    """Load a policy by built-in name (``"default"``) or file path, resolving ``extends``."""
+Trust = bool | Sequence[str]
+
+
+def load_policy(source: str | Path, *, trust_plugins: Trust = True) -> Policy:
+    """Load a policy by built-in name (``"default"``) or file path, resolving ``extends``.
+
+    A policy file is trusted like code: a ``package.module:ClassName`` filter imports that module.
+    ``trust_plugins`` says which such modules may be imported: all (True, the Python API's
+    default: the caller chose the file), none (False, the CLI's and sidecar's default) or those
+    whose module name starts with one of the given prefixes.
+    """
     path = _find(source, base=None)
-    raw = _load_raw(path, stack=())
-    policy = _validate(raw, default_name=path.stem)
+    roots = _roots(path.parent)
+    raw = _load_raw(path, stack=(), roots=roots)
+    policy = _validate(raw, default_name=path.stem, trust=trust_plugins)
     policy._source = str(path)
     return policy
 
 
-def policy_from_dict(data: dict[str, Any], source: str = "<dict>", base_dir: Path | None = None) -> Policy:
+def policy_from_dict(data: dict[str, Any], source: str = "<dict>", base_dir: Path | None = None, *,
+                     trust_plugins: Trust = True) -> Policy:
     """Build a policy from already-parsed data (``extends`` paths resolve against ``base_dir``)."""
     raw = _located_from_plain(interpolate_plain(copy.deepcopy(data), source), source)
-    raw = _resolve_extends(raw, base_dir or Path.cwd(), stack=())
-    return _validate(raw, default_name=str(data.get("name", "policy")))
+    base = (base_dir or Path.cwd()).resolve()
+    raw = _resolve_extends(raw, base, stack=(), roots=_roots(base))
+    return _validate(raw, default_name=str(data.get("name", "policy")), trust=trust_plugins)
+
+
+def _roots(base: Path) -> tuple[Path, ...]:
+    """Folders ``extends`` may read: the top policy's folder tree, the built-in policies, and the
+    folders listed in GUARDRAILS_POLICY_PATH (the deployer's opt-in for shared policy folders)."""
+    extra = [Path(p).resolve() for p in os.environ.get(POLICY_PATH_ENV, "").split(os.pathsep) if p.strip()]
+    return (base.resolve(), BUILTIN_DIR.resolve(), *extra)
 
 
 def builtin_policies() -> list[str]:
@@ -107,7 +202,7 @@ def builtin_policies() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 
 
-def _find(source: str | Path, base: Path | None) -> Path:
+def _find(source: str | Path, base: Path | None, roots: tuple[Path, ...] | None = None) -> Path:
     text = str(source)
     looks_like_name = isinstance(source, str) and "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml"))
     if looks_like_name:
@@ -118,27 +213,41 @@ def _find(source: str | Path, base: Path | None) -> Path:
     path = Path(text)
     if base is not None and not path.is_absolute():
         path = base / path
+    if roots is not None:
+        # extends: only policy files inside the allowed folders (never /etc/shadow or ../../secrets).
+        resolved = path.resolve()
+        if resolved.suffix not in (".yaml", ".yml"):
+            raise PolicyError(f"{text!r} is not a policy file name (expected .yaml or .yml)")
+        if not any(resolved.is_relative_to(root) for root in roots):
+            raise PolicyError(
+                f"{text!r} is outside the folder of the policy that extends it ({roots[0]}); "
+                f"list other folders in {POLICY_PATH_ENV} to allow them"
+            )
     if not path.is_file():
         raise PolicyError(f"{_display(path)}: policy file not found")
     return path.resolve()
 
 
-def _load_raw(path: Path, stack: tuple[Path, ...]) -> _Raw:
+def _load_raw(path: Path, stack: tuple[Path, ...], roots: tuple[Path, ...]) -> _Raw:
     if path in stack:
         chain = " -> ".join(_display(p) for p in (*stack, path))
         raise PolicyError(f"{_display(stack[-1])}: extends: cycle detected: {chain}")
+    source = _display(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PolicyError(f"{source}: file is {path.stat().st_size} bytes; the limit is {MAX_FILE_BYTES}")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read policy file: {exc}") from None
-    source = _display(path)
-    data, lines = load_located(text, source)
+        raise PolicyError(f"{source}: cannot read policy file ({type(exc).__name__})") from None
+    located = load_located(text, source)
+    data = located.data
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise PolicyError(f"{source}:1: (top level): expected a mapping of policy keys, got {type(data).__name__}")
-    raw = _Raw(data, {p: f"{source}:{line}" for p, line in lines.items()})
-    return _resolve_extends(raw, path.parent, (*stack, path))
+    env_values = [v for values in located.env_values.values() for v in values]
+    raw = _Raw(data, {p: f"{source}:{line}" for p, line in located.lines.items()}, env_values, (path,))
+    return _resolve_extends(raw, path.parent, (*stack, path), roots)
 
 
 def _display(path: Path) -> str:
@@ -148,13 +257,14 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _located_from_plain(data: Any, source: str) -> _Raw:
+def _located_from_plain(located: Located, source: str) -> _Raw:
+    data = located.data
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: (top level): expected a mapping of policy keys, got {type(data).__name__}")
-    return _Raw(data, {(): source})
+    return _Raw(data, {(): source}, [v for values in located.env_values.values() for v in values])
 
 
-def _resolve_extends(raw: _Raw, base_dir: Path, stack: tuple[Path, ...]) -> _Raw:
+def _resolve_extends(raw: _Raw, base_dir: Path, stack: tuple[Path, ...], roots: tuple[Path, ...]) -> _Raw:
     parents = raw.data.pop("extends", None)
     if parents is None:
         return raw
@@ -162,23 +272,36 @@ def _resolve_extends(raw: _Raw, base_dir: Path, stack: tuple[Path, ...]) -> _Raw
     if isinstance(parents, str):
         parents = [parents]
     if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
-        raise PolicyError(f"{where}: extends: expected a policy name or path, or a list of them, got {parents!r}")
+        raise PolicyError(f"{where}: extends: expected a policy name or path, or a list of them")
     merged: _Raw | None = None
     for parent in parents:
         try:
-            parent_path = _find(parent, base=base_dir)
+            parent_path = _find(parent, base=base_dir, roots=roots)
         except PolicyError as exc:
             raise PolicyError(f"{where}: extends: {exc}") from None
-        parent_raw = _load_raw(parent_path, stack)
+        parent_raw = _load_raw(parent_path, stack, roots)
         merged = parent_raw if merged is None else _merge(merged, parent_raw)
     assert merged is not None  # parents is a non-empty list here
     return _merge(merged, raw)
 
 
-def _entry_id(entry: Any) -> Any:
+def _entry_id(entry: Any) -> str | None:
     if not isinstance(entry, dict):
         return None
-    return entry.get("id") or entry.get("filter")
+    fid = entry.get("id") or entry.get("filter")
+    return fid if isinstance(fid, str) else None  # anything else is reported by validation
+
+
+def _merge_entry(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """A child's keys override the parent entry's; mappings (e.g. ``categories``) merge key by key,
+    so ``categories: {sexual_content: off}`` changes one category and keeps the rest."""
+    out = dict(parent)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
 
 
 def _merge(parent: _Raw, child: _Raw) -> _Raw:
@@ -205,7 +328,7 @@ def _merge(parent: _Raw, child: _Raw) -> _Raw:
                 key = _entry_id(entry)
                 if source == "child" and key is not None and key in index:
                     j = index[key]
-                    entries[j] = {**entries[j], **entry}
+                    entries[j] = _merge_entry(entries[j], entry)
                     entry_where[j].update(sub)
                 else:
                     if key is not None:
@@ -220,10 +343,10 @@ def _merge(parent: _Raw, child: _Raw) -> _Raw:
                     where[(stage,)] = stage_line
                 for i, sub in enumerate(entry_where):
                     where.update({(stage, i, *p): w for p, w in sub.items()})
-    return _Raw(data, where)
+    return _Raw(data, where, parent.env_values + child.env_values, parent.files + child.files)
 
 
-def _validate(raw: _Raw, default_name: str) -> Policy:
+def _validate(raw: _Raw, default_name: str, trust: Trust = True) -> Policy:
     data = dict(raw.data)
     data.setdefault("name", default_name)
     problems: list[str] = []
@@ -233,13 +356,19 @@ def _validate(raw: _Raw, default_name: str) -> Policy:
     except ValidationError as exc:
         problems.extend(_describe(exc, raw, prefix=(), keys=[*_TopLevel.model_fields, "extends"]))
     stages: dict[str, list[FilterConfig]] = {"input": [], "output": []}
+    located: list[tuple[str, int, FilterConfig]] = []
+    disabled: dict[str, frozenset[str]] = {}
     for stage in STAGES:
         items = data.get(stage, [])
         if not isinstance(items, list):
             continue
         seen: dict[str, int] = {}
+        off: set[str] = set()
         for i, entry in enumerate(items):
-            cfg = _validate_entry(entry, (stage, i), raw, problems)
+            if isinstance(entry, dict) and entry.get("enabled") is False and _entry_id(entry):
+                off.add(str(_entry_id(entry)))  # a removal said out loud; its other keys do not matter
+                continue
+            cfg = _validate_entry(entry, (stage, i), raw, problems, trust)
             if cfg is None or not cfg.enabled:
                 continue
             fid = cfg.id or cfg.filter
@@ -251,13 +380,33 @@ def _validate(raw: _Raw, default_name: str) -> Policy:
                 continue
             seen[fid] = i
             stages[stage].append(cfg.model_copy(update={"id": fid}))
+            located.append((stage, i, cfg))
+        disabled[stage] = frozenset(off)
+    if top is not None:
+        for stage, i, cfg in located:
+            for category in cfg.respond_categories():
+                if category not in top.responses:
+                    path = (stage, i, "categories", category)
+                    problems.append(f"{raw.locate(path)}: {format_path(path)}: action respond needs a message: "
+                                    f"add responses: {{{category}: \"...\"}} to the policy")
     if problems or top is None:
-        raise PolicyError(problems)
+        raise PolicyError([hide_values(p, raw.env_values) for p in problems])
     fields = top.model_dump(exclude={"input", "output"})
-    return Policy(**fields, input=tuple(stages["input"]), output=tuple(stages["output"]))
+    policy = Policy(**fields, input=tuple(stages["input"]), output=tuple(stages["output"]))
+    policy._disabled = disabled
+    policy._declared = frozenset(s for s in STAGES if s in data)
+    read_by_filters = [str(f) for cfg in (*policy.input, *policy.output) for f in cfg.files_read()]
+    policy._files = tuple(dict.fromkeys([*(str(f) for f in raw.files), *read_by_filters]))
+    return policy
 
 
-def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str]) -> FilterConfig | None:
+def _trusted(module: str, trust: Trust) -> bool:
+    if isinstance(trust, bool):
+        return trust
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in trust)
+
+
+def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str], trust: Trust) -> FilterConfig | None:
     from guardrails import registry  # registry imports filters.base only; kept local to keep import light
 
     if not isinstance(entry, dict):
@@ -267,13 +416,21 @@ def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str]) -> 
     if not isinstance(name, str) or not name:
         problems.append(f"{raw.locate(path)}: {format_path(path + ('filter',))}: required key 'filter' is missing (a filter name or 'package.module:ClassName')")
         return None
+    where = f"{raw.locate(path + ('filter',))}: {format_path(path + ('filter',))}"
+    if ":" in name and not _trusted(name.partition(":")[0], trust):
+        problems.append(
+            f"{where}: {name!r} names Python code, and loading it would import and run that module; "
+            f"policy files are trusted like code, so allow it explicitly: --trust-plugins (CLI), "
+            f"allow_plugins in the server config, or trust_plugins= in Python"
+        )
+        return None
     try:
         cls = registry.resolve(name)
     except FilterLoadError as exc:
-        problems.append(f"{raw.locate(path + ('filter',))}: {format_path(path + ('filter',))}: {exc}")
+        problems.append(f"{where}: {exc}")
         return None
     try:
-        cfg = cls.Config.model_validate(entry, context={"policy_dir": _dir_of(raw.locate(path))})
+        cfg = cls.Config.model_validate(entry, context={"policy_dir": _dir_of(raw.locate(path)), "stage": path[0]})
     except ValidationError as exc:
         problems.extend(_describe(exc, raw, prefix=path, keys=list(cls.Config.model_fields)))
         return None
@@ -304,6 +461,17 @@ def _describe(exc: ValidationError, raw: _Raw, prefix: Path_, keys: list[str]) -
             message = f"unknown key{hint}; expected one of: {', '.join(keys)}"
         out.append(f"{raw.locate(loc)}: {format_path(loc)}: {message}")
     return out
+
+
+def _secrets_of(cfg: FilterConfig) -> list[str]:
+    """Secret values of a filter entry (pydantic SecretStr fields), in field order."""
+    return [v.get_secret_value() for v in cfg.__dict__.values() if isinstance(v, SecretStr)]
+
+
+def _secret_digest(secret: str) -> str:
+    # Slow and salted: the policy hash is printed in every verdict, and must not let anyone test
+    # guesses of a short secret against it.
+    return hashlib.pbkdf2_hmac("sha256", secret.encode(), b"guardrails-policy-hash", 20_000).hex()
 
 
 def policy_schema() -> dict[str, Any]:

@@ -5,7 +5,8 @@ functions (and on functions that return an iterator of chunks), and on methods. 
 the parameter named ``prompt`` if there is one, else the first parameter (after ``self``/``cls``);
 it may be a string or a list of chat messages.
 
-- A blocked prompt returns (or yields) the policy's refusal; the function is not called.
+- A blocked prompt returns (or yields) the policy's refusal (or, for a category whose action is
+  ``respond``, that category's message); the function is not called.
 - A redacted prompt is what the function receives.
 - Returned text is checked as a whole; yielded chunks are checked incrementally through
   ``guard.stream()``: only approved text is yielded, and a block ends the generator after
@@ -125,7 +126,7 @@ def _check_text(guard: "Guard", result: Any, call: _Call, fn: Callable[..., Any]
     if not isinstance(result, str):
         raise TypeError(f"{fn.__qualname__}() returned {type(result).__name__}; a protected function returns str or yields str chunks")
     verdict = guard.check_output(result, ctx=call.ctx)
-    return (verdict.text if verdict.allowed else guard.refusal), verdict
+    return (verdict.text if verdict.allowed else guard.reply(verdict)), verdict
 
 
 def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,7 +138,7 @@ def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
         verdict = guard.check_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
-            return guard.refusal
+            return guard.reply(verdict)
         a, kw = call.redacted_arguments(verdict)
         result = fn(*a, **kw)
         if not isinstance(result, str) and isinstance(result, Iterator):
@@ -159,7 +160,7 @@ def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]
         verdict = await guard.acheck_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
-            return guard.refusal
+            return guard.reply(verdict)
         a, kw = call.redacted_arguments(verdict)
         result = await fn(*a, **kw)
         if not isinstance(result, str) and isinstance(result, AsyncIterator):
@@ -168,7 +169,7 @@ def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]
             raise TypeError(f"{fn.__qualname__}() returned {type(result).__name__}; a protected function returns str")
         out = await guard.acheck_output(result, ctx=call.ctx)
         _record(wrapper, CallVerdicts(verdict, out), call.ctx)
-        return out.text if out.allowed else guard.refusal
+        return out.text if out.allowed else guard.reply(out)
 
     return wrapper
 
@@ -182,7 +183,7 @@ def _protect_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
         verdict = guard.check_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
-            yield guard.refusal
+            yield guard.reply(verdict)
             return
         a, kw = call.redacted_arguments(verdict)
         yield from _moderate(guard, fn(*a, **kw), call, verdict, wrapper)
@@ -199,7 +200,7 @@ def _protect_async_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., 
         verdict = await guard.acheck_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
             _record(wrapper, CallVerdicts(verdict), call.ctx)
-            yield guard.refusal
+            yield guard.reply(verdict)
             return
         a, kw = call.redacted_arguments(verdict)
         async for piece in _amoderate(guard, fn(*a, **kw), call, verdict, wrapper):
@@ -229,7 +230,7 @@ def _moderate(guard: "Guard", chunks: Iterator[Any], call: _Call, input_verdict:
             close()  # stop the producer as soon as the answer is blocked (or the caller stops)
         _record(wrapper, CallVerdicts(input_verdict, stream.verdict), call.ctx)
     if stream.blocked:
-        yield guard.refusal
+        yield guard.reply(stream.verdict)  # type: ignore[arg-type]  # blocked implies a verdict
 
 
 async def _amoderate(guard: "Guard", chunks: AsyncIterator[Any], call: _Call, input_verdict: Verdict, wrapper: Any) -> AsyncIterator[str]:
@@ -256,5 +257,5 @@ async def _amoderate(guard: "Guard", chunks: AsyncIterator[Any], call: _Call, in
             await aclose()
         _record(wrapper, CallVerdicts(input_verdict, stream.verdict), call.ctx)
     if stream.blocked:
-        yield guard.refusal
+        yield guard.reply(stream.verdict)  # type: ignore[arg-type]  # blocked implies a verdict
 

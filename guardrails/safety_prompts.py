@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping, Sequence
 
 from guardrails.errors import GuardrailsError
+from guardrails.taxonomy import LLAMA_GUARD_CODES
 from guardrails.types import message_text
 
 PromptFormat = Literal["llama_guard_3", "llama_guard_4"]
@@ -32,21 +33,12 @@ class Hazard:
     name: str
 
 
-HAZARDS: tuple[Hazard, ...] = (
-    Hazard("S1", "Violent Crimes", "violent_crimes"),
-    Hazard("S2", "Non-Violent Crimes", "non_violent_crimes"),
-    Hazard("S3", "Sex Crimes", "sex_crimes"),
-    Hazard("S4", "Child Exploitation", "child_exploitation"),
-    Hazard("S5", "Defamation", "defamation"),
-    Hazard("S6", "Specialized Advice", "specialized_advice"),
-    Hazard("S7", "Privacy", "privacy"),
-    Hazard("S8", "Intellectual Property", "intellectual_property"),
-    Hazard("S9", "Indiscriminate Weapons", "indiscriminate_weapons"),
-    Hazard("S10", "Hate", "hate"),
-    Hazard("S11", "Self-Harm", "self_harm"),
-    Hazard("S12", "Sexual Content", "sexual_content"),
-    Hazard("S13", "Elections", "elections"),
-    Hazard("S14", "Code Interpreter Abuse", "code_interpreter_abuse"),
+_TITLES = ("Violent Crimes", "Non-Violent Crimes", "Sex Crimes", "Child Exploitation", "Defamation", "Specialized Advice",
+           "Privacy", "Intellectual Property", "Indiscriminate Weapons", "Hate", "Self-Harm", "Sexual Content", "Elections",
+           "Code Interpreter Abuse")
+# Codes S1-S14 in the prompt; names from the one vocabulary every filter reports (guardrails.taxonomy).
+HAZARDS: tuple[Hazard, ...] = tuple(
+    Hazard(code, title, name) for (code, name), title in zip(LLAMA_GUARD_CODES.items(), _TITLES)
 )
 BY_CODE: dict[str, Hazard] = {h.code: h for h in HAZARDS}
 BY_NAME: dict[str, Hazard] = {h.name: h for h in HAZARDS}

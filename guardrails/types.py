@@ -16,23 +16,33 @@ class Stage(str, enum.Enum):
 
 
 class Action(str, enum.Enum):
-    """What a violation does, ordered by strength: allow < flag < redact < block."""
+    """What a violation does, ordered by strength: allow < flag < redact < block < respond.
+
+    ``respond`` blocks like ``block`` but answers with the policy's message for the category
+    (e.g. a supportive message with resources for self-harm) instead of the generic refusal.
+    """
 
     ALLOW = "allow"
     FLAG = "flag"
     REDACT = "redact"
     BLOCK = "block"
+    RESPOND = "respond"
 
     @property
     def rank(self) -> int:
         return _ACTION_RANK[self]
+
+    @property
+    def blocks(self) -> bool:
+        """True when the text must not pass (block or respond)."""
+        return self.rank >= _ACTION_RANK[Action.BLOCK]
 
     @classmethod
     def strongest(cls, actions: "list[Action]") -> "Action":
         return max(actions, key=lambda a: a.rank, default=cls.ALLOW)
 
 
-_ACTION_RANK = {Action.ALLOW: 0, Action.FLAG: 1, Action.REDACT: 2, Action.BLOCK: 3}
+_ACTION_RANK = {Action.ALLOW: 0, Action.FLAG: 1, Action.REDACT: 2, Action.BLOCK: 3, Action.RESPOND: 4}
 
 
 class Message(TypedDict, total=False):
@@ -42,16 +52,49 @@ class Message(TypedDict, total=False):
     content: str
 
 
+# Content part types a chat template renders as text, and the key holding that text (vLLM's parts, OpenAI's
+# refusal, reasoning models' thinking). Other parts (image_url, input_audio, ...) carry no text.
+TEXT_PART_KEYS: dict[str, str] = {
+    "text": "text",
+    "input_text": "text",
+    "output_text": "text",
+    "refusal": "refusal",
+    "thinking": "thinking",
+    "tool_reference": "name",
+}
+
+
 def message_text(message: Mapping[str, Any]) -> str:
-    """The text of a chat message; of OpenAI content parts, the text parts."""
-    content = message.get("content")
+    """The text of a chat message's content: a string, or every text-bearing part of a list, one per line.
+
+    Bare strings in a list and parts of any text-bearing type (``text``, ``refusal``, ``thinking``, ...)
+    count; a ``text`` key is read whatever the part's type; text given as a list or object is
+    flattened rather than skipped, so nothing a template could render goes unchecked.
+    """
+    return content_text(message.get("content"))
+
+
+def content_text(content: Any) -> str:
+    """The text of a message's ``content`` value (see message_text)."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
+    if isinstance(content, dict):
+        content = [content]
     if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return "\n".join(t for t in (_part_text(p) for p in content) if t)
     return str(content)
+
+
+def _part_text(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict):
+        return "" if part is None else str(part)
+    kind = part.get("type")
+    keys = {"text", TEXT_PART_KEYS[kind]} if isinstance(kind, str) and kind in TEXT_PART_KEYS else {"text"}
+    return "\n".join(content_text(part[k]) for k in sorted(keys) if part.get(k) is not None)
 
 
 @dataclass(frozen=True)
@@ -103,13 +146,18 @@ class FilterResult:
 class Context:
     """Per-request state handed to every filter of a request.
 
-    ``messages`` is the whole conversation when the input was chat messages. ``vault`` maps
-    placeholders written by reversible redaction (pseudonymisation) back to the original
-    values; it lives only as long as this object (one request) and is never logged.
+    ``messages`` is the whole conversation when the input was chat messages. ``prompt`` is the
+    request an answer responds to (set by the input check, or given to ``check_output``): output
+    filters read an answer with it. ``locale`` (e.g. ``de``) picks the language of a category's
+    ``respond`` message. ``vault`` maps placeholders written by reversible redaction
+    (pseudonymisation) back to the original values; it lives only as long as this object (one
+    request) and is never logged.
     """
 
     stage: Stage = Stage.INPUT
     messages: list[Message] | None = None
+    prompt: str | None = field(default=None, repr=False)
+    locale: str | None = None
     role: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     vault: dict[str, str] = field(default_factory=dict, repr=False)

@@ -44,6 +44,8 @@ class Verdict:
     ``text`` is the text after redaction (for chat input: the last message's content);
     ``messages`` holds the redacted conversation when chat messages were checked.
     ``scores`` maps filter id to the raw score of every category that filter scored.
+    ``response`` is the message to answer with when the action is ``respond`` (a category's
+    policy-defined message, e.g. support resources for self-harm).
     """
 
     allowed: bool
@@ -56,6 +58,7 @@ class Verdict:
     latency_ms: float
     messages: list[Message] | None = None
     scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    response: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -76,6 +79,8 @@ class Verdict:
             "policy_hash": self.policy_hash,
             "latency_ms": round(self.latency_ms, 3),
         }
+        if self.response is not None:
+            out["response"] = self.response
         if self.messages is not None:
             out["messages"] = [dict(m) for m in self.messages]
         if self.scores:

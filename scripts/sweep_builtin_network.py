@@ -3,8 +3,10 @@
 
 Trains the logistic heads once (as ``train_builtin.py`` does), then one network per configuration
 on the same features, and prints attack / injection / jailbreak / harmful / toxicity recall and
-benign / edgy FPR on validation, test and the never-trained-on sets, with thresholds chosen on
-validation, for the network alone and averaged with the logistic heads (the shipped combination).
+benign / short / edgy FPR on validation, test and the never-trained-on sets, with thresholds chosen
+on validation (uncalibrated probabilities), for the network alone and averaged with the logistic
+heads where the shipped model has them. Run before this release's heads and data were added;
+kept to re-run the comparison when the network changes.
 A configuration is ``hidden:dropout:epochs:seeds:dim:top``: ``dim`` 0 gives each feature a
 ``hidden``-wide embedding (no bottleneck), ``top`` > 0 keeps only the most useful features of the
 logistic heads. Uses CUDA when present; this is how the shipped size (``train_builtin.MLP``) was
@@ -33,9 +35,9 @@ _pkg.__path__ = [str(ROOT / "guardrails")]
 sys.modules.setdefault("guardrails", _pkg)
 
 import train_builtin as tb  # noqa: E402
-from guardrails.detector.model import CATEGORIES, Detector  # noqa: E402
+from guardrails.detector.model import Detector  # noqa: E402
 
-K = len(CATEGORIES)
+K = len(tb.HEADS)
 
 
 def main() -> int:
@@ -52,12 +54,13 @@ def main() -> int:
     splits = tb.split(tb.load_public(args.data) + hand)
     train_rows = tb.cap_davidson(splits["train"], tb.DAVIDSON_TRAIN_CAP)
     examples = tb.build_examples(train_rows + tb.synth_documents(train_rows))
-    linear = Detector(*tb.train(examples, 8.0, min_df=2))
+    linear = Detector(*tb.train(examples, 8.0, min_df=2))  # logistic heads only (no network arrays)
     vocab = {f: i for i, f in enumerate(linear.meta["features"])}
     cues = {c: i for i, c in enumerate(linear.meta["cues"])}
     X = tb.vectorize(examples, vocab, cues).tocsr()
     y, known, w = tb.network_targets(examples)
-    importance = np.argsort(-np.abs(linear.W).max(axis=1))
+    W, Wc = linear.G[:, :len(linear.linear_heads)], linear.Gc[:, :len(linear.linear_heads)]
+    importance = np.argsort(-np.abs(W).max(axis=1))
     for r in unseen:
         r.source = "unseen_" + r.meta["version"]
     sets = {"val": tb.cap_davidson(splits["val"], tb.DAVIDSON_EVAL_CAP),
@@ -65,7 +68,7 @@ def main() -> int:
     units = {}
     for name, rows in sets.items():
         parts = [(i, u) for i, r in enumerate(rows) for u in tb.cached_units(r.text)]
-        units[name] = (tb.vectorize([tb.Example(u, {}, 1.0, None) for _, u in parts], vocab, cues).tocsr(),
+        units[name] = (tb.vectorize([tb.Example(u, {}, 1.0) for _, u in parts], vocab, cues).tocsr(),
                        np.array([i for i, _ in parts]))
 
     def restrict(M, top: int):
@@ -89,11 +92,15 @@ def main() -> int:
                 r = tb.report(name, rows, scores[name], thr)
             print(f"  {name:6s} attack {r['attack_recall'][0]:.3f} inj {r['recall/prompt_injection'][0]:.3f} "
                   f"jb {r['recall/jailbreak'][0]:.3f} harm {r['recall/harmful_request'][0]:.3f} "
-                  f"tox {r['toxicity_recall'][0]:.3f} | benign {r['benign_fpr_any_no_tweets'][0]:.3f} "
-                  f"edgy {r['edgy_fpr_any'][0]:.3f}", flush=True)
+                  f"tox {r['toxicity_recall'][0]:.3f} | benign {r['benign_fpr_no_tweets'][0]:.3f} "
+                  f"short {r['short_fpr'][0]:.3f} edgy {r['edgy_fpr'][0]:.3f}", flush=True)
 
     nv = len(vocab)
-    lin_logits = {n: M[:, :nv] @ linear.W + M[:, nv:] @ linear.Wc + linear.b for n, (M, _) in units.items()}
+    lin_logits = {}
+    for n, (M, _) in units.items():
+        full = np.full((M.shape[0], K), -10.0, np.float32)  # heads without a logistic part: never flagged
+        full[:, linear.linear_index] = M[:, :nv] @ W + M[:, nv:] @ Wc + linear.b
+        lin_logits[n] = full
     report("logistic heads", lin_logits)
     for config in args.configs.split(","):
         hidden, drop, epochs, seeds, dim, top = config.split(":")
@@ -108,7 +115,12 @@ def main() -> int:
                 for n, batch in inputs.items():
                     logits[n] += net(*batch).cpu().numpy() / int(seeds)
         report(f"network {config} ({time.perf_counter() - t0:.0f} s)", logits)
-        report("  averaged with the logistic heads", {n: 0.5 * (logits[n] + lin_logits[n]) for n in logits})
+        averaged = {}
+        for n in logits:
+            a = logits[n].copy()
+            a[:, linear.linear_index] = 0.5 * (a[:, linear.linear_index] + lin_logits[n][:, linear.linear_index])
+            averaged[n] = a
+        report("  averaged with the logistic heads", averaged)
     return 0
 
 

@@ -1,15 +1,21 @@
 #!/usr/bin/env python
 """Train the built-in detector and print its evaluation: ``python scripts/train_builtin.py --data ../shared/data``.
 
-Reads the public sets (one JSONL per source) and our own hand-written examples, splits every
-source into train / validation / test by group (seeded), trains one logistic head per category
-plus a hazard-topic head over the features of ``guardrails.detector.features``, then a small
-network on the same features (``--linear-only`` skips it), writes
-``guardrails/data/builtin/{meta.json,weights.npz,mlp.npz}``, then scores validation, test and the
-never-trained-on sets with the *shipped* inference code. ``--cross`` also retrains with whole
-sources left out and scores them (cross-source generalisation); ``--operating-points`` prints the
-figures at other thresholds. Deterministic: fixed seeds, sorted inputs, single-threaded solvers.
-Needs scikit-learn, scipy and torch (the ``train`` extra); inference needs numpy only.
+Reads the public sets (one JSONL per source; the non-commercial ones and the model answers only to
+choose thresholds and to evaluate, never to train), our own hand-written examples
+(``training/handwritten``) and documents found in this Python installation (standard-library
+sources and installed packages' licence files: real pasted code and licences), splits every
+source into train / validation / test by group (seeded), trains logistic heads and a small
+network over the features of ``guardrails.detector.features`` (one head per attack, language
+and hazard category, plus ``harmful_response`` and ``refusal`` for answers), then the response
+model that reads an answer with its prompt, writes ``guardrails/data/builtin/{meta.json,
+weights.npz,mlp.npz}``, chooses thresholds on validation and scores validation, test, real
+traffic, model answers and the never-trained-on sets with the *shipped* inference code.
+
+``--cross`` also retrains with whole sources left out (cross-source generalisation);
+``--operating-points`` prints figures at other thresholds. Deterministic for one installation:
+fixed seeds, sorted inputs, single-threaded solvers. Needs scikit-learn, scipy and torch (the
+``train`` extra); inference needs numpy only.
 """
 
 from __future__ import annotations
@@ -20,101 +26,140 @@ import json
 import math
 import random
 import re
+import site
 import sys
+import sysconfig
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from guardrails.detector.features import Unit, units  # noqa: E402
-from guardrails.detector.model import CATEGORIES, DEFAULT_DIR, Detector  # noqa: E402
+from guardrails.detector.model import CORE_HEADS, DEFAULT_DIR, Detection, Detector, response_features  # noqa: E402
+from guardrails.taxonomy import HAZARDS  # noqa: E402
 
 SEED = 0
+HEADS = CORE_HEADS + HAZARDS
+# Heads that also get a logistic model (averaged with the network's logit); the others are the
+# network's alone (a logistic head costs ~30 s of training each, and the network carries the rest).
+LINEAR_HEADS = ("prompt_injection", "jailbreak", "harmful_request", "toxicity")
 ATTACKS = ("prompt_injection", "jailbreak", "harmful_request")
-BENIGN = ("benign", "benign_roleplay", "document", "doc_task")
+# Data categories of safe input texts; EDGY: safe texts written to look unsafe.
+BENIGN = ("benign", "benign_roleplay", "benign_chat_turn", "document", "doc_task", "chat_turn", "roleplay", "everyday",
+          "code_request", "pasted", "env_doc")
 EDGY = ("benign_edgy",)
-# Data category -> detector category (None: not a positive for any head).
-CATEGORY_MAP = {
-    "prompt_injection": "prompt_injection",
-    "jailbreak": "jailbreak",
-    "harmful_request": "harmful_request",
-    "toxic": "toxicity",
-    "hate": "toxicity",
-    "toxicity": "toxicity",
-}
-# For each head, data categories that are neither positive nor negative (the label says nothing).
-IGNORE = {
-    "prompt_injection": {"jailbreak"},
-    "jailbreak": {"prompt_injection"},
-    "harmful_request": {"jailbreak"},
-    "toxicity": {"jailbreak"},
-}
-HAZARD_MAP = {
-    # harmbench semantic categories
-    "chemical_biological": "chem_bio", "illegal": "illegal", "misinformation_disinformation": "misinformation",
-    "harassment_bullying": "harassment", "cybercrime_intrusion": "cyber", "harmful": "violence",
-    # JailbreakBench categories
-    "Harassment/Discrimination": "harassment", "Malware/Hacking": "cyber", "Physical harm": "violence",
-    "Economic harm": "fraud", "Fraud/Deception": "fraud", "Disinformation": "misinformation",
-    "Sexual/Adult content": "sexual", "Privacy": "privacy",
-    # jailbreak_llms forbidden-question scenarios
-    "Illegal Activity": "illegal", "Hate Speech": "hate", "Malware": "cyber", "Physical Harm": "violence",
-    "Economic Harm": "fraud", "Fraud": "fraud", "Pornography": "sexual", "Privacy Violence": "privacy",
-    # MultiJail tags (first tag)
-    "Violence & incitement": "violence", "Discrimination & injustice": "hate",
-    "Conspiracy theories & misinformation": "misinformation", "Hate speech & offensive language": "hate",
-    "Theft": "illegal", "Weapons": "weapons", "Non-violent unethical behavior (e.g. lying, cheating, etc.)": "illegal",
-    "Substance abuse & banned substances": "drugs", "Adult content": "sexual", "Terrorism & organized crime": "violence",
-    "Animal abuse": "violence", "Property crime & vandalism": "illegal", "Bullying & harassment": "harassment",
-    "Fraud & deception": "fraud", "Soliciting personally identifiable information": "privacy",
-    "Sexual exploitation & human trafficking": "sexual", "Self-harm": "self_harm",
-}
-HAZARDS = ("chem_bio", "cyber", "drugs", "fraud", "harassment", "hate", "illegal", "misinformation", "privacy",
-           "self_harm", "sexual", "violence", "weapons")
+TOXIC = ("toxic", "hate", "toxicity")
+# Answers (output stage): a text with its prompt.
+RESPONSE_UNSAFE = ("harmful_response", "harmful_response_context")
+RESPONSE_SAFE = ("benign_response", "refusal")
+RESPONSES = RESPONSE_UNSAFE + RESPONSE_SAFE
+# Sources that are never trained on: non-commercial licences, and model answers whose providers'
+# terms we did not clear. They choose thresholds (validation half) and are reported (test half).
+EVAL_ONLY = ("toxicchat", "alpaca_eval", "jbb_responses", "xstest_completions")
+# Real traffic: reported per length band; their benign validation rows bound the thresholds.
+REAL_TRAFFIC = ("toxicchat", "arena_hard", "alpaca_eval", "multiwoz")
 HANDWRITTEN_WEIGHT = 4.0
 DAVIDSON_TRAIN_CAP = {"toxic": 2200, "hate": 1000, "benign": 2600}
 DAVIDSON_EVAL_CAP = 500
+SHORT = 25
+LENGTH_BANDS = ((0, 25), (25, 100), (100, 1000), (1000, 10**9))
+
+# -- the hazard taxonomy: what older labels mean in it ------------------------------------------------
+
+# Topic labels of our first writing rounds and of public sources -> hazard category (None: harmful, but
+# no single category fits, e.g. "misinformation" that is not about elections; such rows train the
+# umbrella heads and say nothing to the category heads).
+OLD_TOPICS = {
+    "chem_bio": "indiscriminate_weapons", "cyber": "non_violent_crimes", "drugs": "non_violent_crimes",
+    "fraud": "non_violent_crimes", "illegal": "non_violent_crimes", "privacy": "privacy", "hate": "hate",
+    "self_harm": "self_harm", "violence": "violent_crimes", "weapons": "violent_crimes", "threat": "violent_crimes",
+    "harassment": None, "insult": None, "profanity": None, "misinformation": None, "sexual": "sex_crimes",
+}
+PUBLIC_TOPICS = {
+    # HarmBench semantic categories
+    "chemical_biological": "indiscriminate_weapons", "illegal": "non_violent_crimes",
+    "cybercrime_intrusion": "non_violent_crimes", "copyright": "intellectual_property",
+    # JailbreakBench categories
+    "Malware/Hacking": "non_violent_crimes", "Physical harm": "violent_crimes", "Economic harm": "non_violent_crimes",
+    "Fraud/Deception": "non_violent_crimes", "Sexual/Adult content": "sexual_content", "Privacy": "privacy",
+    "Expert advice": "specialized_advice",
+    # jailbreak_llms forbidden-question scenarios
+    "Illegal Activity": "non_violent_crimes", "Hate Speech": "hate", "Malware": "non_violent_crimes",
+    "Physical Harm": "violent_crimes", "Economic Harm": "non_violent_crimes", "Fraud": "non_violent_crimes",
+    "Pornography": "sexual_content", "Privacy Violence": "privacy",
+    # MultiJail tags (first tag)
+    "Violence & incitement": "violent_crimes", "Discrimination & injustice": "hate",
+    "Hate speech & offensive language": "hate", "Theft": "non_violent_crimes", "Weapons": "violent_crimes",
+    "Substance abuse & banned substances": "non_violent_crimes", "Adult content": "sexual_content",
+    "Terrorism & organized crime": "violent_crimes", "Animal abuse": "violent_crimes",
+    "Property crime & vandalism": "non_violent_crimes", "Fraud & deception": "non_violent_crimes",
+    "Soliciting personally identifiable information": "privacy",
+    "Sexual exploitation & human trafficking": "sex_crimes", "Self-harm": "self_harm",
+}
+_MINOR = re.compile(r"\b(?:1[0-7]|[1-9])[- ]?(?:year|yr)s?[- ]?old\b|\bminor\b|\bchild|\bkid\b|\bkids\b|\bniece\b|"
+                    r"\bnephew\b|\bstudent\b|\bschoolgirl|\bteen\b|\bpreteen|\bunderage|\bgrade\b", re.I)
+_ELECTION = re.compile(r"elect|vote|voting|ballot|poll|wahl|élection|elecci|eleiç|選舉|选举|投票|выбор|голос", re.I)
+
+
+def topic_category(topic: str | None, text: str) -> str | None:
+    """A row's hazard category from its topic label (new labels are category names already)."""
+    if not topic or topic == "-":
+        return None
+    if topic in HAZARDS:
+        return topic
+    if topic == "sexual":  # our early "sexual" requests were about abuse; some about minors
+        return "child_exploitation" if _MINOR.search(text) else "sex_crimes"
+    if topic == "misinformation":
+        return "elections" if _ELECTION.search(text) else None
+    return OLD_TOPICS.get(topic, PUBLIC_TOPICS.get(topic))
 
 
 @dataclass
 class Row:
     text: str
-    category: str  # data category (harmful_request, toxic, benign, benign_edgy, ...)
+    category: str  # data category (harmful_request, toxic, benign, harmful_response, ...)
     source: str
     group: str
-    hazard: str | None = None
+    hazard: str | None = None  # hazard category (guardrails.taxonomy.HAZARDS) when known
     attack_text: str | None = None
     lang: str | None = None
+    prompt: str | None = None  # answers only: the request that produced them
     meta: dict = field(default_factory=dict)
 
+    @property
+    def is_answer(self) -> bool:
+        return self.category in RESPONSES
 
-# -- data -------------------------------------------------------------------------------------
+
+# -- data -------------------------------------------------------------------------------------------
 
 
 def _group(d: dict) -> str:
-    for key in ("jbb_index", "bipia_context_id", "multijail_id", "template_id"):
+    for key in ("jbb_index", "bipia_context_id", "multijail_id", "template_id", "xstest_id", "conv_id"):
         if key in d:
             return f"{key}:{d[key]}"
     return d["text"].strip().lower()
 
 
-def _hazard(d: dict) -> str | None:
+def _public_topic(d: dict) -> str | None:
     for key in ("harmbench_semantic_category", "jbb_category", "forbidden_scenario"):
-        if d.get(key) in HAZARD_MAP:
-            return HAZARD_MAP[d[key]]
+        if d.get(key) in PUBLIC_TOPICS:
+            return PUBLIC_TOPICS[d[key]]
     tags = d.get("multijail_tags")
     if tags:
         first = tags.strip("[]").split("', '")[0].strip("'\"")
-        return HAZARD_MAP.get(first)
-    return d.get("hazard")
+        return PUBLIC_TOPICS.get(first)
+    return None
 
 
 def load_public(data_dir: Path) -> list[Row]:
@@ -122,35 +167,68 @@ def load_public(data_dir: Path) -> list[Row]:
     for path in sorted(data_dir.glob("*.jsonl")):
         for line in path.open(encoding="utf-8"):
             d = json.loads(line)
-            if "label" not in d or d.get("category") == "copyright":
-                continue
-            rows.append(Row(d["text"], d["category"], d["source"], _group(d), _hazard(d),
-                            d.get("attack_text"), d.get("lang"), d))
+            if "label" not in d:
+                continue  # PII span files
+            category = d["category"]
+            if category == "copyright":
+                category = "harmful_request"
+            hazard = "intellectual_property" if d["category"] == "copyright" else _public_topic(d)
+            if category == "hate":
+                hazard = "hate"
+            rows.append(Row(d["text"], category, d["source"], _group(d), hazard, d.get("attack_text"), d.get("lang"),
+                            d.get("prompt"), d))
     return rows
 
 
 def load_handwritten(directory: Path) -> list[Row]:
-    """Our own sentences: ``training/handwritten/<category>.tsv``, lines ``lang<TAB>hazard<TAB>text``.
-
-    Categories: the detector's four plus benign, benign_edgy, and two helpers for the document
-    synthesis: ``document`` (benign documents) and ``doc_task`` (benign requests about a document).
-    ``\\n`` in a text stands for a line break.
-    """
+    """Our own sentences: ``<category>[_vN].tsv``; lines ``lang<TAB>topic<TAB>text`` or, for answers,
+    ``lang<TAB>topic<TAB>prompt<TAB>answer``. ``\\n`` in a text stands for a line break."""
     rows = []
     for path in sorted(directory.glob("*.tsv")):
-        category = re.sub(r"_v\d+$", "", path.stem)  # unseen/*_v2.tsv: a later held-out set
+        category = re.sub(r"_v\d+$", "", path.stem)
         version = path.stem[len(category) + 1:] or "v1"
+        answers = category in RESPONSES
         for i, line in enumerate(path.open(encoding="utf-8")):
             line = line.rstrip("\n")
             if not line.strip() or line.startswith("#"):
                 continue
             parts = line.split("\t")
-            if len(parts) != 3:
-                raise ValueError(f"{path}:{i + 1}: expected lang<TAB>hazard<TAB>text, got {len(parts)} fields")
-            lang, hazard, text = parts
-            text = text.replace("\\n", "\n")
-            rows.append(Row(text, category, "handwritten", "hw:" + _key(text), hazard if hazard != "-" else None,
-                            None, lang, {"version": version}))
+            if len(parts) != (4 if answers else 3):
+                raise ValueError(f"{path}:{i + 1}: expected {4 if answers else 3} TAB-separated fields, got {len(parts)}")
+            lang, topic, *texts = (p.replace("\\n", "\n") for p in parts)
+            prompt, text = (texts[0], texts[1]) if answers else (None, texts[0])
+            rows.append(Row(text, category, "handwritten", "hw:" + _key(text), topic_category(topic, text), None, lang,
+                            prompt, {"version": version, "topic": topic}))
+    return rows
+
+
+def load_environment_documents(max_files: int = 400) -> list[Row]:
+    """Real documents a user may paste, read from this Python installation: standard-library
+    sources and the licence files of installed packages. Training reads them where they are; none
+    is copied into the repository. Sorted, so one installation always gives the same rows."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    code = sorted(p for p in stdlib.rglob("*.py") if "test" not in p.parts and "site-packages" not in p.parts)
+    licences = sorted({p for sp in site.getsitepackages() + [sysconfig.get_paths()["purelib"]]
+                       for p in Path(sp).glob("*.dist-info/**/*") if p.is_file() and re.search(r"licen[cs]e|copying|notice", p.name, re.I)})
+    rng = random.Random(SEED)
+    rng.shuffle(code)
+    rows = []
+    seen: set[str] = set()
+    for path in code[:max_files] + licences:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if len(text.strip()) < 200 or digest in seen:
+            continue
+        seen.add(digest)
+        # A paste is a piece of a file: a random window of 300-6,000 characters.
+        n = len(text)
+        size = min(n, int(300 * 20 ** rng.random()))
+        start = rng.randrange(0, max(1, n - size))
+        rows.append(Row(text[start:start + size], "env_doc", "env_licence" if path in licences else "env_code",
+                        "env:" + digest[:16]))
     return rows
 
 
@@ -164,8 +242,8 @@ def dedupe_handwritten(hand: list[Row], unseen: list[Row]) -> list[Row]:
     seen: set[str] = set()
     out = []
     for r in hand:
-        k = _key(r.text)
-        if k in seen or k in held_out:
+        k = _key(r.text) + ("|" + _key(r.prompt) if r.prompt else "")
+        if k in seen or _key(r.text) in held_out:
             continue
         seen.add(k)
         out.append(r)
@@ -176,13 +254,15 @@ def dedupe_handwritten(hand: list[Row], unseen: list[Row]) -> list[Row]:
 
 def split(rows: list[Row], seed: int = SEED) -> dict[str, list[Row]]:
     """70 / 15 / 15 by group: a group's side comes from a seeded hash of (source, group), so adding
-    rows or files never moves an existing row to another side (figures stay comparable across runs).
-    A group shared by several categories of one source (one BIPIA context: clean + injected) stays
-    on one side."""
+    rows or files never moves an existing row to another side. Sources never trained on are split
+    50 / 50 into validation (thresholds) and test (reported figures)."""
     out: dict[str, list[Row]] = {"train": [], "val": [], "test": []}
     for r in sorted(rows, key=lambda r: (r.source, r.category, r.group)):
         h = int(hashlib.sha256(f"{seed}:{r.source}:{r.group}".encode()).hexdigest()[:8], 16) % 100
-        out["val" if h < 15 else "test" if h < 30 else "train"].append(r)
+        if r.source in EVAL_ONLY:
+            out["val" if h < 50 else "test"].append(r)
+        else:
+            out["val" if h < 15 else "test" if h < 30 else "train"].append(r)
     return out
 
 
@@ -205,7 +285,7 @@ def synth_documents(train: list[Row], seed: int = SEED) -> list[Row]:
     'do X with this document' requests around the same documents (so 'document' alone means nothing)."""
     rng = random.Random(seed)
     docs = [r.text for r in train if r.source == "bipia_email" and r.category == "benign"]
-    docs += [r.text for r in train if r.source == "handwritten" and r.category == "document"] * 3
+    docs += [r.text for r in train if r.source == "handwritten" and r.category in ("document", "pasted")] * 2
     injections = [r.text for r in train if r.source == "handwritten" and r.category == "prompt_injection"
                   and len(r.text) < 300]
     tasks = [r.text for r in train if r.source == "handwritten" and r.category == "doc_task"]
@@ -228,31 +308,94 @@ def synth_documents(train: list[Row], seed: int = SEED) -> list[Row]:
     return out
 
 
-# -- training examples ------------------------------------------------------------------------
+def response_pairs(rows: list[Row], seed: int = SEED) -> list[Row]:
+    """(prompt, answer, label) rows for the response model: the hand-written answers with their own
+    prompts, plus answers re-paired with other prompts of the same kind, so that the model learns
+    the rule (a harmful request answered without a refusal) and not the particular pairs:
+    harmful prompts + compliant harmful answers -> unsafe; harmful prompts + refusals, safe and
+    edgy prompts + ordinary answers -> safe."""
+    rng = random.Random(seed)
+    answers = [r for r in rows if r.is_answer and r.prompt]
+    harmful_prompts = [r.text for r in rows if r.category == "harmful_request" and len(r.text) < 600]
+    jailbreaks = [r.text for r in rows if r.category == "jailbreak" and len(r.text) < 3000]
+    safe_prompts = [r.text for r in rows if r.category in ("benign", "chat_turn", "roleplay", "code_request", "benign_edgy", "everyday")
+                    and len(r.text) < 600]
+    compliant = [r for r in answers if r.category in RESPONSE_UNSAFE]
+    refusals = [r for r in answers if r.category == "refusal"]
+    ordinary = [r for r in answers if r.category == "benign_response"]
+    out = list(answers)
+    if not (harmful_prompts and safe_prompts and compliant and refusals and ordinary):
+        return out
+
+    def pair(prompt: str, answer: Row, category: str, tag: str) -> Row:
+        return Row(answer.text, category, "synth_pair", f"pair:{tag}:{len(out)}", answer.hazard, prompt=prompt)
+
+    for a in compliant:
+        prompt = rng.choice(jailbreaks) + "\n\n" + rng.choice(harmful_prompts) if jailbreaks and rng.random() < 0.3 else rng.choice(harmful_prompts)
+        out.append(pair(prompt, a, "harmful_response_context", "comply"))
+    for a in refusals:
+        out.append(pair(rng.choice(harmful_prompts), a, "refusal", "refuse"))
+    for a in ordinary:
+        out.append(pair(rng.choice(safe_prompts), a, "benign_response", "ordinary"))
+    return out
+
+
+# -- training examples ------------------------------------------------------------------------------
 
 
 @dataclass
 class Example:
     unit: Unit
-    labels: dict[str, int | None]  # head -> 1 / 0 / None (ignored)
+    labels: dict[str, int | None]  # head -> 1 / 0 / None (the row says nothing about that head)
     weight: float
-    hazard: str | None
 
 
-def _labels(category: str) -> dict[str, int | None]:
-    target = CATEGORY_MAP.get(category)
-    out: dict[str, int | None] = {}
-    for head in CATEGORIES:
-        if target == head:
-            out[head] = 1
-        elif category in IGNORE[head]:
-            out[head] = None
+def row_labels(r: Row) -> dict[str, int | None]:
+    """What one row says about each head (None: nothing)."""
+    cat, hz = r.category, r.hazard
+    out: dict[str, int | None] = {h: 0 for h in HEADS}
+
+    def hazards(value: int | None) -> None:
+        for h in HAZARDS:
+            out[h] = value
+        if hz is not None:
+            for h in HAZARDS:
+                out[h] = 1 if h == hz else 0
+
+    if cat in BENIGN or cat in EDGY or cat in ("benign_response",):
+        return out
+    if cat == "refusal":
+        out["refusal"] = 1
+        return out
+    if cat == "harmful_request":
+        out.update(jailbreak=None, harmful_request=1, harmful_response=None)
+        hazards(None)
+    elif cat == "jailbreak":
+        out.update(jailbreak=1, prompt_injection=None, harmful_request=None, toxicity=None, harmful_response=None)
+        hazards(None)
+    elif cat == "prompt_injection":
+        out.update(prompt_injection=1, jailbreak=None, harmful_response=None)
+        hazards(None)
+    elif cat in TOXIC:
+        out.update(toxicity=1, harmful_response=None)
+        if r.meta.get("topic") == "sexual":  # sexual harassment: say nothing to the sex categories
+            hazards(0)
+            out.update(sex_crimes=None, sexual_content=None, child_exploitation=None)
         else:
-            out[head] = 0
+            hazards(0)
+    elif cat == "harmful_content":  # statements, not requests: suicidal intent, hate, threats, sexting
+        out.update(harmful_request=None, toxicity=1 if hz in ("hate", "violent_crimes") else None if hz == "sexual_content" else 0,
+                   harmful_response=1 if hz in ("hate", "violent_crimes", "sexual_content") else None)
+        hazards(None)
+    elif cat == "harmful_response":
+        out.update({h: None for h in ("prompt_injection", "jailbreak", "harmful_request", "toxicity")}, harmful_response=1)
+        hazards(None)
+    elif cat == "harmful_response_context":  # the answer alone is not enough to tell
+        out = {h: None for h in HEADS}
+        out["refusal"] = 0
+    else:
+        raise ValueError(f"no labels for data category {cat!r}")
     return out
-
-
-NEG = {head: 0 for head in CATEGORIES}
 
 
 def source_weights(rows: list[Row]) -> dict[tuple[str, str], float]:
@@ -260,10 +403,11 @@ def source_weights(rows: list[Row]) -> dict[tuple[str, str], float]:
     counts = Counter((r.source, r.category) for r in rows)
     out = {}
     for key, n in counts.items():
-        cap = 400.0
-        w = min(1.0, cap / n)
-        if key[0] in ("handwritten", "synth_doc"):
-            w = HANDWRITTEN_WEIGHT if key[0] == "handwritten" else 1.5
+        w = min(1.0, 400.0 / n)
+        if key[0] == "handwritten":
+            w = HANDWRITTEN_WEIGHT
+        elif key[0] in ("synth_doc", "synth_pair"):
+            w = 1.5
         out[key] = w
     return out
 
@@ -282,34 +426,36 @@ def cached_units(text: str) -> list[Unit]:
 def build_examples(rows: list[Row]) -> list[Example]:
     weights = source_weights(rows)
     out = []
+    neg = {h: 0 for h in HEADS}
     for r in rows:
-        if r.category in ("document", "doc_task"):
-            cat = "benign"
-        else:
-            cat = r.category
+        if r.source == "synth_pair":
+            continue  # only for the response model
         w = weights[(r.source, r.category)]
         us = cached_units(r.text)
-        labels = _labels(cat)
-        hazard = r.hazard if cat == "harmful_request" else None
+        labels = row_labels(r)
         segs = [u for u in us[1:] if u.kind == "segment"]
-        if cat == "prompt_injection" and r.attack_text and segs:
+        if r.category == "prompt_injection" and r.attack_text and segs:
             # Only the segment holding the smuggled instruction is the injection: labelling the whole
             # document positive would teach "email means injection".
             labels = dict(labels, prompt_injection=None)
-        out.append(Example(us[0], labels, w, hazard))
-        if cat in BENIGN or cat in EDGY or cat == "benign":
+        out.append(Example(us[0], labels, w))
+        if r.category in BENIGN or r.category in EDGY or r.category == "benign_response":
             for u in segs:
-                out.append(Example(u, dict(NEG), w * 0.5, None))
-        elif cat == "prompt_injection" and r.attack_text:
+                out.append(Example(u, dict(neg), w * 0.5))
+        elif r.category == "prompt_injection" and r.attack_text:
             a0 = r.text.find(r.attack_text)
             a1 = a0 + len(r.attack_text)
             for u in segs:
                 overlap = max(0, min(u.end, a1) - max(u.start, a0))
                 if a0 >= 0 and overlap >= 0.5 * len(r.attack_text):
-                    out.append(Example(u, _labels("prompt_injection"), w, None))
+                    out.append(Example(u, row_labels(Row(r.attack_text, "prompt_injection", "", "")), w))
                 elif a0 >= 0 and overlap == 0:
-                    out.append(Example(u, dict(NEG), w * 0.5, None))
+                    out.append(Example(u, dict(neg), w * 0.5))
     return out
+
+
+# Length scaling of the n-gram features: 1/sqrt(max(n, MIN_BAG)) (see Detector.min_bag).
+MIN_BAG = 48
 
 
 def vectorize(examples: list[Example], vocab: dict[str, int], cues: dict[str, int]) -> sparse.csr_matrix:
@@ -317,7 +463,7 @@ def vectorize(examples: list[Example], vocab: dict[str, int], cues: dict[str, in
     nv = len(vocab)
     for ex in examples:
         bag = ex.unit.bag
-        scale = 1.0 / math.sqrt(len(bag)) if bag else 0.0
+        scale = 1.0 / math.sqrt(max(len(bag), MIN_BAG)) if bag else 0.0
         row = sorted({vocab[f] for f in bag if f in vocab})
         indices.extend(row)
         data.extend([scale] * len(row))
@@ -329,7 +475,13 @@ def vectorize(examples: list[Example], vocab: dict[str, int], cues: dict[str, in
                              shape=(len(examples), nv + len(cues)))
 
 
-def train(examples: list[Example], c_value: float, min_df: int = 3, max_features: int = 120000):
+def _balanced(y: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    pos, neg = sw[y == 1].sum(), sw[y == 0].sum()
+    return np.where(y == 1, sw * (neg / max(pos, 1e-9)) ** 0.5, sw)  # partial class balancing
+
+
+def train(examples: list[Example], c_value: float, min_df: int = 3, max_features: int = 120000,
+          linear_heads: tuple[str, ...] = LINEAR_HEADS):
     df: Counter[str] = Counter()
     for ex in examples:
         df.update(ex.unit.bag)
@@ -340,47 +492,25 @@ def train(examples: list[Example], c_value: float, min_df: int = 3, max_features
     X = vectorize(examples, vocab, cues)
     nv = len(vocab)
     t0 = time.perf_counter()
-    W = np.zeros((X.shape[1], len(CATEGORIES)), np.float64)
-    b = np.zeros(len(CATEGORIES))
-    for k, head in enumerate(CATEGORIES):
+    W = np.zeros((X.shape[1], len(linear_heads)), np.float64)
+    b = np.zeros(len(linear_heads))
+    for k, head in enumerate(linear_heads):
         mask = np.array([ex.labels[head] is not None for ex in examples])
         y = np.array([ex.labels[head] or 0 for ex in examples])[mask]
-        sw = np.array([ex.weight for ex in examples])[mask]
-        pos = sw[y == 1].sum()
-        neg = sw[y == 0].sum()
-        sw = np.where(y == 1, sw * (neg / max(pos, 1e-9)) ** 0.5, sw)  # partial class balancing
+        sw = _balanced(y, np.array([ex.weight for ex in examples])[mask])
         clf = LogisticRegression(C=c_value, solver="liblinear", max_iter=200, random_state=SEED)
         clf.fit(X[mask], y, sample_weight=sw)
         W[:, k] = clf.coef_[0]
         b[k] = clf.intercept_[0]
-        print(f"  head {head}: {int(mask.sum())} units, {time.perf_counter() - t0:.1f} s", flush=True)
-    hz = [i for i, ex in enumerate(examples) if ex.hazard in HAZARDS]
-    Wh = np.zeros((X.shape[1], len(HAZARDS)))
-    bh = np.zeros(len(HAZARDS))
-    if hz:
-        yh = np.array([HAZARDS.index(examples[i].hazard) for i in hz])
-        sw = np.array([examples[i].weight for i in hz])
-        for cls in sorted(set(yh)):  # one-vs-rest, one binary head per topic
-            clf = LogisticRegression(C=2.0, solver="liblinear", max_iter=200, random_state=SEED)
-            clf.fit(X[hz], (yh == cls).astype(int), sample_weight=sw)
-            Wh[:, cls] = clf.coef_[0]
-            bh[cls] = clf.intercept_[0]
-    print(f"  hazard head: {len(hz)} units, {time.perf_counter() - t0:.1f} s; vocabulary {nv}", flush=True)
+        print(f"  head {head}: {int(mask.sum())} units ({int(y.sum())} positive), {time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"  vocabulary {nv}", flush=True)
     # Keep the features that matter most (size), cues always.
-    importance = np.abs(W[:nv]).max(axis=1) + 0.25 * np.abs(Wh[:nv]).max(axis=1)
+    importance = np.abs(W[:nv]).max(axis=1)
     keep = np.sort(np.argsort(-importance)[:max_features])
     keep = keep[importance[keep] > 1e-4]
-    meta = {
-        "version": 1,
-        "categories": list(CATEGORIES),
-        "hazards": list(HAZARDS),
-        "features": [vocab_list[i] for i in keep],
-        "cues": cue_list,
-    }
-    arrays = {
-        "W": W[keep].astype(np.float16), "Wc": W[nv:].astype(np.float32), "b": b.astype(np.float32),
-        "Wh": Wh[keep].astype(np.float16), "Whc": Wh[nv:].astype(np.float32), "bh": bh.astype(np.float32),
-    }
+    meta = {"version": 2, "heads": list(HEADS), "linear_heads": list(linear_heads), "min_bag": MIN_BAG,
+            "features": [vocab_list[i] for i in keep], "cues": cue_list}
+    arrays = {"W": W[keep].astype(np.float16), "Wc": W[nv:].astype(np.float32), "b": b.astype(np.float32)}
     return meta, arrays
 
 
@@ -389,16 +519,15 @@ def train(examples: list[Example], c_value: float, min_df: int = 3, max_features
 # embeddings (128-256) scored up to 0.03 higher on test but weigh 15-30 MB; this one stays under 5 MB
 # (docs/builtin-model-card.md, "Network size"; scripts/sweep_builtin_network.py).
 MLP = {"dim": 32, "hidden": 256, "dropout": 0.6, "epochs": 16, "lr": 2e-3, "batch": 256}
-MLP_KEYS = ("E", "Es", "Ec", "P", "b1", "W2", "b2", "L", "Lc")
+MLP_KEYS = ("Es", "Ec", "P", "b1", "W2", "b2", "L", "Ls", "Lc")  # mlp.npz; E (the embedding) in embedding.npz
 
 
 class Network(torch.nn.Module):
     """Feature embedding (``dim`` wide; 0: ``hidden`` wide, no projection), one ReLU layer of
-    ``hidden``, one output per category, plus a linear part of its own over the same features."""
+    ``hidden``, one output per head, plus a linear part of its own over the same features."""
 
-    def __init__(self, n_in: int, hidden: int, dim: int) -> None:
+    def __init__(self, n_in: int, hidden: int, dim: int, k: int = len(HEADS)) -> None:
         super().__init__()
-        k = len(CATEGORIES)
         self.emb = torch.nn.EmbeddingBag(n_in, dim or hidden, mode="sum")
         torch.nn.init.normal_(self.emb.weight, 0.0, 0.05)
         self.proj = torch.nn.Linear(dim, hidden, bias=False) if dim else torch.nn.Identity()
@@ -425,8 +554,8 @@ def network_batch(X: sparse.csr_matrix, device: str = "cpu", drop: float = 0.0,
 
 def network_targets(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-head labels, a mask of the heads each unit says something about, and unit weights."""
-    y = np.array([[ex.labels[h] or 0 for h in CATEGORIES] for ex in examples], np.float32)
-    known = np.array([[ex.labels[h] is not None for h in CATEGORIES] for ex in examples], np.float32)
+    y = np.array([[ex.labels[h] or 0 for h in HEADS] for ex in examples], np.float32)
+    known = np.array([[ex.labels[h] is not None for h in HEADS] for ex in examples], np.float32)
     return y, known, np.array([ex.weight for ex in examples], np.float32)
 
 
@@ -435,7 +564,7 @@ def fit_network(X: sparse.csr_matrix, y: np.ndarray, known: np.ndarray, w: np.nd
     """Adam with a linearly decaying rate, masked and weighted binary cross-entropy, feature dropout."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = Network(X.shape[1], hidden, dim).to(device)
+    net = Network(X.shape[1], hidden, dim, y.shape[1]).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=MLP["lr"])
     n, bs = X.shape[0], MLP["batch"]
     steps = epochs * ((n + bs - 1) // bs)
@@ -475,218 +604,416 @@ def train_mlp(examples: list[Example], meta: dict, epochs: int = MLP["epochs"]) 
     scale = (np.abs(e[:nv]).max(axis=1) / 127.0).astype(np.float16).astype(np.float32)  # stored as float16
     scale[scale == 0] = 1.0
     lw = net.wide.weight.detach().numpy()
+    # The linear part in int8 with one scale per head (float16 would put the file over 5 MB).
+    lscale = (np.abs(lw[:nv]).max(axis=0) / 127.0).astype(np.float16).astype(np.float32)
+    lscale[lscale == 0] = 1.0
     return {
         "E": np.clip(np.round(e[:nv] / scale[:, None]), -127, 127).astype(np.int8), "Es": scale.astype(np.float16),
         "Ec": e[nv:].astype(np.float32), "P": net.proj.weight.detach().numpy().T.copy(),
         "b1": net.b1.detach().numpy().copy(), "W2": net.out.weight.detach().numpy().T.copy(),
-        "b2": net.out.bias.detach().numpy().copy(), "L": lw[:nv].astype(np.float16), "Lc": lw[nv:].astype(np.float32),
+        "b2": net.out.bias.detach().numpy().copy(),
+        "L": np.clip(np.round(lw[:nv] / lscale), -127, 127).astype(np.int8), "Ls": lscale.astype(np.float16),
+        "Lc": lw[nv:].astype(np.float32),
     }
 
 
+# -- the response model -----------------------------------------------------------------------------
+
+_DETECTIONS: dict[str, Detection] = {}
+
+
+def detect(det: Detector, text: str) -> Detection:
+    """The shipped inference path (units() + Detector.score_units), memoised per detector run."""
+    d = _DETECTIONS.get(text)
+    if d is None:
+        d = _DETECTIONS[text] = det.score_units(cached_units(text)) if len(text) <= 4000 else det.score(text)
+    return d
+
+
+def response_matrix(det: Detector, rows: list[Row], drop_prompt: Iterable[bool] | None = None) -> tuple[np.ndarray, list[str]]:
+    drops = list(drop_prompt) if drop_prompt is not None else [False] * len(rows)
+    feats = []
+    for r, drop in zip(rows, drops):
+        prompt = None if drop or not r.prompt else detect(det, r.prompt)
+        feats.append(response_features(detect(det, r.text), prompt))
+    names = list(feats[0]) if feats else []
+    return np.array([[f[n] for n in names] for f in feats]), names
+
+
+def train_response_model(det: Detector, pairs: list[Row]) -> dict | None:
+    """Logistic regression over response_features(); a quarter of the rows without their prompt so the
+    model also works when check_output gets no prompt."""
+    if not pairs:
+        return None
+    rng = random.Random(SEED)
+    drops = [rng.random() < 0.25 for _ in pairs]
+    X, names = response_matrix(det, pairs, drops)
+    y = np.array([r.category in RESPONSE_UNSAFE for r in pairs], int)
+    if y.min() == y.max():
+        return None  # one kind of answer only: nothing to learn
+    # Strongly regularised: the same ranking as C=1 on validation, with scores that do not pile up at 0.999+.
+    clf = LogisticRegression(C=0.01, max_iter=2000, random_state=SEED)
+    clf.fit(X, y, sample_weight=_balanced(y, np.ones(len(y))))
+    print(f"  response model on {len(pairs)} pairs ({int(y.sum())} unsafe): "
+          + ", ".join(f"{n} {c:+.2f}" for n, c in zip(names, clf.coef_[0])), flush=True)
+    return {"features": names, "coef": [round(float(c), 6) for c in clf.coef_[0]], "intercept": round(float(clf.intercept_[0]), 6)}
+
+
 def save(meta: dict, arrays: dict, out_dir: Path) -> None:
-    """meta.json, weights.npz (logistic heads) and, when trained, mlp.npz (the network half)."""
+    """meta.json, weights.npz (logistic heads) and, when trained, the network half: mlp.npz and
+    embedding.npz (apart so that no file is over 5 MB)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "meta.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
-    np.savez_compressed(out_dir / "weights.npz", **{k: v for k, v in arrays.items() if k not in MLP_KEYS})
-    mlp = {k: v for k, v in arrays.items() if k in MLP_KEYS}
-    if mlp:
-        np.savez_compressed(out_dir / "mlp.npz", **mlp)
-    elif (out_dir / "mlp.npz").exists():
-        (out_dir / "mlp.npz").unlink()
+    np.savez_compressed(out_dir / "weights.npz", **{k: v for k, v in arrays.items() if k in ("W", "Wc", "b")})
+    for name, keys in (("mlp.npz", MLP_KEYS), ("embedding.npz", ("E",))):
+        part = {k: v for k, v in arrays.items() if k in keys}
+        if part:
+            np.savez_compressed(out_dir / name, **part)
+        elif (out_dir / name).exists():
+            (out_dir / name).unlink()
 
 
-# -- evaluation -------------------------------------------------------------------------------
+# -- scoring and thresholds -------------------------------------------------------------------------
 
 
 def score_rows(det: Detector, rows: list[Row]) -> np.ndarray:
-    """Scores with the shipped inference path (units() + Detector.score_units)."""
-    return np.array([[det.score_units(cached_units(r.text)).scores[c] for c in CATEGORIES] for r in rows])
-
-
-def show_errors(rows: list[Row], scores: np.ndarray, thr: dict[str, float], n: int) -> None:
-    """Print the worst false positives and misses (developer aid; texts truncated)."""
-    flag = attack_flag(scores, thr) | (scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"])
-    fps = [(scores[i].max(), r) for i, r in enumerate(rows) if flag[i] and r.category in BENIGN + EDGY]
-    misses = [(scores[i].max(), r) for i, r in enumerate(rows) if not flag[i] and r.category not in BENIGN + EDGY]
-    for title, items, rev in (("false positives", fps, True), ("misses", misses, False)):
-        print(f"-- {title}: {len(items)}")
-        for sc, r in sorted(items, key=lambda x: x[0], reverse=rev)[:n]:
-            print(f"   {sc:.2f} {r.source}/{r.category}: {r.text[:150]!r}")
-
-
-def attack_flag(scores: np.ndarray, thr: dict[str, float]) -> np.ndarray:
-    return np.any([scores[:, CATEGORIES.index(c)] >= thr[c] for c in ATTACKS], axis=0)
-
-
-def choose_thresholds(rows: list[Row], scores: np.ndarray, fpr_target: float = 0.025,
-                      source_cap: float = 0.15, edgy_target: float = 0.10,
-                      tox_fpr_target: float = 0.01) -> dict[str, float]:
-    """Thresholds from validation. The attack heads jointly: greedily lower the head that catches the
-    most attacks per new false positive while benign FPR <= fpr_target, no benign source (>= 10
-    rows) above source_cap (so clean emails, the tweets or one language cannot be sacrificed) and
-    edgy FPR <= edgy_target. Then toxicity, with its own budget: the lowest threshold at which its
-    own benign FPR <= tox_fpr_target and the union of all heads still meets source_cap and
-    edgy_target. davidson_hso's "neither" tweets count only against source_cap: that class is noisy
-    (many of its rows are offensive), and counting it in the pooled FPR would tune toxicity to tweets."""
-    cats = np.array([r.category for r in rows])
-    srcs = np.array([r.source for r in rows])
-    benign = np.isin(cats, BENIGN)
-    pooled = benign & (srcs != "davidson_hso")
-    edgy = np.isin(cats, EDGY)
-    attack_rows = np.isin(cats, ATTACKS)
-    toxic_rows = np.isin(cats, ("toxic", "hate", "toxicity"))
-    positive = attack_rows | toxic_rows
-    groups = [m for m in ((srcs == s) & benign for s in sorted(set(srcs[benign]))) if m.sum() >= 10]
-    grid = [round(x, 3) for x in np.concatenate([np.arange(0.99, 0.5, -0.01), np.arange(0.5, 0.29, -0.02)])]
-    thr = {c: 0.99 for c in CATEGORIES}
-    ks = {c: CATEGORIES.index(c) for c in CATEGORIES}
-
-    def head_flags(t: dict[str, float]) -> dict[str, np.ndarray]:
-        return {c: scores[:, ks[c]] >= t[c] for c in CATEGORIES}
-
-    def caught(hf: dict[str, np.ndarray]) -> int:
-        attack = np.any([hf[c] for c in ATTACKS], axis=0)
-        return int((attack & attack_rows).sum() + (hf["toxicity"] & toxic_rows).sum())
-
-    def within_caps(f: np.ndarray) -> bool:
-        return not (edgy.any() and f[edgy].mean() > edgy_target) and all(f[g].mean() <= source_cap for g in groups)
-
-    def ok(f: np.ndarray) -> bool:
-        return f[pooled].mean() <= fpr_target and within_caps(f)
-
-    while True:
-        current = head_flags(thr)
-        cur_any = np.any(list(current.values()), axis=0)
-        best = None
-        for c in ATTACKS:
-            i = grid.index(thr[c]) if thr[c] in grid else 0
-            if i + 1 >= len(grid):
-                continue
-            trial = dict(thr, **{c: grid[i + 1]})
-            hf = head_flags(trial)
-            f = np.any(list(hf.values()), axis=0)
-            if not ok(f):
-                continue
-            more, cost = caught(hf) - caught(current), (f & ~positive).sum() - (cur_any & ~positive).sum()
-            if more <= 0 and cost > 0:
-                continue
-            gain = more / (1 + cost)
-            if best is None or gain > best[0]:
-                best = (gain, c, grid[i + 1])
-        if best is None:
-            break
-        thr[best[1]] = best[2]
-    for t in grid[1:]:
-        hf = head_flags(dict(thr, toxicity=t))
-        if hf["toxicity"][pooled].mean() > tox_fpr_target or not within_caps(np.any(list(hf.values()), axis=0)):
-            break
-        thr["toxicity"] = t
-    return {c: round(float(thr[c]), 3) for c in CATEGORIES}
-
-
-def report(name: str, rows: list[Row], scores: np.ndarray, thr: dict[str, float]) -> dict:
-    flag_attack = attack_flag(scores, thr)
-    tox = scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"]
-    any_flag = flag_attack | tox
-    cats = np.array([r.category for r in rows])
-    srcs = np.array([r.source for r in rows])
-
-    def rate(mask, flags):
-        return (float(flags[mask].mean()), int(mask.sum())) if mask.any() else (float("nan"), 0)
-
-    out = {}
-    attack = np.isin(cats, ATTACKS)
-    out["attack_recall"] = rate(attack, flag_attack)
-    out["benign_fpr_any"] = rate(np.isin(cats, BENIGN), any_flag)
-    out["benign_fpr_any_no_tweets"] = rate(np.isin(cats, BENIGN) & (srcs != "davidson_hso"), any_flag)
-    out["benign_fpr_attack"] = rate(np.isin(cats, BENIGN), flag_attack)
-    bmask = np.isin(cats, BENIGN)
-    per_src = [flag_attack[bmask & (srcs == s)].mean() for s in sorted(set(srcs[bmask]))]
-    out["benign_fpr_attack_macro"] = (float(np.mean(per_src)) if per_src else float("nan"), len(per_src))
-    out["edgy_fpr_any"] = rate(np.isin(cats, EDGY), any_flag)
-    out["toxicity_recall"] = rate(np.isin(cats, ("toxic", "hate", "toxicity")), tox)
-    for c in ATTACKS:
-        out[f"recall/{c}"] = rate(cats == c, flag_attack)
-    print(f"\n== {name} (thresholds {thr})")
-    for k, (v, n) in out.items():
-        print(f"  {k:28s} {v:.3f}  (n={n})")
-    print("  per source/category: flagged fraction (attacks: any attack head; toxic: toxicity head; safe: any head)")
-    for src in sorted(set(srcs)):
-        for cat in sorted(set(cats[srcs == src])):
-            m = (srcs == src) & (cats == cat)
-            flags = flag_attack if cat in ATTACKS else tox if cat in ("toxic", "hate", "toxicity") else any_flag
-            print(f"    {src:28s} {cat:18s} {flags[m].mean():.3f}  (n={int(m.sum())})")
+    """Per row, the head probabilities (inputs: the text; answers: the answer with the response model
+    in the harmful_response column)."""
+    out = np.zeros((len(rows), len(HEADS)))
+    k = HEADS.index("harmful_response")
+    for i, r in enumerate(rows):
+        d = detect(det, r.text)
+        out[i] = [d.scores[h] for h in HEADS]
+        if r.is_answer:
+            out[i, k] = det.response_score(d, detect(det, r.prompt) if r.prompt else None)
     return out
 
 
-def everyday_check(det: Detector, thr: dict[str, float], path: Path) -> None:
+def is_safe(r: Row) -> bool:
+    return r.category in BENIGN or r.category in EDGY or r.category in RESPONSE_SAFE
+
+
+@dataclass
+class Plan:
+    """Which heads block at each stage, with their thresholds."""
+
+    input: dict[str, float]
+    output: dict[str, float]
+
+    def flags(self, rows: list[Row], scores: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows), bool)
+        answers = np.array([r.is_answer for r in rows])
+        for stage, mask in (("input", ~answers), ("output", answers)):
+            for h, t in getattr(self, stage).items():
+                out |= mask & (scores[:, HEADS.index(h)] >= t)
+        return out
+
+
+# Heads the default policy enforces at each stage. The other hazard heads (few training rows: their
+# thresholds chosen on a few dozen validation rows flagged random short turns on test) are covered by
+# harmful_request / harmful_response, and stay available to policies that name them.
+ENFORCED_HAZARDS = ("self_harm", "sexual_content", "sex_crimes", "child_exploitation", "hate", "violent_crimes",
+                    "indiscriminate_weapons")
+INPUT_HEADS = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", *ENFORCED_HAZARDS)
+OUTPUT_HEADS = ("harmful_response", "toxicity", *ENFORCED_HAZARDS)
+LOOK_AHEAD = 10
+GRID = [0.999, 0.998, 0.995] + [round(x, 3) for x in np.concatenate([np.arange(0.99, 0.5, -0.01), np.arange(0.5, 0.29, -0.02)])]
+
+
+def choose_thresholds(rows: list[Row], scores: np.ndarray, *, real_target: float = 0.012, short_target: float = 0.005,
+                      doc_target: float = 0.008, fpr_target: float = 0.025, edgy_target: float = 0.10,
+                      source_cap: float = 0.05, answer_target: float = 0.015) -> Plan:
+    """Thresholds from validation, greedily: at each step lower the one head (one grid step) that
+    catches the most new unsafe rows per new false positive, while every bound holds: benign real
+    traffic (user prompts of a public demo, arena and dialogue turns), short texts (< 25
+    characters), pasted documents and code, all other benign rows (Davidson's noisy "neither"
+    tweets excluded), edgy-but-safe prompts, each benign source (>= 40 rows), and benign answers
+    (refusals included) for the output heads, also per source. Every bound allows at least two false
+    positives (a bound of one row in 200 would stop every head at its first mistake)."""
+    cats = np.array([r.category for r in rows])
+    srcs = np.array([r.source for r in rows])
+    answers = np.array([r.is_answer for r in rows])
+    lengths = np.array([len(r.text) for r in rows])
+    benign = np.isin(cats, BENIGN) & ~answers
+    pooled = benign & (srcs != "davidson_hso")
+    short = pooled & (lengths < SHORT)
+    real = pooled & np.isin(srcs, REAL_TRAFFIC) & ~short
+    docs = pooled & np.isin(cats, ("pasted", "env_doc", "document"))
+    edgy = np.isin(cats, EDGY)
+    # jbb_responses' labels come from an automated judge, and about one in seven of its "safe" answers are attack-target
+    # openings ("Sure, here is a design for a mail scam ...") that the judge calls safe because the text
+    # degenerates after them: reported, but not a bound on the thresholds.
+    safe_answers = answers & np.isin(cats, RESPONSE_SAFE) & (srcs != "jbb_responses")
+    unsafe = np.array([not is_safe(r) for r in rows])
+    groups = [m for m in ((srcs == s) & pooled for s in sorted(set(srcs[pooled]))) if m.sum() >= 40]
+    groups += [m for m in ((srcs == s) & safe_answers for s in sorted(set(srcs[safe_answers]))) if m.sum() >= 40]
+    plan = Plan({h: GRID[0] for h in INPUT_HEADS}, {h: GRID[0] for h in OUTPUT_HEADS})
+    cols = {h: scores[:, HEADS.index(h)] for h in HEADS}
+    stage_mask = {"input": ~answers, "output": answers}
+
+    def flags_of(p: Plan) -> np.ndarray:
+        out = np.zeros(len(rows), bool)
+        for stage in ("input", "output"):
+            for h, t in getattr(p, stage).items():
+                out |= stage_mask[stage] & (cols[h] >= t)
+        return out
+
+    # Each real-traffic source on its own: a pooled bound lets the dialogue turns (which are almost never
+    # flagged) pay for the demo prompts.
+    reals = [(real & (srcs == s), real_target) for s in REAL_TRAFFIC if (real & (srcs == s)).sum() >= 40]
+    bounds = [*reals, (short, short_target), (docs, doc_target), (pooled, fpr_target), (edgy, edgy_target),
+              (safe_answers, answer_target), *((g, source_cap) for g in groups)]
+    # Every bound allows two false positives: on a few hundred rows, a rate that one row breaks is noise.
+    bounds = [(m, max(t, 2.5 / m.sum())) for m, t in bounds if m.any()]
+
+    def ok(f: np.ndarray, now: np.ndarray) -> bool:
+        # Each bound holds, or (when the highest thresholds already break it: label noise) gets no worse.
+        return all(f[m].mean() <= max(t, now[m].mean()) for m, t in bounds)
+
+    current = flags_of(plan)
+    while True:
+        best = None
+        for stage in ("input", "output"):
+            for h, t in getattr(plan, stage).items():
+                i = GRID.index(t)
+                # Look a few steps ahead: one step that costs a false positive can hide many catches behind it.
+                for j in range(i + 1, min(i + 1 + LOOK_AHEAD, len(GRID))):
+                    f = current | (stage_mask[stage] & (cols[h] >= GRID[j]))  # lowering only adds flags
+                    if not ok(f, current):
+                        break
+                    more = int((f & unsafe).sum() - (current & unsafe).sum())
+                    cost = int((f & ~unsafe).sum() - (current & ~unsafe).sum())
+                    if more <= 0 and cost > 0:
+                        continue
+                    gain = more / (1 + cost)
+                    if best is None or gain > best[0]:
+                        best = (gain, stage, h, GRID[j], f)
+        if best is None:
+            break
+        _, stage, h, t, current = best
+        getattr(plan, stage)[h] = t
+    return plan
+
+
+# -- reports ----------------------------------------------------------------------------------------
+
+
+def _rate(mask: np.ndarray, flags: np.ndarray) -> tuple[float, int]:
+    return (float(flags[mask].mean()), int(mask.sum())) if mask.any() else (float("nan"), 0)
+
+
+def report(name: str, rows: list[Row], scores: np.ndarray, plan: Plan) -> dict:
+    flags = plan.flags(rows, scores)
+    cats = np.array([r.category for r in rows])
+    srcs = np.array([r.source for r in rows])
+    answers = np.array([r.is_answer for r in rows])
+    safe = np.array([is_safe(r) for r in rows])
+    out = {}
+    out["attack_recall"] = _rate(np.isin(cats, ATTACKS), flags)
+    out["benign_fpr_no_tweets"] = _rate(np.isin(cats, BENIGN) & (srcs != "davidson_hso"), flags)
+    out["short_fpr"] = _rate(safe & ~answers & (np.array([len(r.text) for r in rows]) < SHORT), flags)
+    out["edgy_fpr"] = _rate(np.isin(cats, EDGY), flags)
+    out["toxicity_recall"] = _rate(np.isin(cats, TOXIC), flags)
+    out["harmful_content_recall"] = _rate(cats == "harmful_content", flags)
+    out["answers_unsafe_caught"] = _rate(answers & ~safe, flags)
+    out["answers_safe_flagged"] = _rate(answers & safe, flags)
+    for c in ATTACKS:
+        out[f"recall/{c}"] = _rate(cats == c, flags)
+    print(f"\n== {name}")
+    for k, (v, n) in out.items():
+        if n:
+            print(f"  {k:28s} {v:.3f}  (n={n})")
+    print("  per source/category: flagged fraction")
+    for src in sorted(set(srcs)):
+        for cat in sorted(set(cats[srcs == src])):
+            m = (srcs == src) & (cats == cat)
+            print(f"    {src:28s} {cat:26s} {flags[m].mean():.3f}  (n={int(m.sum())})")
+    return out
+
+
+def real_traffic_report(rows: list[Row], scores: np.ndarray, plan: Plan, title: str) -> None:
+    """Real user traffic: FPR per source and length band, precision, and ToxicChat's AUPRC."""
+    flags = plan.flags(rows, scores)
+    inputs = [i for i, r in enumerate(rows) if r.source in REAL_TRAFFIC]
+    print(f"\n== real traffic ({title}): flagged / n per length band (characters)")
+    for src in REAL_TRAFFIC:
+        idx = [i for i in inputs if rows[i].source == src]
+        if not idx:
+            continue
+        safe = [i for i in idx if is_safe(rows[i])]
+        bands = []
+        for lo, hi in LENGTH_BANDS:
+            b = [i for i in safe if lo <= len(rows[i].text) < hi]
+            bands.append(f"[{lo},{hi if hi < 10**9 else 'inf'}): {int(flags[b].sum())}/{len(b)}")
+        fpr = flags[safe].mean() if safe else float("nan")
+        line = f"  {src:12s} benign FPR {fpr:.3f} (n={len(safe)}); " + "; ".join(bands)
+        unsafe = [i for i in idx if not is_safe(rows[i])]
+        if unsafe:
+            y = np.array([not is_safe(rows[i]) for i in idx])
+            s = policy_score(rows, scores, plan)[idx]
+            tp, fp = int(flags[unsafe].sum()), int(flags[safe].sum())
+            line += (f"\n               recall {flags[unsafe].mean():.3f} (n={len(unsafe)}), precision {tp / max(tp + fp, 1):.3f}, "
+                     f"AUPRC {average_precision_score(y, s):.3f}, recall at FPR<=0.03 {recall_at_fpr(y, s, 0.03):.3f}")
+        print(line)
+
+
+def policy_score(rows: list[Row], scores: np.ndarray, plan: Plan) -> np.ndarray:
+    """One score per row for ranking figures: the enforced head closest to (or furthest past) its
+    threshold, mapped so that 0.5 is the threshold."""
+    out = np.zeros(len(rows))
+    for i, r in enumerate(rows):
+        heads = plan.output if r.is_answer else plan.input
+        out[i] = max(_ratio(scores[i, HEADS.index(h)], t) for h, t in heads.items())
+    return out
+
+
+def _ratio(p: float, t: float) -> float:
+    # Piecewise-linear map sending t to 0.5, monotone in p.
+    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / max(1 - t, 1e-9)
+
+
+def recall_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
+    neg = np.sort(s[~y])[::-1]
+    if not len(neg) or not y.any():
+        return float("nan")
+    k = int(math.floor(fpr * len(neg)))
+    thr = neg[k] if k < len(neg) else -np.inf
+    return float((s[y] > thr).mean())
+
+
+def output_report(rows: list[Row], scores: np.ndarray, plan: Plan, title: str, trained_prompts: set[str]) -> None:
+    """Model answers checked on the output stage with their prompts."""
+    flags = plan.flags(rows, scores)
+    print(f"\n== model answers ({title}), output stage with the prompt")
+    for src in sorted({r.source for r in rows if r.is_answer}):
+        idx = [i for i, r in enumerate(rows) if r.source == src and r.is_answer]
+        for label, sel in (("all", idx), ("prompt never trained on", [i for i in idx if _key(rows[i].prompt or "") not in trained_prompts])):
+            y = np.array([not is_safe(rows[i]) for i in sel])
+            if not len(sel) or not y.any():
+                continue
+            f = flags[sel]
+            s = scores[sel, HEADS.index("harmful_response")]
+            cats = Counter(rows[i].category for i in sel)
+            refusals = [j for j, i in enumerate(sel) if rows[i].meta.get("xstest_final_label") == "2_full_refusal"]
+            extra = f", refusals flagged {f[refusals].mean():.3f} (n={len(refusals)})" if refusals else ""
+            print(f"  {src:20s} {label:24s} caught {f[y].mean():.3f} (n={int(y.sum())}), safe flagged {f[~y].mean():.3f} "
+                  f"(n={int((~y).sum())}){extra}, AUPRC {average_precision_score(y, s):.3f} {dict(cats)}")
+
+
+def category_report(rows: list[Row], scores: np.ndarray, plan: Plan, title: str) -> None:
+    """Per hazard category: unsafe rows of that category caught (by any enforced head) and by the
+    category's own head at the default 0.5, with the head's AUPRC against safe rows."""
+    flags = plan.flags(rows, scores)
+    safe = np.array([is_safe(r) for r in rows])
+    print(f"\n== hazard categories ({title}): caught by the policy / own head >= 0.5 / own head AUPRC vs safe rows")
+    for h in HAZARDS:
+        idx = np.array([r.hazard == h and not is_safe(r) for r in rows])
+        if not idx.any():
+            continue
+        col = scores[:, HEADS.index(h)]
+        sel = idx | safe
+        ap = average_precision_score(idx[sel], col[sel]) if sel.any() else float("nan")
+        own_fpr = (col[safe] >= 0.5).mean() if safe.any() else float("nan")
+        print(f"  {h:24s} {flags[idx].mean():.3f} / {(col[idx] >= 0.5).mean():.3f} (n={int(idx.sum())}); "
+              f"own head >= 0.5 on safe rows {own_fpr:.3f}; AUPRC {ap:.3f}")
+
+
+def everyday_check(det: Detector, plan: Plan, path: Path) -> None:
     """How many of our everyday requests (training/everyday_requests.txt, never trained on) get flagged."""
     if not path.is_file():
         return
     texts = [t for t in path.read_text("utf-8").splitlines() if t.strip() and not t.startswith("#")]
-    flagged = [t for t in texts if any(det.score(t).scores[c] >= thr[c] for c in CATEGORIES)]
+    flagged = [t for t in texts if any(det.score(t).scores[h] >= v for h, v in plan.input.items())]
     print(f"\n== everyday requests flagged: {len(flagged)} / {len(texts)}" + "".join(f"\n    {t!r}" for t in flagged))
 
 
-def operating_points(sets: dict[str, tuple[list[Row], np.ndarray]], thr: dict[str, float]) -> None:
-    """The validated thresholds against a few stricter and looser ones, on every evaluation set."""
-    print("\n== operating points: attack recall / harmful recall / benign FPR (tweets excluded) / edgy FPR /"
-          " toxicity recall")
-    points = [("validated", {}), ("harmful 0.8", {"harmful_request": 0.8}), ("harmful 0.7", {"harmful_request": 0.7}),
-              ("attack heads -0.1", {c: thr[c] - 0.1 for c in ATTACKS}),
-              ("attack heads -0.2", {c: thr[c] - 0.2 for c in ATTACKS}), ("all 0.5", {c: 0.5 for c in CATEGORIES})]
-    masks = []  # per set: attack, harmful, benign (no tweets), edgy, toxic rows
-    for rows, _ in sets.values():
-        cats = np.array([r.category for r in rows])
-        srcs = np.array([r.source for r in rows])
-        masks.append((np.isin(cats, ATTACKS), cats == "harmful_request",
-                      np.isin(cats, BENIGN) & (srcs != "davidson_hso"), np.isin(cats, EDGY),
-                      np.isin(cats, ("toxic", "hate", "toxicity"))))
-    print("| thresholds | " + " | ".join(sets) + " |")
-    for name, change in points:
-        t = dict(thr, **change)
-        cells = []
-        for (_, scores), (attack, harmful, benign, edgy, toxic) in zip(sets.values(), masks):
-            att = attack_flag(scores, t)
-            tox = scores[:, CATEGORIES.index("toxicity")] >= t["toxicity"]
-            flag = att | tox
-            parts = [att[attack], att[harmful], flag[benign], flag[edgy], tox[toxic]]
-            cells.append(" / ".join(f"{p.mean():.3f}" if len(p) else "-" for p in parts))
-        print(f"| {name} | " + " | ".join(cells) + " |")
+def show_errors(rows: list[Row], scores: np.ndarray, plan: Plan, n: int) -> None:
+    """Print the worst false positives and misses (developer aid; texts truncated)."""
+    flags = plan.flags(rows, scores)
+    ps = policy_score(rows, scores, plan)
+    fps = [(ps[i], r) for i, r in enumerate(rows) if flags[i] and is_safe(r)]
+    misses = [(ps[i], r) for i, r in enumerate(rows) if not flags[i] and not is_safe(r)]
+    for title, items, rev in (("false positives", fps, True), ("misses", misses, False)):
+        print(f"-- {title}: {len(items)}")
+        for sc, r in sorted(items, key=lambda x: x[0], reverse=rev)[:n]:
+            top = max(plan.output if r.is_answer else plan.input, key=lambda h: scores[rows.index(r), HEADS.index(h)])
+            print(f"   {sc:.2f} {top:18s} {r.source}/{r.category}: {r.text[:140]!r}")
 
 
-def per_language(rows: list[Row], scores: np.ndarray, thr: dict[str, float]) -> None:
-    flags = attack_flag(scores, thr) | (scores[:, CATEGORIES.index("toxicity")] >= thr["toxicity"])
+def per_language(rows: list[Row], scores: np.ndarray, plan: Plan) -> None:
+    flags = plan.flags(rows, scores)
     by: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for r, f in zip(rows, flags):
         if r.lang:
-            by[(r.lang, "unsafe" if r.category in ATTACKS or r.category in ("toxic", "hate", "toxicity") else "safe")].append(bool(f))
+            by[(r.lang, "safe" if is_safe(r) else "unsafe")].append(bool(f))
     print("  per language (flagged fraction):", ", ".join(
         f"{lang}/{kind}={np.mean(v):.2f}(n={len(v)})" for (lang, kind), v in sorted(by.items())))
 
 
-def hazard_accuracy(det: Detector, rows: list[Row]) -> None:
-    pairs = [(r.hazard, det.score(r.text).hazard) for r in rows if r.category == "harmful_request" and r.hazard]
-    if pairs:
-        acc = sum(a == b for a, b in pairs) / len(pairs)
-        print(f"  hazard topic accuracy on harmful rows with a known topic: {acc:.3f} (n={len(pairs)})")
+def operating_points(sets: dict[str, tuple[list[Row], np.ndarray]], plan: Plan) -> None:
+    """The validated thresholds against stricter and looser ones, on every evaluation set."""
+    print("\n== operating points: attack recall / benign FPR / short FPR / edgy FPR / toxicity recall / answers caught"
+          " / safe answers flagged")
+    shifts = [("validated", 0.0), ("all heads -0.05", -0.05), ("all heads -0.1", -0.1), ("all heads +0.03", 0.03)]
+    print("| thresholds | " + " | ".join(sets) + " |")
+    for name, d in shifts:
+        p = Plan({h: min(0.999, t + d) for h, t in plan.input.items()}, {h: min(0.999, t + d) for h, t in plan.output.items()})
+        cells = []
+        for rows, scores in sets.values():
+            f = p.flags(rows, scores)
+            cats = np.array([r.category for r in rows])
+            ans = np.array([r.is_answer for r in rows])
+            safe = np.array([is_safe(r) for r in rows])
+            short = safe & ~ans & (np.array([len(r.text) for r in rows]) < SHORT)
+            parts = [f[np.isin(cats, ATTACKS)], f[np.isin(cats, BENIGN)], f[short], f[np.isin(cats, EDGY)],
+                     f[np.isin(cats, TOXIC)], f[ans & ~safe], f[ans & safe]]
+            cells.append(" / ".join(f"{x.mean():.3f}" if len(x) else "-" for x in parts))
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def calibrate(det: Detector, rows: list[Row]) -> dict[str, list[float]]:
+    """Per head, a * logit + c fitted (Platt scaling) on the validation rows that say something about
+    that head: the network's raw logits are far too confident (a two-word turn can reach 0.999), and
+    thresholds need a scale on which 0.9 and 0.99 mean different things. Classes keep their
+    validation mix (mostly safe rows), so a score reads as the chance that such a text is unsafe."""
+    logits = np.array([det.unit_logits(cached_units(r.text)).max(axis=0) for r in rows])
+    out = {}
+    for k, h in enumerate(HEADS):
+        labels = [row_labels(r)[h] for r in rows]
+        sel = np.array([v is not None for v in labels])
+        y = np.array([v or 0 for v in labels])[sel]
+        if y.sum() < 10 or (1 - y).sum() < 10:
+            continue
+        clf = LogisticRegression(C=100.0, max_iter=1000)
+        clf.fit(logits[sel, k:k + 1], y)
+        out[h] = [round(float(clf.coef_[0][0]), 5), round(float(clf.intercept_[0]), 5)]
+    print("  calibration (a, c): " + ", ".join(f"{h} {a:.2f} {c:+.2f}" for h, (a, c) in out.items()), flush=True)
+    return out
 
 
 def fit_and_eval(rows_by_split, args, out_dir: Path | None, label: str):
     t0 = time.perf_counter()
-    train_rows = rows_by_split["train"] + synth_documents(rows_by_split["train"])
+    train_rows = [r for r in rows_by_split["train"] if r.source not in EVAL_ONLY]
+    train_rows = train_rows + synth_documents(train_rows)
     examples = build_examples(train_rows)
-    meta, arrays = train(examples, args.C, min_df=args.min_df)
+    meta, arrays = train(examples, args.C, min_df=args.min_df, linear_heads=HEADS if args.linear_only else LINEAR_HEADS)
     if not args.linear_only:
         arrays.update(train_mlp(examples, meta, args.epochs))
         meta["mlp"] = {k: MLP[k] for k in ("dim", "hidden")}
+    det = Detector(meta, dict(arrays))
+    # Calibrated on the validation rows we may train on (not the eval-only sources, which choose thresholds).
+    meta["calibration"] = calibrate(det, [r for r in rows_by_split["val"] if r.source not in EVAL_ONLY and len(r.text) <= 4000])
+    det = Detector(meta, dict(arrays))
+    _DETECTIONS.clear()
+    meta["response_stacker"] = train_response_model(det, response_pairs(train_rows))
     print(f"[{label}] trained on {len(train_rows)} rows / {len(examples)} units, "
           f"{len(meta['features'])} features, in {time.perf_counter() - t0:.1f} s")
-    det = Detector(meta, {k: v for k, v in arrays.items()})
+    det = Detector(meta, dict(arrays))
     if out_dir is not None:
         save(meta, arrays, out_dir)
         det = Detector.load(out_dir)
+    _DETECTIONS.clear()
     return det, meta
 
 
@@ -703,6 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hw-weight", type=float, default=HANDWRITTEN_WEIGHT, help="weight of a hand-written row")
     ap.add_argument("--linear-only", action="store_true", help="logistic heads only, no network half")
     ap.add_argument("--epochs", type=int, default=MLP["epochs"], help="training epochs of the network half")
+    ap.add_argument("--no-environment", action="store_true", help="skip the documents of this Python installation")
     ap.add_argument("--operating-points", action="store_true", help="also print figures at other thresholds")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("--errors", type=int, default=0, help="print the N worst validation errors")
@@ -718,10 +1046,11 @@ def main(argv: list[str] | None = None) -> int:
     hand = load_handwritten(args.handwritten)
     unseen_rows = load_handwritten(args.unseen) if args.unseen.is_dir() else []
     hand = dedupe_handwritten(hand, unseen_rows)
+    env = [] if args.no_environment else load_environment_documents()
     if args.cross_only:
-        cross(public, hand, args)
+        cross(public, hand + env, args)
         return 0
-    splits = split(public + hand)
+    splits = split(public + hand + env)
     splits["train"] = cap_davidson(splits["train"], DAVIDSON_TRAIN_CAP)
     splits["val"] = cap_davidson(splits["val"], DAVIDSON_EVAL_CAP)
     splits["test"] = cap_davidson(splits["test"], DAVIDSON_EVAL_CAP)
@@ -733,38 +1062,43 @@ def main(argv: list[str] | None = None) -> int:
     else:
         det, meta = fit_and_eval(splits, args, None if args.no_save else args.out, "main")
     val_scores = score_rows(det, splits["val"])
-    thr = choose_thresholds(splits["val"], val_scores)
-    report("validation", splits["val"], val_scores, thr)
+    plan = choose_thresholds(splits["val"], val_scores)
+    print(f"\nthresholds: input {plan.input}\n            output {plan.output}")
+    report("validation", splits["val"], val_scores, plan)
     if args.errors:
-        show_errors(splits["val"], val_scores, thr, args.errors)
+        show_errors(splits["val"], val_scores, plan, args.errors)
     test_scores = score_rows(det, splits["test"])
-    report("test (held-out groups of every source)", splits["test"], test_scores, thr)
-    per_language(splits["test"], test_scores, thr)
-    hazard_accuracy(det, splits["test"])
+    report("test (held-out groups of every source)", splits["test"], test_scores, plan)
+    per_language(splits["test"], test_scores, plan)
+    real_traffic_report(splits["test"], test_scores, plan, "test halves / test splits")
+    trained_prompts = {_key(r.text) for r in splits["train"]}
+    output_report(splits["test"], test_scores, plan, "test halves", trained_prompts)
+    category_report(splits["test"], test_scores, plan, "test")
     for r in unseen_rows:
         r.source = "unseen_" + r.meta["version"]
-    unseen_scores = score_rows(det, unseen_rows) if unseen_rows else np.zeros((0, len(CATEGORIES)))
+    unseen_scores = score_rows(det, unseen_rows) if unseen_rows else np.zeros((0, len(HEADS)))
     versions = np.array([r.meta["version"] for r in unseen_rows])
     for version in sorted(set(versions)):
         idx = np.flatnonzero(versions == version)
         part, part_scores = [unseen_rows[i] for i in idx], unseen_scores[idx]
-        report(f"hand-written, never trained on (training/unseen, {version})", part, part_scores, thr)
-        per_language(part, part_scores, thr)
+        report(f"hand-written, never trained on (training/unseen, {version})", part, part_scores, plan)
+        per_language(part, part_scores, plan)
     if unseen_rows:
-        report("all never-trained-on sets together", unseen_rows, unseen_scores, thr)
-    everyday_check(det, thr, ROOT / "training" / "everyday_requests.txt")
+        report("all never-trained-on sets together", unseen_rows, unseen_scores, plan)
+        category_report(unseen_rows, unseen_scores, plan, "never trained on")
+    everyday_check(det, plan, ROOT / "training" / "everyday_requests.txt")
     if args.operating_points:
         operating_points({"validation": (splits["val"], val_scores), "test": (splits["test"], test_scores),
-                          "never trained on": (unseen_rows, unseen_scores)}, thr)
+                          "never trained on": (unseen_rows, unseen_scores)}, plan)
     if not args.no_save:
-        meta_thr = dict(meta, thresholds=thr)
+        meta_thr = dict(meta, thresholds={"input": plan.input, "output": plan.output})
         with open(args.out / "meta.json", "w", encoding="utf-8") as fh:
             json.dump(meta_thr, fh, ensure_ascii=False, separators=(",", ":"))
         digests = ", ".join(f"{p.name} sha256 {hashlib.sha256(p.read_bytes()).hexdigest()}"
                             for p in sorted(args.out.glob("*.npz")))
         print(f"\nsaved {args.out} ({digests})")
     if args.cross:
-        cross(public, hand, args)
+        cross(public, hand + env, args)
     return 0
 
 
@@ -774,22 +1108,23 @@ CROSS_GROUPS = [
     ("toxigen_demos",),  # toxicity outside tweets
     ("bipia_email",),  # indirect injection in emails, only our synthetic documents left
     ("xstest",),  # edgy-but-safe prompts and their unsafe contrasts
+    ("multiwoz", "arena_hard"),  # real benign traffic never seen
 ]
 
 
-def cross(public: list[Row], hand: list[Row], args) -> None:
+def cross(public: list[Row], rest: list[Row], args) -> None:
     """Leave whole sources out of training; thresholds from that run's validation; score the left-out sources."""
     print("\n== cross-source: each group left out of training entirely, scored on all its rows")
     for group in CROSS_GROUPS:
         kept = [r for r in public if r.source not in group]
         left = [r for r in public if r.source in group]
-        splits = split(kept + hand)
+        splits = split(kept + rest)
         splits["train"] = cap_davidson(splits["train"], DAVIDSON_TRAIN_CAP)
         splits["val"] = cap_davidson(splits["val"], DAVIDSON_EVAL_CAP)
         det, _ = fit_and_eval(splits, args, None, "without " + "+".join(group))
-        thr = choose_thresholds(splits["val"], score_rows(det, splits["val"]))
+        plan = choose_thresholds(splits["val"], score_rows(det, splits["val"]))
         left = cap_davidson(left, DAVIDSON_EVAL_CAP)
-        report("left out: " + "+".join(group), left, score_rows(det, left), thr)
+        report("left out: " + "+".join(group), left, score_rows(det, left), plan)
 
 
 if __name__ == "__main__":

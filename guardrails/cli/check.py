@@ -7,6 +7,7 @@ import json
 import sys
 from typing import IO, Any, Iterator
 
+from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.engine import Guard
 from guardrails.types import Stage
 from guardrails.verdict import Verdict
@@ -22,6 +23,7 @@ def register(sub: Any) -> None:
     p.add_argument("--stage", choices=[s.value for s in Stage], default="input")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.add_argument("--jsonl", metavar="FILE", help="check each line {text, stage?, id?} of FILE ('-' = stdin); one verdict per line")
+    add_trust_flag(p)
     p.set_defaults(handler=run)
 
 
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jsonl is not None and args.text is not None:
         print("guardrails check: error: give TEXT or --jsonl, not both", file=sys.stderr)
         return EXIT_USAGE
-    guard = Guard.from_policy(args.policy)
+    guard = Guard.from_policy(args.policy, trust_plugins=trust_of(args))
     if args.jsonl is not None:
         return _run_batch(guard, args.jsonl, Stage(args.stage))
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -50,7 +52,9 @@ def _print_human(v: Verdict) -> None:
         where = f" [{len(viol.spans)} span(s)]" if viol.spans else ""
         extra = f" error: {viol.error}" if viol.error else ""
         print(f"  {viol.action.value:<6} {viol.filter}/{viol.category} score={viol.score:.2f}{where}{extra}")
-    if v.allowed and v.violations and any(x.spans for x in v.violations):
+    if v.response is not None:
+        print(v.response)  # action respond: the category's message, in place of an answer
+    elif v.allowed and v.violations and any(x.spans for x in v.violations):
         print(v.text)
 
 

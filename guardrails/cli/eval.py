@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, Callable
 
+from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.types import Stage
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -35,6 +36,7 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N lines (after reading all files)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (no matplotlib needed)")
     p.add_argument("--json", action="store_true", help="print metrics.json to stdout instead of the table")
+    add_trust_flag(p)
     p.set_defaults(handler=main)
 
 
@@ -71,7 +73,7 @@ def main(args: argparse.Namespace) -> int:
         raise DatasetError(f"{', '.join(args.datasets)}: no examples (empty file?)")
     if args.limit is not None:
         examples = examples[: max(args.limit, 0)]
-    guard = Guard.from_policy(args.policy)
+    guard = Guard.from_policy(args.policy, trust_plugins=trust_of(args))
     guard.load()  # model loading is not part of the per-check latency
     with _progress(len(examples)) as tick:
         result = run(guard, examples, default_stage=Stage(args.stage), progress=tick)

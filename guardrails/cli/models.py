@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.engine import Guard
 from guardrails.runtime import ModelNotFound, ModelSpec, is_offline, locate_model, resolve_model
 from guardrails.runtime.resolve import FOREIGN_WEIGHTS
@@ -21,6 +22,7 @@ def register(sub: Any) -> None:
     ls = cmds.add_parser("list", help="list each model a policy needs and whether a local copy exists")
     ls.add_argument("policy", help="policy file or built-in name")
     ls.add_argument("--json", action="store_true", help="one JSON object per model")
+    add_trust_flag(ls)
     ls.set_defaults(handler=list_models)
     pf = cmds.add_parser(
         "prefetch",
@@ -29,6 +31,7 @@ def register(sub: Any) -> None:
     pf.add_argument("policy", help="policy file or built-in name")
     pf.add_argument("--verify", action="store_true", help="never download; only check that every model is present")
     pf.add_argument("--json", action="store_true", help="one JSON object per model")
+    add_trust_flag(pf)
     pf.set_defaults(handler=prefetch)
 
 
@@ -69,7 +72,7 @@ def _locate(need: Need) -> None:
 
 
 def list_models(args: argparse.Namespace) -> int:
-    needs = policy_models(Guard.from_policy(args.policy))
+    needs = policy_models(Guard.from_policy(args.policy, trust_plugins=trust_of(args)))
     for need in needs:
         _locate(need)
     _print(needs, args.json)
@@ -77,7 +80,7 @@ def list_models(args: argparse.Namespace) -> int:
 
 
 def prefetch(args: argparse.Namespace) -> int:
-    guard = Guard.from_policy(args.policy)
+    guard = Guard.from_policy(args.policy, trust_plugins=trust_of(args))
     needs = policy_models(guard)
     offline = args.verify or is_offline(guard.policy.offline)
     for need in needs:

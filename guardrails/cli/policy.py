@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.errors import PolicyError
 from guardrails.policy import load_policy, policy_schema
 
@@ -18,10 +19,12 @@ def register(sub: Any) -> None:
     cmds = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     v = cmds.add_parser("validate", help="check policy files; exit 2 if any is invalid")
     v.add_argument("files", nargs="+")
+    add_trust_flag(v)
     v.set_defaults(handler=validate)
     s = cmds.add_parser("show", help="print a policy resolved (after extends)")
     s.add_argument("file")
     s.add_argument("--json", action="store_true")
+    add_trust_flag(s)
     s.set_defaults(handler=show)
     c = cmds.add_parser("schema", help="print the policy JSON Schema")
     c.set_defaults(handler=schema)
@@ -31,7 +34,7 @@ def validate(args: argparse.Namespace) -> int:
     failed = 0
     for source in args.files:
         try:
-            policy = load_policy(source)
+            policy = load_policy(source, trust_plugins=trust_of(args))
         except PolicyError as exc:
             failed += 1
             for problem in exc.problems:
@@ -43,7 +46,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    policy = load_policy(args.file)
+    policy = load_policy(args.file, trust_plugins=trust_of(args))
     data = {**policy.to_dict(), "hash": policy.hash}
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.errors import GuardrailsError
 
 EXIT_USAGE = 2
@@ -32,6 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--audit-log", metavar="PATH", default=None, help="'-' (stdout, default), 'off', or a file")
     p.add_argument("--host", default=None, help="bind address (default: 127.0.0.1, or the config's)")
     p.add_argument("--port", type=int, default=None, help="port (default: 8080, or the config's)")
+    add_trust_flag(p)
     p.set_defaults(handler=run)
 
 
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         from guardrails.server import create_app
         from guardrails.server.backend import LocalModel, start_backend_thread
         from guardrails.server.config import load_server_config, single_app_config
+        from guardrails.server.protocol import uvicorn_options
     except ImportError as exc:
         print(f"guardrails serve: error: {exc.name} is missing; install the server extra: "
               "pip install 'openweights-guardrails[server]'", file=sys.stderr)
@@ -85,12 +88,16 @@ def run(args: argparse.Namespace) -> int:
             updates["port"] = args.port
         if args.audit_log is not None:
             updates["audit"] = config.audit.model_copy(update={"path": args.audit_log})
+        trust = trust_of(args)
+        if trust:
+            updates["allow_plugins"] = trust
         if updates:
             loaded.config = config.model_copy(update=updates)
         app = create_app(loaded)
         cfg = loaded.config
         print(f"guardrails serve: {len(cfg.apps)} app(s) on http://{cfg.host}:{cfg.port}/v1", file=sys.stderr)
-        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30)
+        uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False, timeout_graceful_shutdown=30,
+                    **uvicorn_options(cfg))
         return 0
     except RuntimeError as exc:
         print(f"guardrails serve: error: {exc}", file=sys.stderr)

@@ -59,6 +59,20 @@ def bag_features(words: list[str]) -> set[str]:
     return feats
 
 
+_LENGTH_BANDS = (3, 10, 25, 60, 200, 1000, 4000)
+# Where an answer's first sentences are: a refusal or a "Sure, here's how" there says most.
+_OPENING_CHARS = 200
+
+
+def length_cue(chars: int) -> str:
+    """A cue naming the unit's length band: the model learns how much a short text can say, so
+    "no" or "sure" are not scored on the strength of one or two n-grams."""
+    for band in _LENGTH_BANDS:
+        if chars <= band:
+            return f"len<={band}"
+    return "len>4000"
+
+
 def _cue_set(hits: list[tuple[str, int]]) -> set[str]:
     names = {h for h, _ in hits}
     out = set(names)
@@ -123,13 +137,15 @@ def units(text: str, *, decode: bool = True) -> list[Unit]:
     ntext = norm.text
     words, starts = tokens(ntext)
     hits = matcher().find(ntext, words, starts) if words or not ntext.isascii() else []
+    opening = {f"{name}@start" for name, at in hits if name in ("declines", "complies") and at < _OPENING_CHARS}
     segs = _segments(ntext)
     whole = Unit(0, len(text), "whole")
     out = [whole]
     doc = len(segs) > 1 and looks_like_document(ntext)
     if len(segs) <= 1:
         whole.bag = bag_features(words)
-        whole.cues = _cue_set(hits)
+        whole.cues = _cue_set(hits) | opening
+        whole.cues.add(length_cue(len(ntext.strip())))
     else:
         import bisect
 
@@ -140,6 +156,7 @@ def units(text: str, *, decode: bool = True) -> list[Unit]:
             src = norm.source_span(s, e)
             unit = Unit(src[0], src[1], "segment", bag_features(words[i:j]), _cue_set(seg_hits))
             unit.cues.add("in_doc" if doc else "in_multi")
+            unit.cues.add(length_cue(e - s))
             if doc and any(c in unit.cues for c in ("ai_addressed", "override", "new_rules")):
                 unit.cues.add("doc+directive")
             bag |= unit.bag
@@ -147,7 +164,8 @@ def units(text: str, *, decode: bool = True) -> list[Unit]:
         whole.bag = bag
         # Topic and request cues count only where they co-occur, in a segment: summed over a long
         # document they would add up unrelated passages ("gun" in one line, "how to" in another).
-        whole.cues = {c for c in _cue_set(hits) if not c.startswith(_LOCAL_CUE_PREFIXES) and c != "request"}
+        whole.cues = {c for c in _cue_set(hits) if not c.startswith(_LOCAL_CUE_PREFIXES) and c != "request"} | opening
+        whole.cues.add(length_cue(len(ntext.strip())))
         if doc:
             whole.cues.add("is_doc")
             if any("doc+directive" in u.cues for u in out[1:]):

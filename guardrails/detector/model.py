@@ -1,4 +1,4 @@
-"""The shipped linear detector: loads the weights (JSON + npz, no pickle) and scores text."""
+"""The shipped detector: loads the weights (JSON + npz, no pickle) and scores text."""
 
 from __future__ import annotations
 
@@ -14,64 +14,78 @@ import numpy as np
 from guardrails.detector.features import Unit, units
 
 WINDOW = 4000
-# The hazard topic is only worked out when a harmful request is at least this likely.
-HAZARD_FLOOR = 0.2
 WINDOW_OVERLAP = 400
-CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "data" / "builtin"
+# Heads every shipped model has; hazard-category heads (guardrails.taxonomy.HAZARDS) come after them.
+CORE_HEADS = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", "harmful_response", "refusal")
 
 
 @dataclass(frozen=True)
 class Detection:
-    """Scores in [0, 1] per category, the source span that scored highest, and the hazard topic."""
+    """Probabilities in [0, 1] per head, the ``[start, end)`` source span that scored highest, and
+    the structural cues of the whole text (see features.py; the response model reads some)."""
 
     scores: dict[str, float]
     spans: dict[str, tuple[int, int]]
-    hazard: str | None
-    hazard_score: float
+    cues: frozenset[str] = frozenset()
 
 
 class Detector:
     """Multi-label scores over n-gram and cue features (see features.py).
 
-    Two models share the features: logistic heads (``weights.npz``, also the hazard topic) and a
-    small network (``mlp.npz``: an int8 feature embedding, one ReLU layer, plus its own linear
-    part). A category's logit is the mean of the two; without ``mlp.npz`` the logistic heads alone.
+    Two models share the features: logistic heads (``weights.npz``) and a small network (``mlp.npz``:
+    an int8 feature embedding, one ReLU layer, plus its own linear part). A head's logit is the mean
+    of the two; without ``mlp.npz`` the logistic heads alone. Heads: the attack and language heads,
+    ``harmful_request`` and ``harmful_response`` (any hazard), ``refusal`` (an answer that declines:
+    used by the response score) and one per hazard category.
+
+    An answer is scored with its prompt (``score_response``): a small logistic model, stored in
+    ``meta.json``, combines the answer's own harmful-response logit with how harmful the prompt was
+    and whether the answer refuses, so "Sure, here you go: ..." after a harmful request counts as
+    harmful and the same words after a cooking question do not.
     """
 
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.meta = meta
-        self.categories: tuple[str, ...] = tuple(meta["categories"])
-        self.hazards: tuple[str, ...] = tuple(meta["hazards"])
+        self.heads: tuple[str, ...] = tuple(meta["heads"])
         self.vocab: dict[str, int] = {f: i for i, f in enumerate(meta["features"])}
         self.cue_index: dict[str, int] = {c: i for i, c in enumerate(meta["cues"])}
-        self.W = arrays["W"].astype(np.float32)
-        self.Wc = arrays["Wc"].astype(np.float32)
+        # Logistic heads (weights.npz) exist for some heads only; their logit is averaged with the
+        # network's. Without the network (no mlp.npz) only those heads score; the others stay at
+        # their network bias, i.e. near 0.
+        self.linear_heads: tuple[str, ...] = tuple(meta["linear_heads"])
+        self.linear_index = np.array([self.heads.index(h) for h in self.linear_heads], np.intp)
         self.b = arrays["b"].astype(np.float32)
-        self.Wh = arrays["Wh"].astype(np.float32)
-        self.Whc = arrays["Whc"].astype(np.float32)
-        self.bh = arrays["bh"].astype(np.float32)
         self.mlp = "E" in arrays
+        self.stacker: dict[str, Any] | None = meta.get("response_stacker")
+        # A text's n-gram weights are scaled by 1/sqrt(max(n, min_bag)): two words cannot carry the
+        # evidence of a paragraph. Per-head calibration (a * logit + c, fitted on validation rows).
+        self.min_bag = int(meta.get("min_bag", 1))
+        cal = meta.get("calibration", {})
+        self.cal_a = np.array([cal.get(h, [1.0, 0.0])[0] for h in self.heads], np.float32)
+        self.cal_c = np.array([cal.get(h, [1.0, 0.0])[1] for h in self.heads], np.float32)
         # One gather per text: the logistic weights, the network's linear part and its embedding
-        # (int8 rows times their scale, stored 4x smaller than float32) side by side.
+        # side by side (int8 rows times their scale in the files: 4x smaller than float32).
+        blocks, cue_blocks = [arrays["W"].astype(np.float32)], [arrays["Wc"].astype(np.float32)]
         if self.mlp:
-            self.G = np.hstack([self.W, arrays["L"].astype(np.float32),
-                                arrays["E"].astype(np.float32) * arrays["Es"].astype(np.float32)[:, None]])
-            self.Gc = np.hstack([self.Wc, arrays["Lc"].astype(np.float32), arrays["Ec"].astype(np.float32)])
+            blocks += [arrays["L"].astype(np.float32) * arrays["Ls"].astype(np.float32),
+                       arrays["E"].astype(np.float32) * arrays["Es"].astype(np.float32)[:, None]]
+            cue_blocks += [arrays["Lc"].astype(np.float32), arrays["Ec"].astype(np.float32)]
             self.P = arrays["P"].astype(np.float32)
             self.b1 = arrays["b1"].astype(np.float32)
             self.W2 = arrays["W2"].astype(np.float32)
             self.b2 = arrays["b2"].astype(np.float32)
-        else:
-            self.G, self.Gc = self.W, self.Wc
+        self.G = np.hstack(blocks)
+        self.Gc = np.hstack(cue_blocks)
 
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_DIR) -> "Detector":
-        """Load ``meta.json``, ``weights.npz`` and (if present) ``mlp.npz``; the shipped model by default."""
+        """Load ``meta.json``, ``weights.npz`` and (if present) the network: ``mlp.npz`` and
+        ``embedding.npz``; the shipped model by default."""
         directory = Path(directory)
         with open(directory / "meta.json", encoding="utf-8") as fh:
             meta = json.load(fh)
-        files = [directory / "weights.npz"] + [p for p in [directory / "mlp.npz"] if p.exists()]
+        files = [directory / "weights.npz"] + [p for p in (directory / "mlp.npz", directory / "embedding.npz") if p.exists()]
         arrays: dict[str, np.ndarray] = {}
         for path in files:
             with np.load(path, allow_pickle=False) as npz:
@@ -83,61 +97,56 @@ class Detector:
         idx = [i for i in map(get, unit.bag) if i is not None]
         cget = self.cue_index.get
         cidx = [i for i in map(cget, unit.cues) if i is not None]
-        scale = 1.0 / math.sqrt(len(unit.bag)) if unit.bag else 0.0
+        scale = 1.0 / math.sqrt(max(len(unit.bag), self.min_bag)) if unit.bag else 0.0
         return idx, cidx, scale
 
     def _logits(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
-        """Per-category logits of several units at once, shape (units, categories)."""
+        """Per-head logits of several units at once, shape (units, heads)."""
         g = _per_unit(self.G, [r[0] for r in rows], [r[2] for r in rows])
         g += _per_unit(self.Gc, [r[1] for r in rows], [1.0] * len(rows))
-        k = len(self.categories)
-        z: np.ndarray = self.b + g[:, :k]
+        nl, k = len(self.linear_heads), len(self.heads)
+        z = self.b + g[:, :nl]
         if not self.mlp:
-            return z
-        hidden = np.maximum(g[:, 2 * k:] @ self.P + self.b1, 0.0)
-        zm = hidden @ self.W2 + self.b2 + g[:, k:2 * k]
-        out: np.ndarray = 0.5 * (z + zm)
+            out = np.full((len(rows), k), -10.0, np.float32)
+            out[:, self.linear_index] = z
+            return out
+        hidden = np.maximum(g[:, nl + k:] @ self.P + self.b1, 0.0)
+        zm: np.ndarray = hidden @ self.W2 + self.b2 + g[:, nl:nl + k]
+        zm[:, self.linear_index] = 0.5 * (zm[:, self.linear_index] + z)
+        return zm
+
+    def calibrated(self, z: np.ndarray) -> np.ndarray:
+        """Probabilities of logits ``z`` (units x heads) after each head's calibration."""
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-(z * self.cal_a + self.cal_c)))
         return out
 
     def logits(self, unit: Unit) -> np.ndarray:
-        """Per-category logits of one unit."""
+        """Per-head logits of one unit."""
         out: np.ndarray = self._logits([self._rows(unit)])[0]
         return out
 
-    def _hazard_probs(self, rows: tuple[list[int], list[int], float]) -> np.ndarray:
-        idx, cidx, scale = rows
-        z = self.bh.copy()
-        if idx:
-            z += self.Wh[idx].sum(axis=0) * scale
-        if cidx:
-            z += self.Whc[cidx].sum(axis=0)
-        e: np.ndarray = np.exp(z - z.max())
-        out: np.ndarray = e / e.sum()
-        return out
-
-    def score_units(self, parts: Iterable[Unit]) -> Detection:
-        """Max over units of each category's probability; the arg-max unit gives the span."""
-        parts = list(parts)
+    def unit_logits(self, parts: list[Unit]) -> np.ndarray:
+        """Uncalibrated logits of each unit, shape (units, heads)."""
         # Segments are subsets of the whole text's bag: look features up once in the big vocabulary,
         # then in the small dict of the text's known features.
-        vocab = self.vocab
-        get = vocab.get
+        get = self.vocab.get
         known = {f: i for f in parts[0].bag if (i := get(f)) is not None}
-        rows = [self._rows(parts[0], known)] + [
+        whole = parts[0]
+        cget = self.cue_index.get
+        scale = 1.0 / math.sqrt(max(len(whole.bag), self.min_bag)) if whole.bag else 0.0
+        rows = [(list(known.values()), [i for i in map(cget, whole.cues) if i is not None], scale)] + [
             self._rows(u, known if u.kind == "segment" else None) for u in parts[1:]
         ]
-        z = self._logits(rows)
-        probs = 1.0 / (1.0 + np.exp(-z))
+        return self._logits(rows)
+
+    def score_units(self, parts: Iterable[Unit]) -> Detection:
+        """Max over units of each head's probability; the arg-max unit gives the span."""
+        parts = list(parts)
+        probs = self.calibrated(self.unit_logits(parts))
         best = probs.argmax(axis=0)
-        scores = {c: float(probs[best[k], k]) for k, c in enumerate(self.categories)}
-        spans = {c: (parts[best[k]].start, parts[best[k]].end) for k, c in enumerate(self.categories)}
-        hazard, hazard_score = None, 0.0
-        k = self.categories.index("harmful_request")
-        if self.hazards and scores["harmful_request"] >= HAZARD_FLOOR:
-            hp = self._hazard_probs(rows[best[k]])
-            h = int(hp.argmax())
-            hazard, hazard_score = self.hazards[h], float(hp[h])
-        return Detection(scores, spans, hazard, hazard_score)
+        scores = {h: float(probs[best[k], k]) for k, h in enumerate(self.heads)}
+        spans = {h: (parts[best[k]].start, parts[best[k]].end) for k, h in enumerate(self.heads)}
+        return Detection(scores, spans, frozenset(parts[0].cues))
 
     def score(self, text: str) -> Detection:
         """Score one text (whole, each segment, decoded payloads); long texts in overlapping windows.
@@ -152,31 +161,74 @@ class Detector:
             d = self.score_units(units(text[start:end]))
             shifted = {c: (a + start, b + start) for c, (a, b) in d.spans.items()}
             if best is None:
-                best = Detection(dict(d.scores), shifted, d.hazard, d.hazard_score)
+                best = Detection(dict(d.scores), shifted, d.cues)  # the opening window's cues
                 continue
-            hazard, hazard_score = best.hazard, best.hazard_score
             for c, v in d.scores.items():
                 if v > best.scores[c]:
                     best.scores[c] = v
                     best.spans[c] = shifted[c]
-                    if c == "harmful_request":
-                        hazard, hazard_score = d.hazard, d.hazard_score
-            best = Detection(best.scores, best.spans, hazard, hazard_score)
         assert best is not None
         return best
+
+    def response_score(self, answer: Detection, prompt: Detection | None) -> float:
+        """Probability that ``answer`` carries out a harmful request, given its prompt's scores
+        (None: no prompt known; the model was trained with and without one)."""
+        if self.stacker is None or prompt is None:
+            # Without its prompt, an answer is judged by its own words (the answer head), not by a model
+            # that was mostly shown answers with prompts.
+            return answer.scores.get("harmful_response", 0.0)
+        x = response_features(answer, prompt)
+        z = float(np.dot(self.stacker["coef"], [x[name] for name in self.stacker["features"]]) + self.stacker["intercept"])
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _clip(z: float) -> float:
+    return min(max(z, -4.0), 6.0)
+
+
+def response_features(answer: Detection, prompt: Detection | None) -> dict[str, float]:
+    """Inputs of the response model: the answer's harmful-response and refusal logits, whether it
+    opens by declining or by complying (multilingual cue phrases), the prompt's strongest attack or
+    harm logit (0 and has_prompt = 0 when there is no prompt), and their products."""
+    # Logits are clipped to [-4, 6] (a probability of 0.018 to 0.9975): beyond that a head is sure either
+    # way, and unclipped saturated logits would pile every confident answer up at a score of 1.0.
+    a = _clip(_logit(answer.scores.get("harmful_response", 0.0)))
+    refusal = answer.scores.get("refusal", 0.0)
+    declines = float("declines@start" in answer.cues)
+    complies = float("complies@start" in answer.cues)
+    if prompt is None:
+        p, has = 0.0, 0.0
+    else:
+        p = _clip(max(_logit(prompt.scores.get(h, 0.0)) for h in ("harmful_request", "jailbreak", "prompt_injection")))
+        has = 1.0
+    goes_on = (1.0 - refusal) * (1.0 - declines)
+    return {"answer": a, "refusal": _clip(_logit(refusal)), "declines": declines, "complies": complies, "prompt": p,
+            "has_prompt": has, "prompt_x_goes_on": p * goes_on * has, "prompt_x_complies": p * complies * has,
+            "answer_x_goes_on": a * goes_on}
 
 
 def _per_unit(table: np.ndarray, indices: list[list[int]], weights: list[float]) -> np.ndarray:
     """Row i: ``weights[i]`` times the sum of ``table``'s rows ``indices[i]``; one gather and one
-    matrix product for all units (per-unit numpy calls would cost more than the arithmetic)."""
-    lens = [len(ix) for ix in indices]
-    n = sum(lens)
+    segmented sum for all units (per-unit numpy calls would cost more than the arithmetic)."""
+    lens = np.fromiter(map(len, indices), np.intp, len(indices))
+    out = np.zeros((len(indices), table.shape[1]), np.float32)
+    n = int(lens.sum())
     if n == 0:
-        return np.zeros((len(indices), table.shape[1]), np.float32)
+        return out
     flat = np.fromiter(itertools.chain.from_iterable(indices), np.intp, n)
-    assign = np.zeros((len(indices), n), np.float32)
-    assign[np.repeat(np.arange(len(indices)), lens), np.arange(n)] = np.repeat(np.array(weights, np.float32), lens)
-    out: np.ndarray = assign @ np.take(table, flat, axis=0)
+    # Sum each unit's rows in index order: a set's iteration order changes with Python's string hashing
+    # from process to process, and float32 sums in another order differ in the last bits.
+    rows = len(table)
+    flat = np.sort(np.repeat(np.arange(len(indices), dtype=np.intp), lens) * rows + flat) % rows
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+    nonempty = lens > 0
+    sums = np.add.reduceat(np.take(table, flat, axis=0), starts[nonempty], axis=0)
+    out[nonempty] = sums * np.asarray(weights, np.float32)[nonempty, None]
     return out
 
 

@@ -1,4 +1,7 @@
-"""Evaluation datasets: JSONL lines ``{"text", "label", "category"?, "stage"?, "source"?, "spans"?}``.
+"""Evaluation datasets: JSONL lines ``{"text", "label", "category"?, "stage"?, "prompt"?, "source"?, "spans"?}``.
+
+An output-stage line (``"stage": "output"``) is a model's answer; ``prompt`` is the request that
+produced it, and the output filters read the answer with it.
 
 Classification lines carry ``label`` (``"safe"`` or ``"unsafe"``); PII lines carry ``spans``
 (``[{"start", "end", "entity_type"}]``, Python string offsets, ``end`` exclusive) and may omit
@@ -49,6 +52,7 @@ class Example:
     spans: tuple[GoldSpan, ...] | None = None
     id: str | None = None
     where: str = field(default="", compare=False)  # "file:line", for messages
+    prompt: str | None = None  # output stage: the request the answer responds to
 
     @property
     def unsafe(self) -> bool:
@@ -122,8 +126,11 @@ def parse_line(item: Any, where: str = "<line>", default_source: str = "") -> Ex
             stage = Stage(item["stage"])
         except ValueError:
             raise ValueError(f"stage: expected \"input\" or \"output\", got {_short(item['stage'])}") from None
+    prompt = item.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise ValueError(f"prompt: expected a string (the request an answer responds to), got {_kind(prompt)}")
     ident = item.get("id")
-    return Example(text, label, category, source, stage, spans, None if ident is None else str(ident), where)
+    return Example(text, label, category, source, stage, spans, None if ident is None else str(ident), where, prompt)
 
 
 def _parse_spans(raw: Any, length: int) -> tuple[GoldSpan, ...]:

@@ -30,10 +30,9 @@ def group_rows(summary: dict[str, Any]) -> list[list[str]]:
     rows = []
     if summary["overall"]:
         rows.append(_group_cells("ALL", summary["overall"]))
-    for kind in ("by_category", "by_source"):
-        groups = summary[kind]
+    for kind, label in (("by_category", "category"), ("by_source", "source"), ("by_stage", "stage"), ("by_length", "length")):
+        groups = summary.get(kind, {})
         if len(groups) > 1 or (kind == "by_category" and groups):
-            label = "category" if kind == "by_category" else "source"
             rows.extend(_group_cells(f"{label}: {name}", g) for name, g in groups.items())
     return rows
 

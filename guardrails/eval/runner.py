@@ -35,12 +35,12 @@ class Record:
 
     @property
     def blocked(self) -> bool:
-        return self.action is Action.BLOCK
+        return self.action.blocks
 
     @property
     def flagged(self) -> bool:
         """A judgement that the text is unsafe: some violation blocks or flags it (a redaction alone is not)."""
-        return Action.BLOCK in self.actions or Action.FLAG in self.actions
+        return any(a.blocks or a is Action.FLAG for a in self.actions)
 
     @property
     def redacted(self) -> bool:
@@ -95,7 +95,8 @@ def run(
     start = time.perf_counter()
     for ex in examples:
         stage = ex.stage or default_stage
-        verdict = guard.check(ex.text, stage)
+        ctx = Context(prompt=ex.prompt) if stage is Stage.OUTPUT and ex.prompt else None
+        verdict = guard.check(ex.text, stage, ctx=ctx)
         out.records.append(_record(guard, ex, stage, verdict, complete_scores))
         if progress is not None:
             progress(1)
@@ -118,7 +119,7 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
         elif bound.id in verdict.scores:
             scores[bound.id] = max([*verdict.scores[bound.id].values(), violation_scores.get(bound.id, 0.0)])
         elif complete:
-            scores[bound.id], alone = _score_alone(bound, ex.text, stage)
+            scores[bound.id], alone = _score_alone(bound, ex, stage)
             if alone is not None:
                 category_scores[bound.id] = dict(alone)
     return Record(
@@ -134,11 +135,11 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
     )
 
 
-def _score_alone(bound: BoundFilter, text: str, stage: Stage) -> tuple[float | None, dict[str, float] | None]:
+def _score_alone(bound: BoundFilter, ex: Example, stage: Stage) -> tuple[float | None, dict[str, float] | None]:
     """The score (and category scores) of a filter the engine skipped after an earlier block."""
     try:
         bound.filter.ensure_loaded()
-        result = bound.filter.check(text, Context(stage=stage))
+        result = bound.filter.check(ex.text, Context(stage=stage, prompt=ex.prompt))
     except Exception:  # noqa: BLE001 - counted like an engine-side filter error
         return None, None
     values = [*result.scores.values(), *(f.score for f in result.findings)]

@@ -43,11 +43,24 @@ def summarize(
         "overall": _group(labelled, positive) if labelled else None,
         "by_category": _by(labelled, positive, lambda r: r.example.category),
         "by_source": _by(labelled, positive, lambda r: r.example.source),
+        "by_stage": _by(labelled, positive, lambda r: (r.example.stage.value if r.example.stage else "default")),
+        "by_length": _by(labelled, positive, lambda r: length_band(len(r.example.text))),
         "filters": _filters(labelled, run.filter_ids(), target_fprs),
         "latency_ms": metrics.percentiles(r.latency_ms for r in run.records),
         "pii": _pii(run.records, entity_aliases, entities),
     }
     return out
+
+
+LENGTH_BANDS = ((0, 25), (25, 100), (100, 1000), (1000, None))
+
+
+def length_band(n: int) -> str:
+    """A text's length band in characters: '0-24', '25-99', '100-999' or '1000+'."""
+    for lo, hi in LENGTH_BANDS:
+        if hi is None or n < hi:
+            return f"{lo}+" if hi is None else f"{lo}-{hi - 1}"
+    raise AssertionError("unreachable")
 
 
 def _group(records: Sequence[Record], positive: Positive) -> dict[str, Any]:
@@ -71,12 +84,17 @@ def scored(records: Sequence[Record], fid: str, category: str | None = None) -> 
     """Labels and scores of the examples filter ``fid`` scored.
 
     The score is the filter's highest category score, or with ``category`` that category's score
-    (0 where the filter scored the example without it).
+    (0 where the filter scored the example without it). With a category that examples are
+    labelled with (e.g. ``self_harm``), only that category's unsafe examples count as positives
+    and the other unsafe ones are left out: the per-category PR curve.
     """
+    own = bool(category) and any(r.example.category == category for r in records)
     y, s = [], []
     for r in records:
         score = r.scores.get(fid)
         if score is None:
+            continue
+        if own and r.example.unsafe and r.example.category != category:
             continue
         if category:
             score = r.category_scores.get(fid, {}).get(category, 0.0)

@@ -32,11 +32,23 @@ class FilterConfig(BaseModel):
     @field_validator("threshold", mode="before")
     @classmethod
     def _threshold_in_unit_range(cls, value: Any) -> Any:
-        if value is None:
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ValueError(f"expected a number between 0 and 1, got {value!r}")
-        return float(value)
+        return None if value is None else unit_interval(value)
+
+    def files_read(self) -> tuple[str, ...]:
+        """Files this entry reads besides the policy (e.g. a deny list): hot reload watches them."""
+        return ()
+
+    def respond_categories(self) -> tuple[str, ...]:
+        """Categories whose action is ``respond`` (the policy must hold a message for each)."""
+        return ()
+
+
+def unit_interval(value: Any, name: str | None = None) -> float:
+    """A threshold or score: a number between 0 and 1 (not a bool); ValueError saying so otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        prefix = f"{name}: " if name else ""
+        raise ValueError(f"{prefix}expected a number between 0 and 1, got {value!r}")
+    return float(value)
 
 
 @runtime_checkable

@@ -1,54 +1,63 @@
 """``builtin``: the offline detector shipped in the package (no download, numpy only).
 
     - filter: builtin
-      categories: {prompt_injection: 0.5, jailbreak: 0.5, harmful_request: 0.8, toxicity: 0.7}
+      categories: {prompt_injection: 0.9, harmful_request: 0.8, sexual_content: off,
+                   self_harm: {action: respond}}
       action: block
 
-Scores every text for prompt_injection, jailbreak, harmful_request and toxicity; only the
-categories listed are enforced (omitted: all four at the thresholds measured at training time).
-``FilterResult.scores`` always holds the four scores, plus ``harmful_request/<topic>`` (weapons,
-cyber, self_harm, ...) when a harmful request is likely; a finding's span label carries the same
-topic. With chat messages, each user / tool message is scored on its own and the user turns are
-also scored joined, so an instruction split across turns is still seen. System and assistant
-messages are the deployer's and the model's own words and are not scored.
+On prompts it scores prompt_injection, jailbreak, toxicity, harmful_request (a request for
+anything in a hazard category) and each hazard category (guardrails.taxonomy); on answers,
+harmful_response (an answer that carries out a harmful request, read together with its prompt),
+toxicity and each hazard category. Only the categories listed are enforced (omitted: the
+stage's measured defaults); ``off`` allows a category, which also stops ``harmful_request`` /
+``harmful_response`` from counting it. ``FilterResult.scores`` always holds every score.
+With chat messages, each user / tool message is scored on its own and the user turns are also
+scored joined, so an instruction split across turns is still seen. System and assistant messages
+are the deployer's and the model's own words and are not scored.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
+from threading import Lock
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
+from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.filters.base import BaseFilter, FilterConfig
-from guardrails.types import Context, FilterResult, Finding, Span, Stage
+from guardrails.taxonomy import HAZARDS
+from guardrails.types import Action, Context, FilterResult, Finding, Span, Stage
 
-CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity")
+INPUT_CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", *HAZARDS)
+OUTPUT_CATEGORIES = ("harmful_response", "toxicity", *HAZARDS)
 SKIPPED_ROLES = frozenset({"system", "developer", "assistant"})
-# A hazard topic is reported when the harmful_request score reaches this fraction of its threshold.
-HAZARD_REPORT_FRACTION = 0.5
+UMBRELLA = {"input": "harmful_request", "output": "harmful_response"}
+# A hazard is named in an umbrella finding's label when its own score reaches this.
+NAMED_HAZARD_SCORE = 0.3
 
 
 class BuiltinConfig(FilterConfig):
-    categories: dict[str, float] | None = Field(
-        None, description="Category -> threshold in [0, 1]; only these are enforced. Default: all, measured thresholds."
+    categories: dict[str, CategoryRule] | None = Field(
+        None, description="Category -> threshold, off, or {threshold, action: block|flag|respond|off}; only these are "
+                          "enforced. Default: the stage's categories at the thresholds measured at training time.",
+        json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA, "propertyNames": {"enum": sorted(set(INPUT_CATEGORIES + OUTPUT_CATEGORIES))}},
     )
     model: str | None = Field(None, description="Folder with meta.json + weights.npz; default: the shipped model.")
 
     @field_validator("categories", mode="before")
     @classmethod
-    def _known_categories(cls, value: Any) -> Any:
+    def _known_categories(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return value
-        if not isinstance(value, dict) or not value:
-            raise ValueError(f"expected a mapping of category to threshold, got {value!r}")
-        for key, thr in value.items():
-            if key not in CATEGORIES:
-                raise ValueError(f"unknown category {key!r}; known: {', '.join(CATEGORIES)}")
-            if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1:
-                raise ValueError(f"{key}: expected a number between 0 and 1, got {thr!r}")
-        return {k: float(v) for k, v in value.items()}
+        stage = (info.context or {}).get("stage")
+        known = {"input": INPUT_CATEGORIES, "output": OUTPUT_CATEGORIES}.get(stage, INPUT_CATEGORIES + OUTPUT_CATEGORIES)
+        return parse_categories(value, set(known), what=f"{stage} category" if stage else "category")
+
+    def respond_categories(self) -> tuple[str, ...]:
+        return tuple(c for c, rule in (self.categories or {}).items() if rule.action == "respond")
 
 
 @lru_cache(maxsize=4)
@@ -58,8 +67,31 @@ def _load(directory: str | None) -> Any:
     return Detector.load(Path(directory) if directory else DEFAULT_DIR)
 
 
+class _Recent:
+    """The detections of the last few texts: an answer checked while it streams reads its prompt's
+    scores dozens of times."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.items: OrderedDict[str, Any] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, detector: Any, text: str) -> Any:
+        with self.lock:
+            found = self.items.get(text)
+            if found is not None:
+                self.items.move_to_end(text)
+                return found
+        found = detector.score(text)
+        with self.lock:
+            self.items[text] = found
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return found
+
+
 class BuiltinFilter(BaseFilter):
-    """Linear n-gram + cue model over normalised text, its segments and decoded payloads."""
+    """n-gram + cue network over normalised text, its segments and decoded payloads."""
 
     name = "builtin"
     Config = BuiltinConfig
@@ -71,24 +103,29 @@ class BuiltinFilter(BaseFilter):
         super().__init__(config)
         self.config: BuiltinConfig = config
         self._detector: Any = None
-        self._thresholds: dict[str, float] = {}
+        self._rules: dict[str, dict[str, CategoryRule]] = {}
+        self._recent = _Recent()
 
     def is_light(self) -> bool:
         return True  # numpy dot products over hashed n-grams, about 3 ms per 1,000 characters
 
     def load(self) -> None:
         self._detector = _load(self.config.model)
-        if self.config.categories is not None:
-            self._thresholds = dict(self.config.categories)
-        else:
-            shipped = self._detector.meta.get("thresholds", {})
-            fallback = self.config.threshold
-            self._thresholds = {c: fallback if fallback is not None else float(shipped.get(c, 0.5)) for c in CATEGORIES}
+        shipped = self._detector.meta.get("thresholds", {})
+        fallback = self.config.threshold
+        for stage, names in (("input", INPUT_CATEGORIES), ("output", OUTPUT_CATEGORIES)):
+            measured = shipped.get(stage, {})
+            if self.config.categories is not None:
+                rules = {c: r for c, r in self.config.categories.items() if c in names}
+            else:
+                rules = {c: CategoryRule(threshold=fallback) for c in measured}
+            # A rule without a threshold takes the measured one (else 0.5).
+            self._rules[stage] = {c: r if r.threshold is not None or r.off else
+                                  r.model_copy(update={"threshold": float(measured.get(c, 0.5))}) for c, r in rules.items()}
 
-    @property
-    def thresholds(self) -> dict[str, float]:
-        """The enforced categories and their thresholds (after load)."""
-        return dict(self._thresholds)
+    def thresholds(self, stage: str = "input") -> dict[str, float]:
+        """The enforced categories of a stage and their thresholds (after load)."""
+        return {c: float(r.threshold) for c, r in self._rules.get(stage, {}).items() if not r.off and r.threshold is not None}
 
     def _texts(self, text: str, ctx: Context) -> list[str]:
         messages = ctx.messages if ctx.stage is Stage.INPUT else None
@@ -110,32 +147,49 @@ class BuiltinFilter(BaseFilter):
                 user_turns.append(content)
         if len(user_turns) > 1:
             texts.append("\n".join(user_turns))
-        return texts
+        return texts or [""]
 
-    def check(self, text: str, ctx: Context) -> FilterResult:
+    def _scores(self, text: str, ctx: Context) -> tuple[dict[str, float], dict[str, tuple[int, int] | None]]:
+        """Every category's score at this stage, and the span that scored it (single texts only)."""
+        det = self._detector
+        if ctx.stage is Stage.OUTPUT:
+            answer = det.score(text)
+            prompt = self._recent.get(det, ctx.prompt) if ctx.prompt else None
+            scores = {c: answer.scores[c] for c in OUTPUT_CATEGORIES if c != "harmful_response"}
+            scores["harmful_response"] = det.response_score(answer, prompt)
+            spans: dict[str, tuple[int, int] | None] = {c: answer.spans.get(c) for c in OUTPUT_CATEGORIES}
+            spans["harmful_response"] = None  # the whole answer, read with its prompt
+            return scores, spans
         texts = self._texts(text, ctx)
         single = len(texts) == 1 and texts[0] is text
-        scores: dict[str, float] = {c: 0.0 for c in CATEGORIES}
-        spans: dict[str, tuple[int, int] | None] = {}
-        hazard, hazard_at = None, -1.0
+        scores = {c: 0.0 for c in INPUT_CATEGORIES}
+        spans = {}
         for t in texts:
-            det = self._detector.score(t)
-            for c in CATEGORIES:
-                s = det.scores[c]
-                if c not in spans or s > scores[c]:
-                    scores[c] = s
-                    spans[c] = det.spans[c] if single else None
-            if det.hazard and det.scores["harmful_request"] > hazard_at:
-                hazard, hazard_at = det.hazard, det.scores["harmful_request"]
-        out: dict[str, float] = {c: round(scores[c], 4) for c in CATEGORIES}
-        harmful_thr = self._thresholds.get("harmful_request", 0.5)
-        if hazard and scores["harmful_request"] >= HAZARD_REPORT_FRACTION * harmful_thr:
-            out[f"harmful_request/{hazard}"] = out["harmful_request"]
+            d = self._recent.get(det, t)
+            for c in INPUT_CATEGORIES:
+                if c not in spans or d.scores[c] > scores[c]:
+                    scores[c] = d.scores[c]
+                    spans[c] = d.spans[c] if single else None
+        return scores, spans
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        stage = "output" if ctx.stage is Stage.OUTPUT else "input"
+        scores, spans = self._scores(text, ctx)
+        rules = self._rules[stage]
+        umbrella = UMBRELLA[stage]
+        allowed = [c for c, r in rules.items() if r.off and c in HAZARDS]
+        if allowed:
+            # An umbrella score counts only the hazards still enforced: discount what an allowed
+            # category explains (a sexual story on an adult platform is not a "harmful request").
+            scores[umbrella] *= 1.0 - max(scores[c] for c in allowed)
+        named = max(HAZARDS, key=lambda c: scores[c])
         findings = []
-        for c, thr in self._thresholds.items():
-            if scores[c] >= thr:
-                label = f"harmful_request/{hazard}" if c == "harmful_request" and hazard else c
-                span = spans.get(c)
-                found = (Span(span[0], span[1], label),) if span and span[1] > span[0] else ()
-                findings.append(Finding(c, round(scores[c], 4), found))
-        return FilterResult(tuple(findings), out)
+        for c, rule in rules.items():
+            if rule.off or rule.threshold is None or scores[c] < rule.threshold:
+                continue
+            label = f"{umbrella}/{named}" if c == umbrella and scores[named] >= NAMED_HAZARD_SCORE else c
+            span = spans.get(c)
+            found = (Span(span[0], span[1], label),) if span and span[1] > span[0] else ()
+            override = action_override(rule)
+            findings.append(Finding(c, round(scores[c], 4), found, Action(override) if override else None))
+        return FilterResult(tuple(findings), {c: round(v, 4) for c, v in scores.items()})

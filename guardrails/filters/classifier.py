@@ -12,23 +12,44 @@ up for softmax models (the probability of any of them); multi-label models take 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.errors import FilterLoadError
 from guardrails.runtime import ModelSpec, is_offline, resolve_model
 from guardrails.runtime.options import EncoderFilter, ModelFilterConfig, local_model_key
 from guardrails.runtime.resolve import FOREIGN_WEIGHTS
-from guardrails.types import FilterResult
+from guardrails.types import Action, FilterResult
 
 
 class ClassifierConfig(ModelFilterConfig):
     model: str = Field(description="Hub id (org/name) or local folder of a sequence-classification model.")
     revision: str | None = Field(None, description="Hub revision (commit sha, tag or branch) to pin.")
-    labels: dict[str, str] = Field(description="Model label (name or index) -> category; unmapped labels are ignored.")
-    thresholds: dict[str, float] = Field({}, description="Per-category thresholds; others use threshold.")
+    labels: dict[str, str] = Field(
+        description="Model label (name or index) -> category; use the standard names (prompt_injection, jailbreak, "
+                    "toxicity, self_harm, ...: `guardrails policy schema`) so policies mean the same for every filter; "
+                    "unmapped labels are ignored."
+    )
+    categories: dict[str, CategoryRule] = Field(
+        {}, description="Per-category threshold, off, or {threshold, action: block|flag|respond|off}, as for builtin.",
+        json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA},
+    )
+    thresholds: dict[str, float] = Field({}, description="Per-category thresholds (the short form of categories).")
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _category_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        if not value:
+            return {}
+        known = set((info.data.get("labels") or {}).values())
+        return parse_categories(value, known, what="category of the label map")
+
+    def respond_categories(self) -> tuple[str, ...]:
+        return tuple(c for c, r in self.categories.items() if r.action == "respond")
 
     @field_validator("model")
     @classmethod
@@ -90,8 +111,16 @@ class ClassifierFilter(EncoderFilter):
             worst = int(np.argmax(per_chunk))
             score = min(1.0, float(per_chunk[worst]))
             out[category] = score
-            if score >= self.config.thresholds.get(category, self.threshold):
-                findings.append(self._chunk_finding(scores, worst, category, score))
+            rule = self.config.categories.get(category)
+            if rule is not None and rule.off:
+                continue
+            threshold = rule.threshold if rule is not None and rule.threshold is not None else None
+            if threshold is None:
+                threshold = self.config.thresholds.get(category, self.threshold)
+            if score >= threshold:
+                finding = self._chunk_finding(scores, worst, category, score)
+                override = action_override(rule) if rule is not None else None
+                findings.append(replace(finding, action=Action(override)) if override else finding)
         return FilterResult(tuple(findings), out)
 
     def model_specs(self) -> list[ModelSpec]:

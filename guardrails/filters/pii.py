@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 
 from guardrails.errors import FilterLoadError
 from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.linear_regex import MAX_PATTERNS, compile_linear
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,6 @@ DEFAULT_ENTITIES = (
 )
 HASH_KEY_ENV = "GUARDRAILS_PII_KEY"
 _ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-# Presidio compiles recognizer patterns with these flags (DOTALL | MULTILINE | IGNORECASE).
-_REGEX_FLAGS = re.DOTALL | re.MULTILINE | re.IGNORECASE
 _WARM_UP = "warm-up: test@example.com, 192.168.10.1, +1 212 555 0199, 4111 1111 1111 1111, https://example.com"
 
 
@@ -44,17 +43,14 @@ class PatternSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    regex: str = Field(description="Python regular expression (matched case-insensitively).")
+    regex: str = Field(description="RE2 regular expression (linear time; matched case-insensitively, '.' matches newlines).")
     score: float = Field(0.6, ge=0, le=1, description="Score of a match before context words.")
     name: str | None = None
 
     @field_validator("regex")
     @classmethod
     def _compiles(cls, regex: str) -> str:
-        try:
-            re.compile(regex, _REGEX_FLAGS)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression ({exc}): {regex!r}") from None
+        _compile_pattern(regex)
         return regex
 
 
@@ -65,8 +61,8 @@ class RecognizerSpec(BaseModel):
 
     entity: str = Field(description="Entity type it reports, e.g. EMPLOYEE_ID (upper case).")
     name: str | None = Field(None, description="Recognizer name; defaults to the entity.")
-    patterns: tuple[PatternSpec, ...] = ()
-    deny_list: tuple[str, ...] = Field((), description="Exact words or phrases (case-insensitive, whole words).")
+    patterns: tuple[PatternSpec, ...] = Field((), max_length=MAX_PATTERNS)
+    deny_list: tuple[str, ...] = Field((), max_length=10_000, description="Exact words or phrases (case-insensitive, whole words).")
     deny_list_score: float = Field(1.0, ge=0, le=1)
     context: tuple[str, ...] = Field((), description="Words near a match that raise its score.")
 
@@ -89,7 +85,7 @@ class PiiConfig(FilterConfig):
 
     action: str = "redact"
     # Fields that entity names are checked against come first (validators see earlier fields only).
-    recognizers: tuple[RecognizerSpec, ...] = Field((), description="Custom recognizers (regex with context, deny lists).")
+    recognizers: tuple[RecognizerSpec, ...] = Field((), max_length=200, description="Custom recognizers (regex with context, deny lists).")
     ner_model: str | None = Field(None, description="spaCy package/folder or transformers token-classification folder.")
     ner_engine: Literal["auto", "spacy", "transformers"] = "auto"
     ner_labels: dict[str, str] = Field(default_factory=dict, description="NER model label -> entity type, added to the defaults.")
@@ -99,7 +95,9 @@ class PiiConfig(FilterConfig):
     )
     thresholds: dict[str, float] = Field(default_factory=dict, description="Per-entity score thresholds (override threshold).")
     languages: tuple[str, ...] = Field(("en",), min_length=1, description="Languages whose recognizers run (each adds one pass).")
-    allow_list: tuple[str, ...] = Field((), description="Values never reported (exact text, or regexes with allow_list_match: regex).")
+    allow_list: tuple[str, ...] = Field(
+        (), max_length=10_000, description="Values never reported (exact text, or RE2 regexes with allow_list_match: regex)."
+    )
     allow_list_match: Literal["exact", "regex"] = "exact"
     context_words: bool = Field(
         True, description="Let words near a weak match (e.g. 'ssn') raise its score; false skips tokenizing (faster, pattern-only)."
@@ -163,9 +161,9 @@ class PiiConfig(FilterConfig):
         if self.allow_list_match == "regex":
             for i, item in enumerate(self.allow_list):
                 try:
-                    re.compile(item)
-                except re.error as exc:
-                    raise ValueError(f"allow_list[{i}]: not a valid regular expression ({exc}): {item!r}") from None
+                    compile_linear(item)
+                except ValueError as exc:
+                    raise ValueError(f"allow_list[{i}]: {exc}") from None
         return self
 
     def resolved_entities(self) -> tuple[str, ...]:
@@ -209,6 +207,7 @@ class PiiFilter(BaseFilter):
         self._analyzer: Any = None
         self._by_language: dict[str, list[str]] = {}
         self._custom: dict[str, list[Any]] = {}
+        self._allowed = _allow_list_matcher(config)
         self._hash_key = b""
         self._min_threshold = min([self.threshold, *config.thresholds.values()])
 
@@ -279,12 +278,10 @@ class PiiFilter(BaseFilter):
                 entities=entities,
                 score_threshold=max(0.01, self._min_threshold),
                 ad_hoc_recognizers=self._custom[lang] or None,
-                allow_list=list(cfg.allow_list) or None,
-                allow_list_match=cfg.allow_list_match,
             )
             for r in found:
                 key = (r.entity_type, r.start, r.end)
-                if key not in seen:
+                if key not in seen and not self._allowed(text[r.start : r.end]):
                     seen.add(key)
                     results.append(r)
         return results
@@ -367,12 +364,53 @@ def _drop_contained(results: list[Any]) -> list[Any]:
     return kept
 
 
-def _build_recognizer(spec: RecognizerSpec, language: str) -> Any:
-    from presidio_analyzer import Pattern, PatternRecognizer
+def _compile_pattern(regex: str) -> Any:
+    # Presidio's own flags for recognizer patterns (IGNORECASE | DOTALL | MULTILINE), in RE2.
+    return compile_linear(regex, case_sensitive=False, dot_all=True, multiline=True)
 
-    patterns = [Pattern(p.name or f"{spec.entity.lower()}_{i}", p.regex, p.score) for i, p in enumerate(spec.patterns)]
-    options: dict[str, Any] = {"patterns": patterns, "deny_list": list(spec.deny_list), "context": list(spec.context)}
-    return PatternRecognizer(
+
+def _allow_list_matcher(cfg: PiiConfig) -> Any:
+    """value -> True when the allow list covers it (exact text, or a full RE2 match)."""
+    if not cfg.allow_list:
+        return lambda value: False
+    if cfg.allow_list_match == "exact":
+        exact = frozenset(cfg.allow_list)
+        return lambda value: value in exact
+    regexes = [compile_linear(item) for item in cfg.allow_list]
+    return lambda value: any(r.fullmatch(value) for r in regexes)
+
+
+def _build_recognizer(spec: RecognizerSpec, language: str) -> Any:
+    """A Presidio PatternRecognizer whose patterns run on RE2 (Presidio's own engine backtracks and,
+    on its time-out, silently skips the pattern: a fail-open this package must not have)."""
+    from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+
+    compiled = [(p.name or f"{spec.entity.lower()}_{i}", p.regex, _compile_pattern(p.regex), p.score)
+                for i, p in enumerate(spec.patterns)]
+
+    class LinearPatternRecognizer(PatternRecognizer):  # type: ignore[misc]
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> list[Any]:
+            results = []
+            for name, source, regex, score in compiled:
+                for m in regex.finditer(text):
+                    if m.end() > m.start():
+                        results.append(self._result(m.start(), m.end(), score, name, source))
+            if self.deny_list:
+                results += super().analyze(text, entities, nlp_artifacts, regex_flags)
+            return results
+
+        def _result(self, start: int, end: int, score: float, name: str, source: str) -> Any:
+            return RecognizerResult(
+                entity_type=spec.entity, start=start, end=end, score=score,
+                analysis_explanation=self.build_regex_explanation(self.name, name, source, score, None, 0),
+                recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                      RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
+            )
+
+    # Presidio runs only the deny list (escaped literals) itself; the patterns above are matched by RE2.
+    placeholder = [Pattern("unused", "(?!)", 0.0)] if not spec.deny_list else None
+    options: dict[str, Any] = {"patterns": placeholder, "deny_list": list(spec.deny_list), "context": list(spec.context)}
+    return LinearPatternRecognizer(
         supported_entity=spec.entity,
         name=spec.name or f"custom_{spec.entity.lower()}",
         supported_language=language,

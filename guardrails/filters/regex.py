@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import re2
 from pydantic import AfterValidator, Field
 
 from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.linear_regex import MAX_PATTERNS, compile_linear
 from guardrails.normalize import normalize
 from guardrails.types import Context, FilterResult, Finding, Span
 
 
-def _compile(pattern: str, case_sensitive: bool) -> Any:
-    options = re2.Options()
-    options.case_sensitive = case_sensitive
-    options.log_errors = False
-    return re2.compile(pattern, options)
-
-
 def _valid_re2(pattern: str) -> str:
-    try:
-        _compile(pattern, True)
-    except re2.error as exc:
-        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(f"not a valid RE2 pattern ({reason}): {pattern!r}") from None
+    compile_linear(pattern)
     return pattern
 
 
 class RegexConfig(FilterConfig):
     patterns: list[Annotated[str, AfterValidator(_valid_re2)]] = Field(
-        min_length=1, description="RE2 regular expressions (linear time: no backreferences or lookaround)."
+        min_length=1, max_length=MAX_PATTERNS,
+        description="RE2 regular expressions (linear time: no backreferences or lookaround).",
     )
     case_sensitive: bool = False
     category: str = Field("regex", description="Category and redaction label reported for a match.")
@@ -47,7 +37,7 @@ class RegexFilter(BaseFilter):
     def __init__(self, config: RegexConfig) -> None:
         super().__init__(config)
         self.config: RegexConfig = config
-        self._patterns = [_compile(p, config.case_sensitive) for p in config.patterns]
+        self._patterns = [compile_linear(p, case_sensitive=config.case_sensitive) for p in config.patterns]
 
     def check(self, text: str, ctx: Context) -> FilterResult:
         norm = normalize(text) if self.config.normalize else None

@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Generator, Literal, Sequence
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.errors import FilterLoadError, FilterTimeout, GuardrailsError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.runtime.resolve import ModelSpec
@@ -43,7 +44,7 @@ from guardrails.safety_prompts import (
     hazard,
     parse_answer,
 )
-from guardrails.types import Context, FilterResult, Finding, Stage
+from guardrails.types import Action, Context, FilterResult, Finding, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,12 @@ class SafetyModelConfig(FilterConfig):
         description="auto: the model's own chat template if it has one, else our builder for the format its special "
         "tokens show (remote completions: from endpoint_model's name); a named format always uses our builder.",
     )
-    categories: list[str] = Field(list(ALL_CODES), min_length=1, description="Hazards that count (codes S1-S14 or names).")
+    categories: dict[str, CategoryRule] = Field(
+        default_factory=lambda: {code: CategoryRule() for code in ALL_CODES},
+        description="Hazards that count: a list of codes S1-S14 or names, or a mapping of them to a threshold, off, or "
+                    "{threshold, action: block|flag|respond|off} (the same settings as builtin's categories).",
+        json_schema_extra={"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object", "additionalProperties": CATEGORY_SETTING_SCHEMA}]},
+    )
     max_new_tokens: int = Field(20, ge=1, le=64, description="Answer length limit; 'unsafe\\nS1,S10' is a few tokens.")
     request_timeout_ms: int = Field(10_000, gt=0, description="Per HTTP attempt; timeout_ms bounds all attempts together.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts after a connection error, timeout or 5xx/429.")
@@ -82,21 +88,28 @@ class SafetyModelConfig(FilterConfig):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N (in-process backend).")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="In-process weight dtype.")
 
-    @field_validator("categories")
+    @field_validator("categories", mode="before")
     @classmethod
-    def _known_categories(cls, values: list[str]) -> list[str]:
-        codes: list[str] = []
-        for i, value in enumerate(values):
-            try:
-                code = hazard(str(value)).code
-            except KeyError:
-                raise ValueError(
-                    f"unknown hazard category {value!r} at position {i}; expected a code S1-S14 "
-                    f"or a name such as 'violent_crimes'"
-                ) from None
-            if code not in codes:
-                codes.append(code)
-        return codes
+    def _known_categories(cls, values: Any) -> dict[str, CategoryRule]:
+        if isinstance(values, list):
+            if not values:
+                raise ValueError("expected at least one hazard category")
+            rules: dict[str, Any] = {}
+            for i, value in enumerate(values):
+                try:
+                    rules[hazard(str(value)).code] = CategoryRule()
+                except KeyError:
+                    raise ValueError(
+                        f"unknown hazard category {value!r} at position {i}; expected a code S1-S14 "
+                        f"or a name such as 'violent_crimes'"
+                    ) from None
+            return rules
+        known = {*ALL_CODES, *(BY_CODE[c].name for c in ALL_CODES)}
+        parsed = parse_categories(values, known, what="hazard category (code S1-S14 or name)")
+        return {hazard(key).code: rule for key, rule in parsed.items()}
+
+    def respond_categories(self) -> tuple[str, ...]:
+        return tuple(BY_CODE[c].name for c, rule in self.categories.items() if rule.action == "respond")
 
     @field_validator("endpoint")
     @classmethod
@@ -179,8 +192,13 @@ class SafetyModelFilter(BaseFilter):
             scores[name] = score
         if not unsafe:
             return FilterResult.clean(scores)
-        enforced = set(self.config.categories)
-        findings = [Finding(BY_CODE[c].name, score) for c in parsed.codes if c in enforced]
+        findings = []
+        for code in parsed.codes:
+            rule = self.config.categories.get(code)
+            if rule is None or rule.off or (rule.threshold is not None and p is not None and p < rule.threshold):
+                continue
+            override = action_override(rule)
+            findings.append(Finding(BY_CODE[code].name, score, action=Action(override) if override else None))
         if not parsed.codes:
             findings = [Finding(UNSPECIFIED, score)]  # the model named no known hazard: fail closed
         return FilterResult(tuple(findings), scores)

@@ -81,7 +81,8 @@ class SecretsFilter(BaseFilter):
     def __init__(self, config: SecretsConfig) -> None:
         super().__init__(config)
         self.config: SecretsConfig = config
-        self._patterns = [(k, re.compile(p)) for k, p in KNOWN.items() if k in config.kinds]
+        # ASCII word boundaries: a token written right next to CJK text (no space between) still matches.
+        self._patterns = [(k, re.compile(p, re.ASCII)) for k, p in KNOWN.items() if k in config.kinds]
         self._entropy = ENTROPY_KIND in config.kinds
 
     def check(self, text: str, ctx: Context) -> FilterResult:

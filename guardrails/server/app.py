@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,26 +122,40 @@ def create_app(config: LoadedServerConfig | str | Path, *, audit: AuditLog | Non
 
 
 async def _readiness(sc: Sidecar) -> Response:
-    apps: dict[str, Any] = {}
-    checked: dict[str, str] = {}
-    ok = sc.ready
+    """Readiness only: no policy names, hashes, upstream URLs or error texts (this endpoint is unauthenticated);
+    what is wrong goes to the log, once per change."""
+    probes: dict[str, str] = {}
+    apps: dict[str, str] = {}
     for name, app in sc.apps.items():
-        if app.upstream not in checked:
-            checked[app.upstream] = await _probe(sc, app.upstream)
-        state = checked[app.upstream]
-        ok = ok and state == "ok"
-        apps[name] = {"policy": app.handle.guard.policy.name, "policy_hash": app.handle.guard.policy_hash, "upstream": state}
-    body: dict[str, Any] = {"status": "ready" if ok else "not_ready", "models_loaded": sc.ready, "apps": apps}
-    if sc.load_error:
-        body["error"] = sc.load_error
+        if app.upstream not in probes:
+            probes[app.upstream] = await _probe(sc, app.upstream)
+        problem = probes[app.upstream] if probes[app.upstream] != "ok" else None
+        if not sc.ready:
+            problem = f"policy models failed to load ({sc.load_error})" if sc.load_error else "policy models loading"
+        apps[name] = "not_ok" if problem else "ok"
+        _log_change(sc, name, problem)
+    ok = sc.ready and all(state == "ok" for state in apps.values())
+    body = {"status": "ready" if ok else "not_ready", "models_loaded": sc.ready, "apps": apps}
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def _log_change(sc: Sidecar, app: str, problem: str | None) -> None:
+    if app not in sc.readiness or sc.readiness[app] != problem:
+        if problem:
+            level = logging.INFO if problem == "policy models loading" else logging.WARNING
+            logger.log(level, "readiness: app %s is not ready: %s", app, problem)
+        elif app in sc.readiness:
+            logger.info("readiness: app %s is ready again", app)
+        sc.readiness[app] = problem
 
 
 async def _probe(sc: Sidecar, upstream: str) -> str:
     if sc.client is None:
         return "not started"
+    request = sc.client.build_request("GET", upstream + "/models", headers=sc.upstream_headers("readyz"), timeout=2.0)
     try:
-        resp = await sc.client.get(upstream + "/models", headers=sc.upstream_headers("readyz"), timeout=2.0)
+        resp = await sc.client.send(request, stream=True)  # the status is enough: the body is not read
+        await resp.aclose()
     except Exception as exc:  # noqa: BLE001
-        return f"unreachable ({type(exc).__name__})"
-    return "ok" if resp.status_code < 500 else f"HTTP {resp.status_code}"
+        return f"upstream unreachable ({type(exc).__name__})"
+    return "ok" if resp.status_code < 500 else f"upstream answered HTTP {resp.status_code}"

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from guardrails._yaml import Path_, expected_text, format_path, load_located
+from guardrails._yaml import Path_, expected_text, format_path, hide_values, load_located
 from guardrails.errors import GuardrailsError, PolicyError
 
 
@@ -61,6 +61,14 @@ class Limits(BaseModel):
     max_tokens: int | None = Field(None, gt=0, description="Cap on max_tokens; set on requests that give none.")
     max_concurrency: int | None = Field(None, gt=0, description="Concurrent requests of this app; more get 429.")
     timeout_s: float = Field(120.0, gt=0, description="Upstream time limit for one request (whole answer).")
+    max_messages: int = Field(500, gt=0, description="Most chat messages (or prompts) in one request; more get 413.")
+    max_check_chars: int = Field(
+        200_000, gt=0, description="Most characters of text one request may submit for checking; more get 413."
+    )
+    max_response_bytes: int = Field(8_388_608, gt=0, description="Largest non-streamed upstream answer; larger: 502.")
+    max_event_bytes: int = Field(
+        1_048_576, gt=0, description="Largest single line or event of an upstream stream; larger: an error event."
+    )
 
 
 class AppConfig(BaseModel):
@@ -100,6 +108,16 @@ class UpstreamOptions(BaseModel):
     )
 
 
+class Timeouts(BaseModel):
+    """How long a client connection may take to send a request, and stay open idle."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    headers_s: float = Field(10.0, gt=0, description="From a request's first byte to the end of its headers; then 408.")
+    body_s: float = Field(30.0, gt=0, description="From the end of a request's headers to the end of its body; then 408.")
+    idle_s: float = Field(5.0, gt=0, description="A connection with no request in progress is closed after this.")
+
+
 class ServerConfig(BaseModel):
     """The whole sidecar configuration."""
 
@@ -115,6 +133,14 @@ class ServerConfig(BaseModel):
     reload_interval_s: float = Field(1.0, ge=0, description="Policy file polling interval; 0 disables (SIGHUP still reloads).")
     stream_hold_chars: int = Field(48, ge=0, description="Characters of a streamed answer held back until checked.")
     stream_check_every: int = Field(32, ge=1, description="Re-check a streamed answer every this many new characters.")
+    timeouts: Timeouts = Field(default_factory=Timeouts)  # type: ignore[arg-type]
+    max_heavy_checks: int = Field(
+        2, ge=1, description="Checks of large inputs running at once (in worker threads); more wait their turn."
+    )
+    allow_plugins: bool | list[str] = Field(
+        False, description="module:Class filters in policies import and run code: true allows any, a list allows "
+                           "modules starting with these names; default: none (entry-point filters are always allowed)."
+    )
 
     @field_validator("upstream")
     @classmethod
@@ -175,13 +201,18 @@ def load_server_config(path: str | Path) -> LoadedServerConfig:
         raise ServerConfigError(f"{path}: cannot read server config: {exc}") from None
     source = str(path)
     try:
-        data, lines = load_located(text, source)
+        located = load_located(text, source)
     except PolicyError as exc:
         raise ServerConfigError(exc.problems) from None
+    data = located.data
     if not isinstance(data, dict):
         raise ServerConfigError(f"{source}:1: (top level): expected a mapping with 'apps', got {type(data).__name__}")
-    where = {p: f"{source}:{line}" for p, line in lines.items()}
-    return build_server_config(data, where=where, source=source, base_dir=path.resolve().parent)
+    where = {p: f"{source}:{line}" for p, line in located.lines.items()}
+    env_values = [v for values in located.env_values.values() for v in values]
+    try:
+        return build_server_config(data, where=where, source=source, base_dir=path.resolve().parent)
+    except ServerConfigError as exc:
+        raise ServerConfigError([hide_values(p, env_values) for p in exc.problems]) from None
 
 
 def build_server_config(

@@ -33,6 +33,8 @@ class Metrics:
         self.upstream_errors = Counter("guardrails_upstream_errors", "Upstream failures", ["app", "kind"], registry=r)
         self.reloads = Counter("guardrails_policy_reloads", "Policy reloads", ["app", "result"], registry=r)
         self.inflight = Gauge("guardrails_inflight_requests", "Requests in progress", ["app"], registry=r)
+        self.heavy_checks = Gauge("guardrails_heavy_checks", "Checks of large inputs running or waiting for a turn",
+                                  ["state"], registry=r)
 
     def child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: prometheus_client's lookup takes a lock and builds a key each call."""

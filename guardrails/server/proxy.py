@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, TypeVar
 
 import httpx
-from starlette.requests import Request
 from starlette.background import BackgroundTask
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from guardrails.server import sse
-from guardrails.server._http import ApiError, read_json
-from guardrails.server.state import AppState, GuardHandle, Sidecar
+from guardrails.server._http import ApiError, loads, read_json
+from guardrails.server.messages import parse_messages, refuse_uncheckable
+from guardrails.server.state import AppState, GuardHandle, Sidecar, check_units
 from guardrails.streaming import OutputStream
-from guardrails.types import Action, Context, Message, message_text
+from guardrails.types import Action, Context, Message
 from guardrails.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+T = TypeVar("T")
+
+# A client's X-Request-Id is logged and echoed only when it cannot hold a card, phone or account number.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+_DIGIT_RUN = re.compile(r"[0-9]{6}")
+_SEPARATORS = re.compile(r"[._-]")
+# What of an upstream's error event is logged: its type, when it looks like an identifier.
+_ERROR_TYPE = re.compile(r"[A-Za-z0-9_.]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -46,16 +54,23 @@ CHAT = Kind("chat.completions", "/chat/completions", "chat.completion", "chat.co
 COMPLETIONS = Kind("completions", "/completions", "text_completion", "text_completion", False, ("text",))
 
 
-def text_size(content: str | list[Any]) -> int:
-    """Characters a check will read: a text, or the text parts of chat messages."""
-    if isinstance(content, str):
-        return len(content)
-    return sum(len(message_text(m)) for m in content if isinstance(m, dict))
-
-
 def request_id_of(request: Request) -> str:
+    """The client's X-Request-Id when it is a safe token (8-64 of [A-Za-z0-9._-], no run of 6 or more digits
+    even across separators, not all digits), else a fresh one: a client id is logged, so it must not carry PII."""
     given = request.headers.get("x-request-id")
-    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+    if given and _REQUEST_ID.fullmatch(given) and not given.isdigit() and not _DIGIT_RUN.search(_SEPARATORS.sub("", given)):
+        return given
+    return uuid.uuid4().hex
+
+
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
+
+
+def locale_of(request: Request) -> str | None:
+    """The client's preferred language (first tag of ``Accept-Language``): picks a category's
+    ``respond`` message. Anything that is not a plain language tag is ignored."""
+    first = (request.headers.get("accept-language") or "").split(",")[0].split(";")[0].strip()
+    return first if _LOCALE.fullmatch(first) else None
 
 
 async def completions(sc: Sidecar, request: Request, kind: Kind) -> Response:
@@ -64,24 +79,29 @@ async def completions(sc: Sidecar, request: Request, kind: Kind) -> Response:
     headers = {"x-request-id": rid}
     app = sc.authenticate(request.headers.get("authorization"))
     request.state.app = app.name
-    app.acquire()
+    try:
+        body = await read_json(request, app.config.limits.max_body_bytes, sc.config.timeouts.body_s)
+        app.acquire()  # only once the body is in: a client slow to send it holds no slot
+    except ApiError as err:
+        return err.response(headers)
     released = False
     try:
-        body = await read_json(request, app.config.limits.max_body_bytes)
         _apply_limits(body, app)
         stream = bool(body.get("stream"))
+        if "stream" in body:
+            body["stream"] = stream  # the upstream and the sidecar agree on whether this is a stream
         handle = app.handle  # this request keeps this policy even if a reload swaps it meanwhile
-        ctx = Context(request_id=rid, metadata={"app": app.name, "filter_timings": []})
+        ctx = Context(request_id=rid, locale=locale_of(request), metadata={"app": app.name, "filter_timings": []})
 
         verdict = await _check_input(sc, app, handle, body, ctx, kind)
         if verdict is not None and not verdict.allowed:
-            return _blocked(handle, app, body, kind, stream, rid, headers, stage="input")
+            return _blocked(handle, app, body, kind, stream, rid, headers, verdict)
 
         if stream:
-            response = await _forward_stream(sc, app, handle, body, ctx, kind, headers)
+            response = await _forward_stream(sc, app, handle, body, ctx, kind, headers, request)
             released = isinstance(response, StreamingResponse)  # then the stream releases the slot when it ends
             return response
-        return await _forward(sc, app, handle, body, ctx, kind, headers)
+        return await _forward(sc, app, handle, body, ctx, kind, headers, request)
     except ApiError as err:
         return err.response(headers)
     finally:
@@ -104,27 +124,48 @@ def _apply_limits(body: dict[str, Any], app: AppState) -> None:
         body["max_tokens"] = cap
 
 
-async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[str, Any], ctx: Context,
-                       kind: Kind) -> Verdict | None:
-    guard = handle.guard
-    if kind.chat:
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-            raise ApiError(400, "'messages' must be a non-empty list of message objects", param="messages")
-        verdict = await sc.run(handle, guard.check_input, messages, ctx=ctx, size=text_size(messages))
-        sc.record(app, verdict, ctx, kind.endpoint)
-        if verdict.allowed and verdict.action is Action.REDACT and verdict.messages is not None:
-            body["messages"] = verdict.messages
-        return verdict
+def _bound_input(app: AppState, count: int, chars: int, param: str) -> None:
+    """413 for more messages (or prompts) or more text to check than the app's limits allow."""
+    limits = app.config.limits
+    what = "messages" if param == "messages" else "prompts"
+    if count > limits.max_messages:
+        raise ApiError(413, f"too many {what} in one request ({count}; this app accepts at most {limits.max_messages})",
+                       param=param, code="too_many_messages")
+    if chars > limits.max_check_chars:
+        raise ApiError(413, f"too much text in one request ({chars} characters; this app checks at most "
+                            f"{limits.max_check_chars})", param=param, code="input_too_large")
+
+
+def _prompts(body: dict[str, Any]) -> list[str]:
     prompt = body.get("prompt")
     prompts = [prompt] if isinstance(prompt, str) else prompt
     if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
         # Token-id prompts cannot be checked: refuse them rather than let them pass unseen.
         raise ApiError(400, "'prompt' must be a string or a list of strings", param="prompt")
+    return prompts
+
+
+async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[str, Any], ctx: Context,
+                       kind: Kind) -> Verdict | None:
+    guard = handle.guard
+    refuse_uncheckable(body)
+    if kind.chat:
+        messages = body.get("messages")
+        _bound_input(app, len(messages) if isinstance(messages, list) else 0, 0, "messages")  # before any parsing
+        parsed = parse_messages(messages)
+        _bound_input(app, len(parsed.checked), parsed.chars, "messages")
+        verdict = await sc.run(handle, guard.check_input, parsed.checked, ctx=ctx,
+                               size=check_units(parsed.chars, len(parsed.checked)))
+        sc.record(app, verdict, ctx, kind.endpoint)
+        if verdict.allowed and verdict.action is Action.REDACT:
+            parsed.apply(verdict)  # in place: media parts and every other field stay as sent
+        return verdict
+    prompts = _prompts(body)
+    _bound_input(app, len(prompts), sum(len(p) for p in prompts), "prompt")
     worst: Verdict | None = None
     redacted = []
     for p in prompts:
-        verdict = await sc.run(handle, guard.check_input, p, ctx=ctx, size=len(p))
+        verdict = await sc.run(handle, guard.check_input, p, ctx=ctx, size=check_units(len(p), 1))
         sc.record(app, verdict, ctx, kind.endpoint)
         redacted.append(verdict.text)
         if worst is None or verdict.action.rank > worst.action.rank:
@@ -132,7 +173,7 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
         if not verdict.allowed:
             return verdict
     if worst is not None and worst.action is Action.REDACT:
-        body["prompt"] = redacted[0] if isinstance(prompt, str) else redacted
+        body["prompt"] = redacted[0] if isinstance(body.get("prompt"), str) else redacted
     return worst
 
 
@@ -140,10 +181,11 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
 
 
 def _blocked(handle: GuardHandle, app: AppState, body: dict[str, Any], kind: Kind, stream: bool, rid: str,
-             headers: dict[str, str], stage: str) -> Response:
-    if app.config.block_style == "error":
-        return _block_error(stage, rid).response(headers)
-    refusal = handle.guard.refusal
+             headers: dict[str, str], verdict: Verdict) -> Response:
+    """The answer to a blocked prompt: the policy's refusal, or the category's message (action respond)."""
+    if app.config.block_style == "error" and verdict.response is None:
+        return _block_error("input", rid).response(headers)
+    refusal = handle.guard.reply(verdict)
     model = body.get("model") if isinstance(body.get("model"), str) else "guardrails"
     cid = f"{'chatcmpl' if kind.chat else 'cmpl'}-guardrails-{rid}"
     created = int(time.time())
@@ -192,10 +234,15 @@ def _upstream_error(sc: Sidecar, app: AppState, exc: Exception, timeout_s: float
                     code="upstream_unreachable")
 
 
+def _stream_error(sc: Sidecar, app: AppState, code: str, message: str) -> bytes:
+    sc.metrics.upstream_errors.labels(app.name, code.removeprefix("upstream_")).inc()
+    return sse.event(ApiError(502, message, type="upstream_error", code=code).body())
+
+
 def _error_from_status(sc: Sidecar, app: AppState, status: int, content: bytes) -> Response:
     """Pass an upstream 4xx through (it is about the request); turn a 5xx into a 502."""
     try:
-        data = json.loads(content)
+        data = loads(content)
     except ValueError:
         data = None
     if 400 <= status < 500:
@@ -208,23 +255,84 @@ def _error_from_status(sc: Sidecar, app: AppState, status: int, content: bytes) 
                     code="upstream_error").response()
 
 
-async def _forward(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[str, Any], ctx: Context, kind: Kind,
-                   headers: dict[str, str]) -> Response:
-    assert sc.client is not None
+async def _client_gone(request: Request) -> None:
+    """Return once the client has disconnected (its body was already read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _bounded(sc: Sidecar, app: AppState, request: Request, work: Awaitable[T], rid: str) -> T:
+    """Await ``work`` within the app's ``limits.timeout_s`` (504 after), cancelling it when the client leaves
+    (499). Cancelling closes the upstream connection, which makes vLLM abort the generation."""
     timeout_s = app.config.limits.timeout_s
-    start = time.perf_counter()
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_client_gone(request))
     try:
-        resp = await sc.client.post(app.upstream + kind.path, json=body, headers=sc.upstream_headers(ctx.request_id),
-                                    timeout=_timeout(sc, timeout_s))
-    except (httpx.HTTPError, OSError) as exc:
-        raise _upstream_error(sc, app, exc, timeout_s) from None
+        done, _ = await asyncio.wait({task, gone}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (task, gone):
+            t.cancel()
+        await asyncio.gather(task, gone, return_exceptions=True)
+    if task in done:
+        try:
+            return task.result()
+        except (httpx.HTTPError, OSError) as exc:
+            raise _upstream_error(sc, app, exc, timeout_s) from None
+    if gone in done:
+        logger.info("request %s: the client disconnected; the upstream request was cancelled", rid)
+        raise ApiError(499, "The client closed the connection.", code="client_disconnected")
+    raise _upstream_error(sc, app, TimeoutError(), timeout_s)
+
+
+async def _read_capped(sc: Sidecar, app: AppState, resp: httpx.Response) -> bytes:
+    """The whole upstream body, at most ``limits.max_response_bytes`` (a 502 beyond, never unbounded buffering)."""
+    limit = app.config.limits.max_response_bytes
+    declared = resp.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0
+    chunks: list[bytes] = []
+    if size <= limit:
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+    if size > limit:
+        sc.metrics.upstream_errors.labels(app.name, "too_large").inc()
+        logger.warning("upstream answer for app %s is larger than max_response_bytes (%d)", app.name, limit)
+        raise ApiError(502, f"The upstream model server sent an answer larger than {limit} bytes.",
+                       type="upstream_error", code="upstream_response_too_large")
+    return b"".join(chunks)
+
+
+async def _exchange(sc: Sidecar, app: AppState, request: Request, method: str, path: str, rid: str,
+                    body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+    """One whole upstream exchange (status and bounded body) under the app's deadline, cancelled if the client leaves."""
+
+    async def whole() -> tuple[int, bytes]:
+        assert sc.client is not None
+        req = sc.client.build_request(method, app.upstream + path, json=body, headers=sc.upstream_headers(rid),
+                                      timeout=_timeout(sc, app.config.limits.timeout_s))
+        resp = await sc.client.send(req, stream=True)
+        try:
+            return resp.status_code, await _read_capped(sc, app, resp)
+        finally:
+            await resp.aclose()
+
+    return await _bounded(sc, app, request, whole(), rid)
+
+
+async def _forward(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[str, Any], ctx: Context, kind: Kind,
+                   headers: dict[str, str], request: Request) -> Response:
+    start = time.perf_counter()
+    status, content = await _exchange(sc, app, request, "POST", kind.path, ctx.request_id, body)
     sc.metrics.child(sc.metrics.upstream_latency, app.name, kind.endpoint).observe(time.perf_counter() - start)
-    if resp.status_code >= 400:
-        out = _error_from_status(sc, app, resp.status_code, resp.content)
+    if status >= 400:
+        out = _error_from_status(sc, app, status, content)
         out.headers.update(headers)
         return out
     try:
-        data = resp.json()
+        data = loads(content)
     except ValueError:
         data = None
     if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
@@ -244,12 +352,12 @@ async def _forward(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[s
             verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx, size=len(holder[key]))
             sc.record(app, verdict, ctx, kind.endpoint, field=key)
             if not verdict.allowed:
-                if app.config.block_style == "error":
+                if app.config.block_style == "error" and verdict.response is None:
                     raise _block_error("output", ctx.request_id)
                 for other in kind.text_keys[1:]:
                     if other in holder:
                         holder[other] = None  # blocked reasoning is dropped with the answer
-                holder[kind.text_keys[0]] = guard.refusal
+                holder[kind.text_keys[0]] = guard.reply(verdict)
                 choice["finish_reason"] = "content_filter"
                 choice["logprobs"] = None
                 break
@@ -265,31 +373,37 @@ def _timeout(sc: Sidecar, total_s: float) -> httpx.Timeout:
 
 
 async def _forward_stream(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[str, Any], ctx: Context, kind: Kind,
-                          headers: dict[str, str]) -> Response:
+                          headers: dict[str, str], request: Request) -> Response:
     assert sc.client is not None
     timeout_s = app.config.limits.timeout_s
     start = time.perf_counter()
-    request = sc.client.build_request("POST", app.upstream + kind.path, json=body,
-                                      headers=sc.upstream_headers(ctx.request_id), timeout=_timeout(sc, timeout_s))
-    try:
-        resp = await sc.client.send(request, stream=True)
-    except (httpx.HTTPError, OSError) as exc:
-        raise _upstream_error(sc, app, exc, timeout_s) from None
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    upstream_request = sc.client.build_request("POST", app.upstream + kind.path, json=body,
+                                               headers=sc.upstream_headers(ctx.request_id),
+                                               timeout=_timeout(sc, timeout_s))
+    resp = await _bounded(sc, app, request, sc.client.send(upstream_request, stream=True), ctx.request_id)
     sc.metrics.child(sc.metrics.upstream_latency, app.name, kind.endpoint).observe(time.perf_counter() - start)
     if resp.status_code >= 400:
         try:
-            content = await resp.aread()
-        except httpx.HTTPError:
+            content = await _bounded(sc, app, request, _read_capped(sc, app, resp), ctx.request_id)
+        except ApiError as err:
+            if err.code == "client_disconnected":
+                raise
             content = b""
         finally:
             await resp.aclose()
         out = _error_from_status(sc, app, resp.status_code, content)
         out.headers.update(headers)
         return out
-    moderator = _StreamModerator(sc, app, handle, ctx, kind, body, resp, deadline=start + timeout_s)
+    moderator = _StreamModerator(sc, app, handle, ctx, kind, body, resp, deadline=deadline)
     # The background task also runs when the client left before the body started.
     return StreamingResponse(moderator.run(), media_type="text/event-stream", headers=headers,
                              background=BackgroundTask(moderator.close))
+
+
+def _index(choice: dict[str, Any]) -> int:
+    index = choice.get("index", 0)
+    return index if isinstance(index, int) else 0
 
 
 class _StreamModerator:
@@ -299,10 +413,12 @@ class _StreamModerator:
                  resp: httpx.Response, deadline: float) -> None:
         self.sc, self.app, self.handle, self.ctx, self.kind = sc, app, handle, ctx, kind
         self.resp = resp
-        self.deadline = deadline
+        self.deadline = deadline  # on the event loop's clock
         self.closed = False
         self.streams: dict[tuple[int, str], OutputStream] = {}
         self.recorded: set[tuple[int, str]] = set()
+        self.seen: set[int] = set()  # choice indexes the upstream sent
+        self.finished: set[int] = set()  # ... and those it gave a finish_reason
         self.template: dict[str, Any] = {"id": f"guardrails-{ctx.request_id}", "object": kind.chunk_object,
                                          "created": int(time.time()), "model": body.get("model", "")}
 
@@ -315,12 +431,12 @@ class _StreamModerator:
         return st
 
     async def _push(self, st: OutputStream, text: str) -> str:
-        out = await self.sc.run(self.handle, st.push, text, size=len(text) + st.context_chars)
+        out = await self.sc.run(self.handle, st.push, text, size=len(text) + st.window_chars)
         self.sc.flush_timings(self.app, "output", self.ctx)
         return out
 
     async def _finish(self, slot: tuple[int, str], st: OutputStream) -> str:
-        out = await self.sc.run(self.handle, st.finish, size=len(st.text))
+        out = await self.sc.run(self.handle, st.finish, size=st.length)
         self._record(slot, st)
         return out
 
@@ -334,13 +450,17 @@ class _StreamModerator:
         return sse.event({**self.template, "choices": choices})
 
     def _cut(self) -> bytes:
+        """The last event of a stream that turned bad: finish_reason content_filter, with the category's
+        message as the final text when the block's action is respond."""
+        blocked = next((st.verdict for st in self.streams.values() if st.blocked), None)
+        message = blocked.response if blocked is not None else None
         choices = []
         for index in sorted({i for i, _ in self.streams}) or [0]:
             c: dict[str, Any] = {"index": index, "logprobs": None, "finish_reason": "content_filter"}
             if self.kind.chat:
-                c["delta"] = {}
+                c["delta"] = {"content": message} if message else {}
             else:
-                c["text"] = ""
+                c["text"] = message or ""
             choices.append(c)
         return self._chunk(choices)
 
@@ -362,7 +482,7 @@ class _StreamModerator:
     async def _choice(self, choice: dict[str, Any]) -> dict[str, Any] | None | bool:
         """The moderated choice to emit, None to hold it back, or False when a block is certain."""
         kind = self.kind
-        index = choice.get("index", 0) if isinstance(choice.get("index", 0), int) else 0
+        index = _index(choice)
         holder = choice.get("delta") if kind.chat else choice
         holder = holder if isinstance(holder, dict) else {}
         emits: dict[str, str] = {}
@@ -401,31 +521,51 @@ class _StreamModerator:
             out["text"] = text
         return out
 
+    def _events(self, resp: httpx.Response) -> AsyncIterator[str]:
+        limit = self.app.config.limits.max_event_bytes
+        return sse.iter_events(sse.iter_lines(sse.until(resp.aiter_bytes(), self.deadline), limit), limit)
+
+    def _upstream_error_event(self, chunk: dict[str, Any]) -> bytes:
+        """A generic error event for an upstream's own: its message may hold internal details; only its type is logged."""
+        err = chunk.get("error")
+        kind = err.get("type") if isinstance(err, dict) else None
+        safe = kind if isinstance(kind, str) and _ERROR_TYPE.fullmatch(kind) else "unknown"
+        logger.warning("request %s: the upstream sent an error event (type %s)", self.ctx.request_id, safe)
+        return _stream_error(self.sc, self.app, "upstream_stream_error",
+                             "The upstream model server failed while generating the answer.")
+
+    def _complete(self, done: bool) -> bool:
+        """Whether the upstream ended its stream properly: ``[DONE]``, or a finish_reason for every choice."""
+        return done or bool(self.seen) and self.seen <= self.finished
+
     async def _moderate(self, resp: httpx.Response) -> AsyncIterator[bytes]:
+        done = False
         try:
-            async for data in sse.iter_events(resp.aiter_lines()):
-                if time.perf_counter() > self.deadline:
-                    raise TimeoutError
+            async for data in self._events(resp):
                 if data.strip() == sse.DONE:
+                    done = True
                     break
                 try:
-                    chunk = json.loads(data)
+                    chunk = loads(data)
                 except ValueError:
                     logger.warning("request %s: dropped an upstream event that is not JSON", self.ctx.request_id)
                     continue
                 if not isinstance(chunk, dict):
                     continue
+                if "error" in chunk:
+                    yield self._upstream_error_event(chunk)
+                    yield sse.DONE_EVENT
+                    return
                 for key in ("id", "created", "model", "system_fingerprint"):
                     if key in chunk:
                         self.template[key] = chunk[key]
-                if "error" in chunk and not chunk.get("choices"):
-                    yield sse.event(chunk)
-                    yield sse.DONE_EVENT
-                    return
                 out_choices = []
                 for choice in chunk.get("choices") or []:
                     if not isinstance(choice, dict):
                         continue
+                    self.seen.add(_index(choice))
+                    if choice.get("finish_reason") is not None:
+                        self.finished.add(_index(choice))
                     out = await self._choice(choice)
                     if out is False:
                         yield self._cut()
@@ -435,6 +575,8 @@ class _StreamModerator:
                         out_choices.append(out)
                 if out_choices or not chunk.get("choices"):
                     yield sse.event({**chunk, "choices": out_choices})
+            if not self._complete(done):
+                raise sse.Truncated("the upstream stream ended with neither a finish_reason nor [DONE]")
             # End of stream without a finish_reason for some choice: release what is still held.
             tail: dict[int, dict[str, Any]] = {}
             for slot, st in sorted(self.streams.items()):
@@ -454,6 +596,13 @@ class _StreamModerator:
             if tail:
                 yield self._chunk(list(tail.values()))
             yield sse.DONE_EVENT
+        except sse.StreamError as exc:
+            # Held text stays held: what the upstream did not finish is not released.
+            logger.warning("request %s: upstream stream failed: %s", self.ctx.request_id, exc.code)
+            message = ("The upstream stream ended before the answer was complete." if isinstance(exc, sse.Truncated)
+                       else "The upstream stream sent an event larger than the sidecar accepts.")
+            yield _stream_error(self.sc, self.app, exc.code, message)
+            yield sse.DONE_EVENT
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             err = _upstream_error(self.sc, self.app, exc, self.app.config.limits.timeout_s)
             logger.warning("request %s: upstream stream failed: %s", self.ctx.request_id, err.code)
@@ -464,38 +613,44 @@ class _StreamModerator:
 async def models(sc: Sidecar, request: Request) -> Response:
     """GET /v1/models, passed through from the app's upstream."""
     rid = request_id_of(request)
+    headers = {"x-request-id": rid}
     app = sc.authenticate(request.headers.get("authorization"))
     request.state.app = app.name
-    assert sc.client is not None
     try:
-        resp = await sc.client.get(app.upstream + "/models", headers=sc.upstream_headers(rid),
-                                   timeout=_timeout(sc, app.config.limits.timeout_s))
-    except (httpx.HTTPError, OSError) as exc:
-        return _upstream_error(sc, app, exc, app.config.limits.timeout_s).response({"x-request-id": rid})
-    if resp.status_code >= 400:
-        return _error_from_status(sc, app, resp.status_code, resp.content)
-    return Response(resp.content, status_code=resp.status_code, media_type="application/json",
-                    headers={"x-request-id": rid})
+        status, content = await _exchange(sc, app, request, "GET", "/models", rid)
+    except ApiError as err:
+        return err.response(headers)
+    if status >= 400:
+        return _error_from_status(sc, app, status, content)
+    return Response(content, status_code=status, media_type="application/json", headers=headers)
 
 
 async def guard_check(sc: Sidecar, request: Request) -> Response:
     """POST /v1/guard/check: ``{"text"|"messages", "stage"}`` -> the Verdict JSON of the app's policy."""
     rid = request_id_of(request)
+    headers = {"x-request-id": rid}
     app = sc.authenticate(request.headers.get("authorization"))
     request.state.app = app.name
-    body = await read_json(request, app.config.limits.max_body_bytes)
-    stage = body.get("stage", "input")
-    if stage not in ("input", "output"):
-        raise ApiError(400, "'stage' must be 'input' or 'output'", param="stage")
-    content: str | list[Message]
-    if isinstance(body.get("text"), str):
-        content = body["text"]
-    elif isinstance(body.get("messages"), list) and body["messages"] and all(isinstance(m, dict) for m in body["messages"]):
-        content = body["messages"]
-    else:
-        raise ApiError(400, "give 'text' (a string) or 'messages' (a non-empty list of message objects)")
-    handle = app.handle
-    ctx = Context(request_id=rid, metadata={"app": app.name, "filter_timings": []})
-    verdict = await sc.run(handle, handle.guard.check, content, stage, ctx=ctx, size=text_size(content))
+    try:
+        body = await read_json(request, app.config.limits.max_body_bytes, sc.config.timeouts.body_s)
+        stage = body.get("stage", "input")
+        if stage not in ("input", "output"):
+            raise ApiError(400, "'stage' must be 'input' or 'output'", param="stage")
+        content: str | list[Message]
+        if isinstance(body.get("text"), str):
+            content = body["text"]
+            size = check_units(len(content), 1)
+            _bound_input(app, 1, len(content), "text")
+        elif body.get("messages") is not None:
+            parsed = parse_messages(body["messages"])
+            _bound_input(app, len(parsed.checked), parsed.chars, "messages")
+            content, size = parsed.checked, check_units(parsed.chars, len(parsed.checked))
+        else:
+            raise ApiError(400, "give 'text' (a string) or 'messages' (a non-empty list of message objects)")
+        handle = app.handle
+        ctx = Context(request_id=rid, locale=locale_of(request), metadata={"app": app.name, "filter_timings": []})
+        verdict = await sc.run(handle, handle.guard.check, content, stage, ctx=ctx, size=size)
+    except ApiError as err:
+        return err.response(headers)
     sc.record(app, verdict, ctx, "guard.check")
-    return JSONResponse(verdict.to_dict(), headers={"x-request-id": rid})
+    return JSONResponse(verdict.to_dict(), headers=headers)

@@ -1,4 +1,11 @@
-"""Policy hot reload: on a file change (polling) or SIGHUP; a bad new policy is rejected, the old stays."""
+"""Policy hot reload: on a file change (polling) or SIGHUP. A new policy replaces the running one only
+when it loads cleanly and drops nothing silently; otherwise the old one stays and the audit log says why.
+
+Write policy files atomically (write a temporary file in the same folder, then rename it over the
+old one). A watcher also waits until a changed file has stopped changing for one polling interval
+before it reads it, and refuses what a partial write looks like: an empty file, a missing stage, or
+filters that vanished without an ``enabled: false`` entry (see ``Policy.removals_from``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from guardrails.errors import GuardrailsError
+from guardrails.errors import GuardrailsError, PolicyError
 from guardrails.server.state import GuardHandle, Sidecar
 
 logger = logging.getLogger(__name__)
@@ -14,25 +21,32 @@ logger = logging.getLogger(__name__)
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
-def _fingerprint(policy_ref: str) -> Fingerprint:
-    """Modification times of the policy's folder's YAML files (so a changed ``extends`` parent counts too)."""
+def _fingerprint(policy_ref: str, files: tuple[str, ...] = ()) -> Fingerprint:
+    """(name, mtime, size) of the policy's folder's YAML files and of every file the policy read
+    (an ``extends`` parent elsewhere, a deny-list file), so a change to any of them counts."""
     path = Path(policy_ref)
     if not path.is_absolute():
         return ()  # a built-in policy: changes only with the package
+    candidates = {*path.parent.glob("*.yaml"), *path.parent.glob("*.yml"), *(Path(f) for f in files)}
     out = []
-    for candidate in sorted([*path.parent.glob("*.yaml"), *path.parent.glob("*.yml")]):
+    for candidate in sorted(candidates):
         try:
             st = candidate.stat()
         except OSError:
+            out.append((str(candidate), -1, -1))
             continue
-        out.append((candidate.name, st.st_mtime_ns, st.st_size))
+        out.append((str(candidate), st.st_mtime_ns, st.st_size))
     if not path.exists():
-        out.append((path.name, -1, -1))
+        out.append((str(path), -1, -1))
     return tuple(out)
 
 
-def _build_loaded(policy_ref: str) -> GuardHandle:
-    handle = GuardHandle.build(policy_ref)
+def _build_loaded(policy_ref: str, running: GuardHandle, trust_plugins: bool | list[str]) -> GuardHandle:
+    handle = GuardHandle.build(policy_ref, trust_plugins=trust_plugins)
+    dropped = handle.guard.policy.removals_from(running.guard.policy)
+    if dropped:
+        raise PolicyError([f"{policy_ref}: the new policy drops what the running one enforces "
+                           f"(a partial write?): " + "; ".join(dropped)])
     handle.guard.load()  # load models before the swap, so no request waits on them
     return handle
 
@@ -42,15 +56,20 @@ class PolicyReloader:
 
     def __init__(self, sc: Sidecar) -> None:
         self.sc = sc
-        self._prints = {name: _fingerprint(app.policy_ref) for name, app in sc.apps.items()}
+        self._prints = {name: self._current(name) for name in sc.apps}
+        self._pending: dict[str, Fingerprint] = {}
         self._lock = asyncio.Lock()
+
+    def _current(self, name: str) -> Fingerprint:
+        app = self.sc.apps[name]
+        return _fingerprint(app.policy_ref, app.handle.guard.policy.files)
 
     async def reload_app(self, name: str, reason: str) -> bool:
         """Reload one app's policy; False (old policy kept, error logged) when the new one is bad."""
         app = self.sc.apps[name]
-        self._prints[name] = _fingerprint(app.policy_ref)
+        self._prints[name] = await asyncio.to_thread(self._current, name)
         try:
-            handle = await asyncio.to_thread(_build_loaded, app.policy_ref)
+            handle = await asyncio.to_thread(_build_loaded, app.policy_ref, app.handle, self.sc.trust_plugins)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the old policy in force
             # PolicyError messages name file, line and key; never text. Others: the type only.
             detail = str(exc) if isinstance(exc, GuardrailsError) else type(exc).__name__
@@ -63,6 +82,7 @@ class PolicyReloader:
         if handle.guard.policy_hash == old:
             return True
         app.handle = handle
+        self._prints[name] = await asyncio.to_thread(self._current, name)  # the new policy may read other files
         logger.info("app %s: policy reloaded (%s): %s -> %s", name, reason, old, handle.guard.policy_hash)
         self.sc.metrics.reloads.labels(name, "ok").inc()
         self.sc.audit.write({"event": "policy_reload", "app": name, "result": "ok", "reason": reason,
@@ -74,10 +94,16 @@ class PolicyReloader:
             return {name: await self.reload_app(name, reason) for name in self.sc.apps}
 
     async def poll_once(self) -> None:
+        """Reload the apps whose files changed and have since stayed the same for one poll."""
         async with self._lock:
-            for name, app in self.sc.apps.items():
-                current = await asyncio.to_thread(_fingerprint, app.policy_ref)
-                if current != self._prints.get(name):
+            for name in self.sc.apps:
+                current = await asyncio.to_thread(self._current, name)
+                if current == self._prints.get(name):
+                    self._pending.pop(name, None)
+                elif self._pending.get(name) != current:
+                    self._pending[name] = current  # still being written, perhaps: look again next time
+                else:
+                    del self._pending[name]
                     await self.reload_app(name, "file changed")
 
     async def watch(self, interval_s: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,16 @@ T = TypeVar("T")
 
 # Up to this many characters a light policy's check takes about 2 ms or less (docs/benchmarks.md).
 INLINE_CHARS = 2000
+# Checks larger than this (characters, plus MESSAGE_UNITS per message) are heavy: always in a worker thread, and
+# at most ``max_heavy_checks`` at once, so that a few big requests cannot starve the event loop or each other.
+HEAVY_UNITS = 20_000
+# What the per-message overhead of a check costs, in characters' worth of checking (filter calls per message).
+MESSAGE_UNITS = 64
+
+
+def check_units(chars: int, messages: int = 0) -> int:
+    """The size of a check for scheduling: its characters plus a per-message overhead."""
+    return chars + MESSAGE_UNITS * messages
 
 
 @dataclass(frozen=True)
@@ -40,8 +51,8 @@ class GuardHandle:
     loaded_at: float = field(default_factory=time.time)
 
     @classmethod
-    def build(cls, policy_ref: str) -> "GuardHandle":
-        guard = Guard.from_policy(policy_ref)
+    def build(cls, policy_ref: str, *, trust_plugins: bool | list[str] = False) -> "GuardHandle":
+        guard = Guard.from_policy(policy_ref, trust_plugins=trust_plugins)
         filters = [b.filter for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s)]
         return cls(guard, inline=all(f.cost == 0 for f in filters),
                    light=all(f.cost == 0 or getattr(f, "is_light", lambda: False)() for f in filters))
@@ -75,6 +86,9 @@ class AppState:
 class Sidecar:
     """Everything a request handler needs; built by create_app, one per FastAPI app."""
 
+    heavy_waiting = 0  # heavy checks waiting for a turn (see run)
+    heavy_running = 0
+
     def __init__(self, loaded: LoadedServerConfig, *, audit: AuditLog | None = None) -> None:
         self.loaded = loaded
         self.config = loaded.config
@@ -84,12 +98,14 @@ class Sidecar:
         except OSError as exc:
             raise ServerConfigError(f"audit.path: cannot open {self.config.audit.path!r} for appending: {exc.strerror}") from None
         self.apps: dict[str, AppState] = {}
+        # module:Class filters in policies import code: only the modules the server config allows.
+        self.trust_plugins: bool | list[str] = self.config.allow_plugins
         for name, app in self.config.apps.items():
             ref = loaded.policies[name]
             upstream = app.upstream or self.config.upstream
             assert upstream is not None  # the config validator guarantees one
             try:
-                handle = GuardHandle.build(ref)
+                handle = GuardHandle.build(ref, trust_plugins=self.trust_plugins)
             except GuardrailsError as exc:
                 where = loaded.policy_locations.get(name, f"apps.{name}.policy")
                 raise ServerConfigError([f"{where}: policy {app.policy!r} cannot be loaded:", *str(exc).splitlines()]) from None
@@ -99,6 +115,10 @@ class Sidecar:
         self._loading: asyncio.Task[None] | None = None
         self.ready = False
         self.load_error: str | None = None
+        self.heavy_checks = asyncio.Semaphore(self.config.max_heavy_checks)
+        self.metrics.heavy_checks.labels("running").set_function(lambda: float(self.heavy_running))
+        self.metrics.heavy_checks.labels("waiting").set_function(lambda: float(self.heavy_waiting))
+        self.readiness: dict[str, str | None] = {}  # app -> what /readyz last found wrong (logged on change)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -157,23 +177,49 @@ class Sidecar:
         scheme, _, key = authorization.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise unauthorized("Malformed Authorization header: expected 'Bearer YOUR_KEY'.")
-        name = self.loaded.key_hashes.get(hash_key(key.strip()))
+        name = self._app_of(hash_key(key.strip()))
         if name is None:
             raise unauthorized("Incorrect API key provided.")
         return self.apps[name]
 
+    def _app_of(self, digest: str) -> str | None:
+        """The app of a key hash, comparing with every configured hash in constant time (no early exit)."""
+        found = None
+        for known, name in self.loaded.key_hashes.items():
+            if hmac.compare_digest(known, digest):
+                found = name
+        return found
+
     def upstream_headers(self, request_id: str) -> dict[str, str]:
-        headers = {"x-request-id": request_id}
+        # identity: an upstream answer is bounded by its size on the wire, never inflated by decompression.
+        headers = {"x-request-id": request_id, "accept-encoding": "identity"}
         if self.loaded.upstream_api_key:
             headers["authorization"] = f"Bearer {self.loaded.upstream_api_key}"
         return headers
 
     async def run(self, handle: GuardHandle, fn: Callable[..., T], *args: Any, size: int | None = None, **kwargs: Any) -> T:
-        """Call a sync check on ``size`` characters: on the event loop when it is cheap (string-only
-        policies, or light policies on short texts), otherwise in a thread so the loop keeps serving."""
-        if handle.inline or (handle.light and size is not None and size <= INLINE_CHARS):
+        """Call a sync check of ``size`` units (see check_units): on the event loop when it is cheap (string-only
+        policies up to HEAVY_UNITS, light policies up to INLINE_CHARS), otherwise in a worker thread so the loop
+        keeps serving; heavy checks (over HEAVY_UNITS) wait for one of ``max_heavy_checks`` turns."""
+        if size is not None and (handle.inline and size <= HEAVY_UNITS or handle.light and size <= INLINE_CHARS):
             return fn(*args, **kwargs)
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        if size is None or size <= HEAVY_UNITS:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        self.heavy_waiting += 1
+        try:
+            await self.heavy_checks.acquire()
+        finally:
+            self.heavy_waiting -= 1
+        self.heavy_running += 1
+        work = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+        work.add_done_callback(self._heavy_done)  # the turn ends with the thread's work, even if the caller left
+        return await asyncio.shield(work)
+
+    def _heavy_done(self, work: "asyncio.Future[Any]") -> None:
+        self.heavy_running -= 1
+        self.heavy_checks.release()
+        if not work.cancelled():
+            work.exception()  # retrieved here too: a caller that left will not
 
     def record(self, app: AppState, verdict: Verdict, ctx: Context, endpoint: str, **extra: Any) -> None:
         """Metrics and one audit line for one decision."""

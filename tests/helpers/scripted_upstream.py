@@ -31,6 +31,8 @@ class Script:
     fail_after_chunks: int | None = None  # drop the connection mid-stream after this many chunks
     echo: str | None = None  # answer this prefix + the last message (or prompt) instead of ``text``
     reasoning: str | None = None  # chat: a reasoning model's thinking (reasoning_content), sent before the answer
+    raw: list[bytes] | None = None  # send these body pieces verbatim (chunk_delay_s apart), whatever was asked
+    raw_type: str = "text/event-stream"
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -49,12 +51,13 @@ class ScriptedUpstream:
     streams_started: int = 0
     streams_completed: int = 0
     streams_cancelled: int = 0
+    raw_cancelled: int = 0  # raw answers whose reader went away before the last piece
 
     def reset(self, **script: Any) -> None:
         self.script = Script(**script)
         self.requests.clear()
         self.headers.clear()
-        self.streams_started = self.streams_completed = self.streams_cancelled = 0
+        self.streams_started = self.streams_completed = self.streams_cancelled = self.raw_cancelled = 0
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -68,6 +71,8 @@ class ScriptedUpstream:
                 await asyncio.sleep(s.delay_s)
             if s.status != 200:
                 return JSONResponse(s.error or {"error": {"message": "scripted failure"}}, status_code=s.status)
+            if s.raw is not None:
+                return StreamingResponse(self._raw(s), media_type=s.raw_type)
             model = body.get("model", "scripted")
             if s.echo is not None:
                 last = body["messages"][-1]["content"] if chat else body["prompt"]
@@ -103,6 +108,17 @@ class ScriptedUpstream:
 
         return app
 
+    async def _raw(self, s: Script) -> AsyncIterator[bytes]:
+        assert s.raw is not None
+        try:
+            for piece in s.raw:
+                if s.chunk_delay_s:
+                    await asyncio.sleep(s.chunk_delay_s)
+                yield piece
+        except (asyncio.CancelledError, GeneratorExit):
+            self.raw_cancelled += 1
+            raise
+
     async def _stream(self, s: Script, chat: bool, model: str) -> AsyncIterator[bytes]:
         self.streams_started += 1
 
@@ -137,14 +153,23 @@ class ScriptedUpstream:
 
 
 class ServerThread:
-    """Runs an ASGI app with uvicorn on 127.0.0.1 (a free port) in a thread; a context manager."""
+    """Runs an ASGI app with uvicorn on 127.0.0.1 (a free port) in a thread; a context manager.
 
-    def __init__(self, app: Any, *, port: int = 0) -> None:
+    A sidecar app is served as ``guardrails serve`` serves it (its connection timeouts applied), unless
+    ``plain`` asks for uvicorn's own defaults, as a third-party server would run it.
+    """
+
+    def __init__(self, app: Any, *, port: int = 0, plain: bool = False, **options: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        sidecar = getattr(getattr(app, "state", None), "sidecar", None)
+        if sidecar is not None and not plain:
+            from guardrails.server.protocol import uvicorn_options
+
+            options = {**uvicorn_options(sidecar.config), **options}
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

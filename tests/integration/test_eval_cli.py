@@ -63,7 +63,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 def test_eval_cli_report_dir_writes_report_metrics_and_plots(files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     policy, data = files
     out_dir = tmp_path / "report"
-    rc = main(["eval", "--policy", str(policy), "--report-dir", str(out_dir), "--target-fpr", "0.0", "--target-fpr", "0.5", str(data)])
+    rc = main(["eval", "--trust-plugins", "tests.helpers", "--policy", str(policy), "--report-dir", str(out_dir), "--target-fpr", "0.0", "--target-fpr", "0.5", str(data)])
     printed = capsys.readouterr()
     assert rc == 0
     assert "ALL" in printed.out and "category: weapons" in printed.out and "latency per check" in printed.out
@@ -96,7 +96,7 @@ def test_eval_cli_report_dir_writes_report_metrics_and_plots(files: tuple[Path, 
 
 def test_eval_cli_positive_blocked_counts_only_blocks(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     policy, data = files
-    assert main(["eval", "--policy", str(policy), "--positive", "blocked", "--json", str(data)]) == 0
+    assert main(["eval", "--trust-plugins", "tests.helpers", "--policy", str(policy), "--positive", "blocked", "--json", str(data)]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["positive"] == "blocked"
     assert (metrics["overall"]["tp"], metrics["overall"]["fp"]) == (2, 1)
@@ -104,7 +104,7 @@ def test_eval_cli_positive_blocked_counts_only_blocks(files: tuple[Path, Path], 
 
 def test_eval_cli_positive_any_counts_redaction(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     policy, data = files
-    assert main(["eval", "--policy", str(policy), "--positive", "any", "--json", str(data)]) == 0
+    assert main(["eval", "--trust-plugins", "tests.helpers", "--policy", str(policy), "--positive", "any", "--json", str(data)]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert (metrics["overall"]["tp"], metrics["overall"]["fp"]) == (2, 2)
     assert metrics["by_category"]["benign"]["fpr"] == pytest.approx(1 / 3)
@@ -127,20 +127,20 @@ def test_eval_cli_empty_dataset_exit_2(tmp_path: Path, files: tuple[Path, Path],
     policy, _ = files
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
-    assert main(["eval", "--policy", str(policy), str(empty)]) == 2
+    assert main(["eval", "--trust-plugins", "tests.helpers", "--policy", str(policy), str(empty)]) == 2
     assert "no examples" in capsys.readouterr().err
 
 
 def test_eval_cli_missing_policy_exit_2(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     _, data = files
-    assert main(["eval", "--policy", "no-such-policy", str(data)]) == 2
+    assert main(["eval", "--trust-plugins", "tests.helpers", "--policy", "no-such-policy", str(data)]) == 2
     assert "no built-in policy" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "pii.jsonl").is_file(), reason="../shared/data is not present on this machine")
 def test_eval_cli_shared_pii_and_labelled_sets_read_and_scored(files: tuple[Path, Path], tmp_path: Path) -> None:
     policy, _ = files  # the email pattern of the test policy stands in for a PII detector
-    rc = main(["eval", "--policy", str(policy), "--limit", "600", "--report-dir", str(tmp_path / "r"), "--no-plots",
+    rc = main(["eval", "--trust-plugins", "tests.helpers", "--policy", str(policy), "--limit", "600", "--report-dir", str(tmp_path / "r"), "--no-plots",
                str(SHARED_DATA / "pii.jsonl"), str(SHARED_DATA / "jbb_benign.jsonl")])
     assert rc == 0
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())

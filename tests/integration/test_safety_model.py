@@ -66,6 +66,7 @@ def models(tmp_path_factory: pytest.TempPathFactory, tokenizer_dir: Path) -> dic
         "lg4": build_tiny_guard(root / "lg4", tokenizer_dir, answer="\n\nunsafe\nS9", fmt="llama_guard_4", chat_template=None),
         "parts": build_tiny_guard(root / "parts", tokenizer_dir, answer="unsafe\nS7", chat_template=CONTENT_PARTS_TEMPLATE),
         "close": build_tiny_guard(root / "close", tokenizer_dir, answer="", first_logits=(12.0, 11.0), forced_tail="\nS10"),
+        "self_harm": build_tiny_guard(root / "self_harm", tokenizer_dir, answer="unsafe\nS11"),
     }
     return {k: str(v) for k, v in built.items()}
 
@@ -97,6 +98,23 @@ def test_local_one_enforced_category_only_that_one_reported(models: dict[str, st
     verdict = guard_for({"model": models["unsafe"], "categories": ["hate"], "action": "flag"}).check_input("text")
     assert verdict.allowed and verdict.action.value == "flag"
     assert categories(verdict) == ["hate"]
+
+
+def test_local_llama_guard_s11_is_self_harm_and_follows_the_category_rules(models: dict[str, str]) -> None:
+    """One vocabulary: Llama Guard's S11 is the policy's self_harm, with the same per-category settings
+    as the built-in detector (off, flag, respond with the policy's message)."""
+    verdict = guard_for({"model": models["self_harm"]}).check_input("I don't want to be here anymore")
+    assert categories(verdict) == ["self_harm"] and verdict.action.value == "block"
+    support = "You are not alone; please talk to someone you trust."
+    guard = Guard.from_policy({"name": "t", "input": [{"filter": "safety_model", "model": models["self_harm"],
+                                                       "categories": {"self_harm": {"action": "respond"}, "S1": "block"}}],
+                               "responses": {"self_harm": support}})
+    responded = guard.check_input("I don't want to be here anymore")
+    assert responded.action.value == "respond" and not responded.allowed
+    assert responded.response == support == guard.reply(responded)
+    assert responded.to_dict()["response"] == support
+    off = guard_for({"model": models["self_harm"], "categories": {"self_harm": "off", "violent_crimes": 0.5}})
+    assert off.check_input("I don't want to be here anymore").allowed
 
 
 def test_local_safe_answer_allows(models: dict[str, str]) -> None:

@@ -349,7 +349,7 @@ def test_sidecar_health_and_ready(sidecar: ServerThread) -> None:
     assert httpx.get(sidecar.url + "/healthz", timeout=10).json() == {"status": "ok"}
     ready = _wait_ready(sidecar)
     assert ready.status_code == 200 and ready.json()["models_loaded"] is True
-    assert ready.json()["apps"]["support"]["upstream"] == "ok"
+    assert ready.json()["apps"]["support"] == "ok"
 
 
 def test_sidecar_metrics_count_requests_blocks_and_latency(sidecar: ServerThread) -> None:

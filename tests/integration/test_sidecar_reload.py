@@ -73,7 +73,9 @@ def _finish(sidecar: ServerThread, content: str) -> str:
 
 
 def _hash(sidecar: ServerThread) -> str:
-    return str(httpx.get(sidecar.url + "/readyz", timeout=10).json()["apps"]["app"]["policy_hash"])
+    # /readyz no longer names policies or hashes (it is unauthenticated): ask the app's own check endpoint.
+    r = httpx.post(sidecar.url + "/v1/guard/check", json={"text": "hash probe"}, timeout=10)
+    return str(r.json()["policy_hash"])
 
 
 def _metric(sidecar: ServerThread, prefix: str) -> float:
@@ -137,3 +139,45 @@ def test_sidecar_reload_keeps_in_flight_stream_on_old_policy(setup: tuple[Server
     scripted.reset(text="a STORM is coming")
     r = httpx.post(sidecar.url + "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}, timeout=10)
     assert r.json()["choices"][0]["finish_reason"] == "content_filter"
+
+
+def _checked_hash(sidecar: ServerThread) -> str:
+    r = httpx.post(sidecar.url + "/v1/guard/check", json={"text": "x"}, timeout=10)
+    return str(r.json()["policy_hash"])
+
+
+_TWO_STAGES = _policy("apple", output_word="secretword")
+
+
+@pytest.mark.parametrize("partial", [
+    "",  # a 0-byte file
+    "version: 1\n",  # only the first line written
+    _TWO_STAGES.split("output:")[0],  # the input section only: a valid prefix that drops the output stage
+    _TWO_STAGES.replace("  - filter: regex\n    id: out_word\n    patterns: [\"secretword\"]\n", ""),  # output: null
+])
+def test_sidecar_reload_refuses_a_partial_write(setup: tuple[ServerThread, ScriptedUpstream, Path], partial: str) -> None:
+    sidecar, _, policy = setup
+    _write(policy, _TWO_STAGES)
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0)
+    full = _checked_hash(sidecar)
+    _write(policy, partial)
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
+    assert _checked_hash(sidecar) == full
+    assert _finish(sidecar, "an apple") == "content_filter"  # both stages of the full policy still run
+
+
+def test_sidecar_reload_removes_filters_only_when_told(setup: tuple[ServerThread, ScriptedUpstream, Path]) -> None:
+    sidecar, _, policy = setup
+    _write(policy, _TWO_STAGES)
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0)
+    # The output entry just vanished: refused (it is what a file cut in the middle of a list looks like).
+    _write(policy, _policy("apple") + "output:\n  - filter: length\n    max_chars: 100000\n")
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
+    # Said out loud with enabled: false, or by writing the stage as [], a removal is accepted.
+    _write(policy, _policy("apple") + "output:\n  - {filter: regex, id: out_word, enabled: false}\n")
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 2.0)
+    _write(policy, _TWO_STAGES)
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 3.0)
+    _write(policy, _policy("apple") + "output: []\n")
+    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 4.0)
+    assert _finish(sidecar, "an apple") == "content_filter"

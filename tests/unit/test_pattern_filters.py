@@ -203,3 +203,11 @@ def test_normalize_lone_leet_letters_only_in_leet_text() -> None:
     # ... but numbers in ordinary text stay numbers, and so do decimals and thousands.
     assert normalize("I have 4 apples and 1 pear").text == "i have 4 apples and 1 pear"
     assert normalize("h3ll0 w0rld, 3.4 or 1,000").text == "hello world, 3.4 or 1,000"
+
+
+def test_secrets_found_when_written_right_next_to_cjk_text() -> None:
+    """Provider token formats end at ASCII word boundaries: Chinese text around a key does not hide it."""
+    from guardrails import Guard
+
+    guard = Guard.from_policy({"name": "t", "input": [{"filter": "secrets", "action": "redact"}]})
+    assert guard.check_input("国国AKIAIOSFODNN7EXAMPLE国国").text == "国国<AWS_ACCESS_KEY_ID>国国"

@@ -24,7 +24,7 @@ BAD = {
     "bad_unknown_key.yaml": "bad_unknown_key.yaml:6: output[0].pattern: unknown key (did you mean 'patterns'?); expected one of: ",
     "bad_action.yaml": "bad_action.yaml:6: input[0].action: expected one of block, flag, redact for filter 'regex', got 'explode'",
     "bad_on_error.yaml": "bad_on_error.yaml:3: on_error: expected 'block' or 'allow', got 'maybe'",
-    "bad_regex.yaml": "bad_regex.yaml:7: input[0].patterns[1]: not a valid RE2 pattern (invalid escape sequence: \\1): '(a+)\\\\1'",
+    "bad_regex.yaml": "bad_regex.yaml:7: input[0].patterns[1]: not a valid regular expression for the linear-time engine RE2 (invalid escape sequence: \\1; backreferences and lookaround are not supported): '(a+)\\\\1'",
     "bad_yaml.yaml": "bad_yaml.yaml:6: invalid YAML: expected ',' or ']', but got '<stream end>'",
     "bad_missing_env.yaml": "bad_missing_env.yaml:3: refusal: environment variable GUARDRAILS_TEST_SURELY_UNSET_VAR is not set",
     "bad_duplicate_id.yaml": "bad_duplicate_id.yaml:6: input[1]: duplicate filter id 'regex' (also input[0]); give one of them an 'id'",

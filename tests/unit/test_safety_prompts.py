@@ -247,7 +247,7 @@ def test_config_redact_action_rejected() -> None:
 def test_config_names_and_codes_normalised_to_codes() -> None:
     policy = _policy(model="/m", categories=["hate", "s1", "S10"], api_key=None)
     cfg = policy.input[0]
-    assert cfg.categories == ["S10", "S1"]  # type: ignore[attr-defined]
+    assert list(cfg.categories) == ["S10", "S1"]  # type: ignore[attr-defined]
     assert SafetyModelFilter(cfg).required_models() == ["/m"]  # type: ignore[arg-type]
 
 

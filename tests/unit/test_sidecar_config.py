@@ -127,11 +127,12 @@ def test_config_example_file_loads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_checks_run_on_the_event_loop_only_when_cheap(tmp_path: Path) -> None:
-    """String-only policies always run inline; light ones (pii, builtin) only on short texts; model ones never."""
+    """String-only policies run inline up to HEAVY_UNITS; light ones (pii, builtin) only on short texts; model ones
+    never; heavy checks of any policy go to a thread, one of at most max_heavy_checks at once."""
     import asyncio
     import threading
 
-    from guardrails.server.state import INLINE_CHARS, GuardHandle, Sidecar
+    from guardrails.server.state import HEAVY_UNITS, INLINE_CHARS, GuardHandle, Sidecar
 
     patterns = GuardHandle.build("patterns-only")
     default = GuardHandle.build("default")
@@ -142,17 +143,19 @@ def test_checks_run_on_the_event_loop_only_when_cheap(tmp_path: Path) -> None:
     (tmp_path / "custom.yaml").write_text(
         "version: 1\ninput:\n  - filter: tests.helpers.fakes:PatternCostFilter\n    word: x\n")
     assert not GuardHandle.build(str(tmp_path / "ner.yaml")).light
-    assert not GuardHandle.build(str(tmp_path / "custom.yaml")).light
+    assert not GuardHandle.build(str(tmp_path / "custom.yaml"), trust_plugins=["tests.helpers"]).light
 
-    sc = Sidecar.__new__(Sidecar)  # run() needs no state
+    sc = Sidecar.__new__(Sidecar)  # run() needs only its heavy-check bound
+    sc.heavy_checks = asyncio.Semaphore(1)
 
     async def thread_of(handle: GuardHandle, size: int | None) -> int:
         return await sc.run(handle, threading.get_ident, size=size)
 
     async def main() -> tuple[int, ...]:
-        return (threading.get_ident(), await thread_of(patterns, 10**6), await thread_of(default, INLINE_CHARS),
-                await thread_of(default, INLINE_CHARS + 1), await thread_of(default, None))
+        return (threading.get_ident(), await thread_of(patterns, HEAVY_UNITS), await thread_of(patterns, HEAVY_UNITS + 1),
+                await thread_of(default, INLINE_CHARS), await thread_of(default, INLINE_CHARS + 1),
+                await thread_of(default, None))
 
-    loop_thread, big_patterns, short_default, long_default, unknown = asyncio.run(main())
-    assert big_patterns == loop_thread and short_default == loop_thread
-    assert long_default != loop_thread and unknown != loop_thread
+    loop_thread, patterns_inline, patterns_heavy, short_default, long_default, unknown = asyncio.run(main())
+    assert patterns_inline == loop_thread and short_default == loop_thread
+    assert patterns_heavy != loop_thread and long_default != loop_thread and unknown != loop_thread
