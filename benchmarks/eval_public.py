@@ -349,13 +349,18 @@ def main() -> int:
 
     policy = load_policy(args.policy)
     candidates: list[System | str] = [guard_system(f"policy {policy.name}", args.policy)]
-    for cfg in policy.input:
-        entry = cfg.model_dump(mode="json", exclude_none=True, exclude={"enabled"})
-        fid = cfg.id or cfg.filter
-        candidates.append(guard_system(f"{fid} alone", {"name": f"{fid}-alone", "input": [entry]}))
+    # Each filter of the policy alone, on every stage where the policy runs it (answers are scored on the output stage).
+    alone: dict[str, dict[str, Any]] = {}
+    for stage in ("input", "output"):
+        for cfg in getattr(policy, stage):
+            fid = cfg.id or cfg.filter
+            entry = cfg.model_dump(mode="json", exclude_none=True, exclude={"enabled"})
+            alone.setdefault(fid, {"name": f"{fid}-alone", "responses": policy.responses}).setdefault(stage, []).append(entry)
+    candidates += [guard_system(f"{fid} alone", spec) for fid, spec in alone.items()]
     # The shipped offline detector, also when the evaluated policy does not include it.
-    if "builtin" not in {c.filter for c in policy.input}:
-        candidates.append(guard_system("builtin alone", {"name": "builtin-alone", "input": [{"filter": "builtin"}]}))
+    if "builtin" not in alone:
+        candidates.append(guard_system("builtin alone", {"name": "builtin-alone", "input": [{"filter": "builtin"}],
+                                                         "output": [{"filter": "builtin"}]}))
     candidates.append(profanity_system())
     systems = [c for c in candidates if isinstance(c, System)]
     skipped = [c for c in candidates if isinstance(c, str)]
@@ -366,7 +371,7 @@ def main() -> int:
     print(f"data: {args.data} — {len(rows)} of {len(all_rows)} labelled rows from {len({e.source for e in rows})} sources")
     print(f"rows: {pool_note}: {len(pool)} rows; "
           f"{'all of them' if args.full else f'at most {args.per_source} per source, random.Random(0)'}")
-    print(f"policy {policy.name}: input = {[c.id or c.filter for c in policy.input]}")
+    print(f"policy {policy.name}: input = {[c.id or c.filter for c in policy.input]}, output = {[c.id or c.filter for c in policy.output]}")
     results = {s.name: evaluate(s, rows) for s in systems}
     classification_tables(systems, results, rows)
     for s in systems:

@@ -28,8 +28,8 @@ class CategoryRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    threshold: float | None = Field(None, description="Score at or above which the category is a violation.")
-    action: CategoryAction | None = Field(None, description="block | flag | respond | off; default: the entry's action.")
+    threshold: float | None = Field(default=None, description="Score at or above which the category is a violation.")
+    action: CategoryAction | None = Field(default=None, description="block | flag | respond | off; default: the entry's action.")
 
     @property
     def off(self) -> bool:

@@ -669,6 +669,7 @@ class GuardedModel:
                         checks[out_row] = 1
                     outputs_by_row[out_row] = verdict
                     if final is None:
+                        assert verdict is not None  # a blocked stream always has its verdict
                         answers[out_row] = self._encode_answer(self._guard.reply(verdict), eos_ids)
                     elif final != raw_text:
                         answers[out_row] = self._encode_answer(final, eos_ids)

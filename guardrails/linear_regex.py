@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import re2
+import re2  # type: ignore[import-untyped]  # google-re2 ships no stubs
 
 MAX_PATTERN_CHARS = 4096
 MAX_PATTERNS = 1000

@@ -325,14 +325,14 @@ def _merge(parent: _Raw, child: _Raw) -> _Raw:
                 break
             for i, entry in enumerate(items):
                 sub = {p[2:]: w for p, w in raw.where.items() if p[:2] == (stage, i)}
-                key = _entry_id(entry)
-                if source == "child" and key is not None and key in index:
-                    j = index[key]
+                eid = _entry_id(entry)
+                if source == "child" and eid is not None and eid in index:
+                    j = index[eid]
                     entries[j] = _merge_entry(entries[j], entry)
                     entry_where[j].update(sub)
                 else:
-                    if key is not None:
-                        index[key] = len(entries)
+                    if eid is not None:
+                        index[eid] = len(entries)
                     entries.append(entry)
                     entry_where.append(sub)
         else:

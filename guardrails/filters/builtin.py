@@ -43,7 +43,8 @@ class BuiltinConfig(FilterConfig):
     categories: dict[str, CategoryRule] | None = Field(
         None, description="Category -> threshold, off, or {threshold, action: block|flag|respond|off}; only these are "
                           "enforced. Default: the stage's categories at the thresholds measured at training time.",
-        json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA, "propertyNames": {"enum": sorted(set(INPUT_CATEGORIES + OUTPUT_CATEGORIES))}},
+        json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA,
+                           "propertyNames": {"enum": list(sorted(set(INPUT_CATEGORIES + OUTPUT_CATEGORIES)))}},
     )
     model: str | None = Field(None, description="Folder with meta.json + weights.npz; default: the shipped model.")
 
@@ -52,7 +53,7 @@ class BuiltinConfig(FilterConfig):
     def _known_categories(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return value
-        stage = (info.context or {}).get("stage")
+        stage = str((info.context or {}).get("stage") or "")
         known = {"input": INPUT_CATEGORIES, "output": OUTPUT_CATEGORIES}.get(stage, INPUT_CATEGORIES + OUTPUT_CATEGORIES)
         return parse_categories(value, set(known), what=f"{stage} category" if stage else "category")
 

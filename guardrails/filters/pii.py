@@ -388,7 +388,9 @@ def _build_recognizer(spec: RecognizerSpec, language: str) -> Any:
     compiled = [(p.name or f"{spec.entity.lower()}_{i}", p.regex, _compile_pattern(p.regex), p.score)
                 for i, p in enumerate(spec.patterns)]
 
-    class LinearPatternRecognizer(PatternRecognizer):  # type: ignore[misc]
+    recognizer_name = spec.name or f"custom_{spec.entity.lower()}"
+
+    class LinearPatternRecognizer(PatternRecognizer):
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> list[Any]:
             results = []
             for name, source, regex, score in compiled:
@@ -402,8 +404,9 @@ def _build_recognizer(spec: RecognizerSpec, language: str) -> Any:
         def _result(self, start: int, end: int, score: float, name: str, source: str) -> Any:
             return RecognizerResult(
                 entity_type=spec.entity, start=start, end=end, score=score,
-                analysis_explanation=self.build_regex_explanation(self.name, name, source, score, None, 0),
-                recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                analysis_explanation=self.build_regex_explanation(
+                    recognizer_name, name, source, score, None, 0),  # type: ignore[arg-type]  # None: not validated
+                recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: recognizer_name,
                                       RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
             )
 
@@ -412,7 +415,7 @@ def _build_recognizer(spec: RecognizerSpec, language: str) -> Any:
     options: dict[str, Any] = {"patterns": placeholder, "deny_list": list(spec.deny_list), "context": list(spec.context)}
     return LinearPatternRecognizer(
         supported_entity=spec.entity,
-        name=spec.name or f"custom_{spec.entity.lower()}",
+        name=recognizer_name,
         supported_language=language,
         deny_list_score=spec.deny_list_score,
         **{k: v for k, v in options.items() if v},  # Presidio wants these absent, not empty
