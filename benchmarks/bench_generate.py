@@ -75,11 +75,11 @@ class GuardClock:
     """
 
     def __init__(self, model: Any) -> None:
-        import guardrails.hf as hf
+        from guardrails.hf.monitor import OutputMonitor
 
         self.hook = 0.0
         self.inner = 0.0
-        step_fn = hf._Monitor.step
+        step_fn = OutputMonitor.step
         generate_fn = model.generate
 
         def step(monitor: Any, input_ids: Any) -> Any:
@@ -96,7 +96,7 @@ class GuardClock:
             finally:
                 self.inner += time.perf_counter() - start
 
-        setattr(hf._Monitor, "step", step)
+        setattr(OutputMonitor, "step", step)
         setattr(model, "generate", generate)
 
     def reset(self) -> None:

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from guardrails import Guard
+from guardrails import Guard, VerdictRecord
 
 
 def build_tiny_chat_model(folder: Path) -> Path:
@@ -88,15 +88,18 @@ def main() -> None:
     print("[chat] answer:", repr(answer[:80]), "| output action:", verdicts.outputs[0].action.value)
 
     # 2. Streaming: the streamer only ever receives approved text; on a block, the refusal.
+    #    generate() runs in a worker thread: a VerdictRecord receives this call's verdicts.
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     prompt = tokenizer("Tell me about shipping.", return_tensors="pt")
-    worker = threading.Thread(target=guarded.generate, kwargs={**prompt, "max_new_tokens": 32, "streamer": streamer})
+    rec: VerdictRecord[Any] = VerdictRecord()
+    worker = threading.Thread(target=guarded.generate, kwargs={**prompt, "max_new_tokens": 32, "streamer": streamer, "verdicts": rec})
     worker.start()
     print("[stream] ", end="")
     for piece in streamer:
         print(piece, end="", flush=True)
     worker.join()
-    print("\n[stream] tokens generated:", guarded.last_verdicts.new_tokens, "stopped early:", guarded.last_verdicts.stopped_early)
+    assert rec.value is not None  # set when generate() returns
+    print("\n[stream] tokens generated:", rec.value.new_tokens, "stopped early:", rec.value.stopped_early)
 
     # 3. Pipelines with chat messages.
     pipe = guard.wrap_pipeline(pipeline("text-generation", model=model, tokenizer=tokenizer))

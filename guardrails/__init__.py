@@ -5,12 +5,12 @@
     verdict = guard.check_input("...")
 """
 
-from guardrails.engine import Guard
+from guardrails.guard import Guard
 from guardrails.errors import FilterLoadError, GuardrailsError, PolicyError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.policy import Policy, load_policy, policy_schema
 from guardrails.types import Action, Context, FilterResult, Finding, Message, Span, Stage
-from guardrails.verdict import Verdict, Violation
+from guardrails.verdict import Verdict, VerdictRecord, Violation
 
 __version__ = "0.1.0"
 
@@ -30,6 +30,7 @@ __all__ = [
     "Span",
     "Stage",
     "Verdict",
+    "VerdictRecord",
     "Violation",
     "load_policy",
     "policy_schema",

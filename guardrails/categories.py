@@ -17,7 +17,7 @@ from typing import Any, Collection, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from guardrails.filters.base import unit_interval
+from guardrails.thresholds import unit_interval
 
 CategoryAction = Literal["block", "flag", "respond", "off"]
 

@@ -1,25 +1,29 @@
-"""The Guard: runs a policy's filters on a stage and turns their findings into a Verdict.
+"""The Engine: runs a policy's filters on a stage and turns their findings into a Verdict.
 
-The engine only knows the filter protocol; concrete filters come from the registry.
+The engine only knows the filter protocol; concrete filters come from the registry. It never
+imports the layers above it (``guardrails.hf``, ``guardrails.protect``, the server, the CLI):
+the public ``guardrails.Guard`` (``guardrails.guard``) is this Engine plus ``wrap`` /
+``wrap_pipeline`` / ``protect``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Generator, Sequence, TypeVar
 
 from guardrails import registry
 from guardrails.errors import GuardrailsError
 from guardrails.filters.base import BaseFilter, action_level
-from guardrails.policy import Policy, load_policy, policy_from_dict
+from guardrails.policy import Policy, load_policy, policy_from_dict, use_filter_catalog
 from guardrails.spans import apply_spans
-from guardrails.types import Action, Context, FilterResult, Message, Span, Stage, message_text
+from guardrails.types import Action, Context, FilterResult, Finding, Message, Span, Stage, message_text, render_conversation
 from guardrails.verdict import Verdict, Violation
 
 if TYPE_CHECKING:
@@ -27,7 +31,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-F = TypeVar("F", bound=Callable[..., Any])
+# Policies (a lower layer) find filter classes through the registry; the engine wires it in.
+use_filter_catalog(registry)
+
+_E = TypeVar("_E", bound="Engine")
 
 _pool_lock = threading.Lock()
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -67,8 +74,10 @@ class _Failure:
 _Outcome = FilterResult | _Failure
 
 
-class Guard:
-    """Runs a policy: ``check_input`` before the model, ``check_output`` on what it generates."""
+class Engine:
+    """Runs a policy: ``check_input`` before the model, ``check_output`` on what it generates.
+
+    Users build the subclass ``guardrails.Guard``, which adds the model and function wrappers."""
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -79,9 +88,10 @@ class Guard:
         }
 
     @classmethod
-    def from_policy(cls, source: str | Path | Policy | dict[str, Any] = "default", *,
-                    trust_plugins: bool | Sequence[str] = True) -> "Guard":
-        """Build a Guard from a built-in policy name, a policy file, a dict, or a Policy.
+    def from_policy(cls: type[_E], source: str | Path | Policy | dict[str, Any] = "default", *,
+                    trust_plugins: bool | Sequence[str] = True) -> _E:
+        """Build one (``Guard.from_policy``: a Guard) from a built-in policy name, a policy file,
+        a dict, or a Policy.
 
         ``trust_plugins``: which ``package.module:ClassName`` filters a policy may import (all by
         default here; the CLI and the sidecar allow none unless told to; see ``load_policy``)."""
@@ -171,6 +181,20 @@ class Guard:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
+    def check_alone(
+        self, filter_id: str, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None
+    ) -> Verdict:
+        """Run one filter of a stage by itself, through the same path as ``check`` (loading, timeout,
+        on_error, thresholds, actions): what that filter alone decides. Evaluation scores the filters
+        a check skipped after an earlier block this way."""
+        stage = Stage(stage)
+        alone = [b for b in self._stages[stage] if b.id == filter_id]
+        if not alone:
+            raise KeyError(f"no {stage.value} filter with id {filter_id!r}")
+        view = copy.copy(self)
+        view._stages = {**self._stages, stage: alone}
+        return view.check(content, stage, ctx=ctx)
+
     # -- asynchronous API ------------------------------------------------------------------
 
     async def acheck_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
@@ -195,31 +219,13 @@ class Guard:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
-    # -- integrations (imported lazily: the engine never needs transformers or fastapi) ----
+    # -- streamed output (the wrappers of transformers models and functions: guardrails.guard.Guard) --
 
     def stream(self, ctx: Context | None = None, **options: Any) -> "OutputStream":
         """An incremental output checker for streamed generation (see guardrails.streaming)."""
         from guardrails.streaming import OutputStream
 
         return OutputStream(self, ctx=ctx, **options)
-
-    def wrap(self, model: Any, tokenizer: Any = None, **options: Any) -> Any:
-        """Wrap a transformers model (or pipeline) so generate() is filtered on both stages."""
-        from guardrails.hf import wrap
-
-        return wrap(self, model, tokenizer, **options)
-
-    def wrap_pipeline(self, pipe: Any, **options: Any) -> Any:
-        """Wrap a transformers text-generation pipeline."""
-        from guardrails.hf import wrap_pipeline
-
-        return wrap_pipeline(self, pipe, **options)
-
-    def protect(self, fn: F) -> F:
-        """Decorate a prompt -> text callable (sync, async or generator) with both stages."""
-        from guardrails.protect import protect
-
-        return protect(self, fn)
 
     # -- the evaluation plan, shared by the sync and async drivers ----------------------------
 
@@ -255,18 +261,16 @@ class Guard:
                 ctx.role = role
                 started = time.perf_counter()
                 outcome = yield _Call(bound, text, ctx)
-                # Opt-in per-filter timing (the sidecar's latency histograms): a list the caller put there.
-                timings = ctx.metadata.get("filter_timings")
-                if isinstance(timings, list):
-                    timings.append((bound.id, time.perf_counter() - started))
-                if isinstance(outcome, _Failure):
-                    logger.warning("filter %s failed (%s); on_error=%s", bound.id, outcome.reason, bound.on_error.value)
-                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, outcome.reason))
+                if ctx.filter_times is not None:  # opt-in per-filter timing (see Context)
+                    ctx.filter_times.append((bound.id, time.perf_counter() - started))
+                decided = outcome if isinstance(outcome, _Failure) else _decide(bound, outcome, text, ctx)
+                if isinstance(decided, _Failure):
+                    logger.warning("filter %s failed (%s); on_error=%s", bound.id, decided.reason, bound.on_error.value)
+                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, decided.reason))
                     blocked = blocked or bound.on_error.blocks
                     continue
-                _merge_scores(scores.setdefault(bound.id, {}), outcome.scores)
-                for finding in outcome.findings:
-                    action = finding.action or bound.action
+                _merge_scores(scores.setdefault(bound.id, {}), outcome.scores)  # type: ignore[union-attr]
+                for finding, action in decided:
                     spans = finding.spans if index is not None or messages is None else ()
                     violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index))
                     if action is Action.REDACT:
@@ -334,6 +338,48 @@ class Guard:
             return _Failure(_describe_error(exc))
 
 
+def _decide(bound: BoundFilter, result: FilterResult, text: str, ctx: Context) -> list[tuple[Finding, Action]] | _Failure:
+    """The findings that are violations, with their actions: the engine applies each category's
+    threshold and action (the filter only scores). A result that breaks the filter contract is a
+    failure of that filter (its ``on_error`` follows), never a crash of the check."""
+    filt = bound.filter
+    problem = _contract_breach(result, len(text))
+    if problem:
+        return _Failure(f"{type(filt).__name__}.check {problem}")
+    out = []
+    for finding in result.findings:
+        if finding.score < filt.threshold_for(finding.category, ctx):
+            continue
+        named = filt.action_for(finding.category, ctx)
+        action = action_level(named) if named else bound.action
+        if action is Action.REDACT and not finding.spans:
+            return _Failure(f"{type(filt).__name__}: action redact, but its {finding.category!r} finding has no spans "
+                            "to redact (a filter that redacts must report spans)")
+        out.append((finding, action))
+    return out
+
+
+def _contract_breach(result: Any, length: int) -> str | None:
+    if not isinstance(result, FilterResult):
+        return f"returned {type(result).__name__}, expected FilterResult"
+    for finding in result.findings:
+        if not isinstance(finding, Finding):
+            return f"returned a finding of type {type(finding).__name__}, expected Finding"
+        if not _is_unit(finding.score):
+            return f"returned score {finding.score!r} for {finding.category!r}, expected a number between 0 and 1"
+        for span in finding.spans:
+            if not isinstance(span, Span) or not 0 <= span.start <= span.end <= length:
+                return f"returned span {span!r} outside the text (0..{length})"
+    for category, score in dict(result.scores).items():
+        if not _is_unit(score):
+            return f"returned score {score!r} for {category!r}, expected a number between 0 and 1"
+    return None
+
+
+def _is_unit(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
 def _describe_error(exc: Exception) -> str:
     # Our own errors carry safe messages; a third-party exception message may quote the input.
     if isinstance(exc, GuardrailsError):
@@ -352,11 +398,6 @@ def _prompt_of(texts: list[tuple[str | None, str]]) -> str:
         if role in (None, "user"):
             return text
     return texts[-1][1] if texts else ""
-
-
-def render_conversation(messages: Sequence[Message]) -> str:
-    """The conversation as plain text, one ``role: content`` block per message."""
-    return "\n\n".join(f"{m.get('role', 'user')}: {message_text(m)}" for m in messages)
 
 
 def _log(verdict: Verdict, ctx: Context) -> None:

@@ -27,7 +27,6 @@ LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9
 
 _EDGE_PUNCT = frozenset("!|+")
 _INVISIBLE = {"\u00ad", "\u034f", "\u180e", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufeff"}
-_WORD = re.compile(r"[^\s]+")
 _CANDIDATE_WORD = re.compile(r"[^\s]*[0-9@$!|+\u0080-\U0010ffff][^\s]*")
 # Three or more single letters joined by the same kind of separator: "k i l l", "k-i-l-l", "k.i.l.l".
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][\s.\-_*·,/]{1,2}){2,}[^\W\d_](?![^\W\d_])")

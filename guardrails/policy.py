@@ -7,20 +7,50 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from guardrails._yaml import MAX_FILE_BYTES, Located, Path_, expected_text, format_path, hide_values, interpolate_plain, load_located
 from guardrails.errors import FilterLoadError, PolicyError
-from guardrails.filters.base import FilterConfig
-from guardrails.taxonomy import CATEGORIES
+from guardrails.filter_config import FilterConfig
+from guardrails.taxonomy import CATEGORIES, DESCRIPTIONS
 
 POLICY_PATH_ENV = "GUARDRAILS_POLICY_PATH"
 BUILTIN_DIR = Path(__file__).parent / "policies"
 DEFAULT_REFUSAL = "I can't help with that request."
 STAGES = ("input", "output")
+PLUGIN_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"  # package.module:ClassName
+
+
+class FilterCatalog(Protocol):
+    """Where a policy finds its filters' classes: ``resolve(name)`` returns a filter class (its ``Config``
+    model and the ``actions`` it supports are read), ``available()`` the registered names.
+
+    The policy layer sits below the filters and the registry, so it imports neither: the engine hands it
+    ``guardrails.registry`` (``use_filter_catalog``) when it is imported, which ``import guardrails`` does.
+    """
+
+    def resolve(self, name: str) -> Any: ...
+
+    def available(self) -> list[str]: ...
+
+
+_catalog: FilterCatalog | None = None
+
+
+def use_filter_catalog(catalog: FilterCatalog) -> None:
+    """Set where policies find filter classes (``guardrails.engine`` sets ``guardrails.registry``)."""
+    global _catalog
+    _catalog = catalog
+
+
+def _filters() -> FilterCatalog:
+    if _catalog is None:
+        raise FilterLoadError("no filter registry is set: import guardrails (or guardrails.engine) before loading a policy")
+    return _catalog
 
 
 class Policy(BaseModel):
@@ -407,8 +437,7 @@ def _trusted(module: str, trust: Trust) -> bool:
 
 
 def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str], trust: Trust) -> FilterConfig | None:
-    from guardrails import registry  # registry imports filters.base only; kept local to keep import light
-
+    registry = _filters()
     if not isinstance(entry, dict):
         problems.append(f"{raw.locate(path)}: {format_path(path)}: expected a filter entry (a mapping with 'filter:'), got {entry!r}")
         return None
@@ -430,7 +459,7 @@ def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str], tru
         problems.append(f"{where}: {exc}")
         return None
     try:
-        cfg = cls.Config.model_validate(entry, context={"policy_dir": _dir_of(raw.locate(path)), "stage": path[0]})
+        cfg: FilterConfig = cls.Config.model_validate(entry, context={"policy_dir": _dir_of(raw.locate(path)), "stage": path[0]})
     except ValidationError as exc:
         problems.extend(_describe(exc, raw, prefix=path, keys=list(cls.Config.model_fields)))
         return None
@@ -474,10 +503,11 @@ def _secret_digest(secret: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", secret.encode(), b"guardrails-policy-hash", 20_000).hex()
 
 
-def policy_schema() -> dict[str, Any]:
-    """JSON Schema of the policy format, with each registered filter's own keys."""
-    from guardrails import registry
-
+def policy_schema(plugins: Sequence[str] = ()) -> dict[str, Any]:
+    """JSON Schema of the policy format, with each registered filter's own keys, and those of the
+    ``package.module:ClassName`` filters named in ``plugins`` (naming one imports it). Other
+    ``module:Class`` filters get the keys every filter accepts, plus any of their own."""
+    registry = _filters()
     schema = _TopLevel.model_json_schema()
     schema["title"] = "guardrails policy"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -487,18 +517,32 @@ def policy_schema() -> dict[str, Any]:
     }
     defs = schema.setdefault("$defs", {})
     branches = []
-    for name in registry.available():
+    named = [(name, name) for name in registry.available()]
+    named += [(target, re.sub(r"\W", "_", target)) for target in plugins]
+    for name, key in named:
         try:
             cls = registry.resolve(name)
         except FilterLoadError:
+            if name in plugins:
+                raise
             continue
         sub = cls.Config.model_json_schema()
         defs.update(sub.pop("$defs", {}))
         sub["properties"]["filter"] = {"const": name}
         if cls.actions:
             sub["properties"]["action"] = {"enum": sorted(cls.actions), "default": "block"}
-        defs[f"filter_{name}"] = sub
-        branches.append({"if": {"properties": {"filter": {"const": name}}, "required": ["filter"]}, "then": {"$ref": f"#/$defs/filter_{name}"}})
+        defs[f"filter_{key}"] = sub
+        branches.append({"if": {"properties": {"filter": {"const": name}}, "required": ["filter"]}, "then": {"$ref": f"#/$defs/filter_{key}"}})
+    # The category vocabulary that every filter's `categories:` and findings share, with what each means.
+    defs["category"] = {"description": "A category name (guardrails.taxonomy)",
+                        "oneOf": [{"const": name, "description": text} for name, text in DESCRIPTIONS.items()]}
+    generic = FilterConfig.model_json_schema()
+    generic["additionalProperties"] = True
+    generic["description"] = "A plugin filter ('package.module:ClassName'): the keys every filter accepts, plus its own."
+    defs["filter_plugin"] = generic
+    known = [name for name, _ in named]
+    branches.append({"if": {"properties": {"filter": {"pattern": PLUGIN_PATTERN, "not": {"enum": known}}}, "required": ["filter"]},
+                     "then": {"$ref": "#/$defs/filter_plugin"}})
     entry = {"type": "object", "required": ["filter"], "properties": {"filter": {"type": "string"}}, "allOf": branches}
     for stage in STAGES:
         schema["properties"][stage] = {"type": "array", "items": entry, "description": Policy.model_fields[stage].description}

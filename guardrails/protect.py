@@ -11,8 +11,12 @@ it may be a string or a list of chat messages.
 - Returned text is checked as a whole; yielded chunks are checked incrementally through
   ``guard.stream()``: only approved text is yielded, and a block ends the generator after
   yielding the refusal (the caller may already have received approved text before it).
-- ``wrapper.last_verdicts`` holds the latest call's ``CallVerdicts`` (per process, not per
-  thread: read it right after the call); verdict summaries are logged, never the text.
+- Verdicts, per call: pass a record, ``answer(prompt, verdicts=rec)`` with ``rec = VerdictRecord()``;
+  when the call is over (a generator: when it has ended) ``rec.value`` holds its ``CallVerdicts``.
+  The keyword is the wrapper's when its value is a ``VerdictRecord``, and never reaches ``fn``.
+  ``wrapper.last_verdicts`` is a convenience holding the latest call's ``CallVerdicts`` (per
+  wrapper, not per thread: read it right after the call in single-threaded code). Verdict
+  summaries are logged, never the text.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, TypeVar
 
 from guardrails.types import Context
-from guardrails.verdict import Verdict
+from guardrails.verdict import Verdict, VerdictRecord
 
 if TYPE_CHECKING:
-    from guardrails.engine import Guard
+    from guardrails.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +67,16 @@ def _prompt_parameter(fn: Callable[..., Any]) -> tuple[inspect.Signature | None,
 
 
 class _Call:
-    """One call's prompt handling: find the prompt, check it, substitute the redacted form."""
+    """One call's prompt handling: find the prompt, check it, substitute the redacted form.
+
+    ``record`` is the caller's ``VerdictRecord`` (keyword ``verdicts=``), taken out of the arguments."""
 
     def __init__(self, fn: Callable[..., Any], where: tuple[inspect.Signature | None, str | None], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         sig, name = where
+        self.record: VerdictRecord[CallVerdicts] | None = None
+        if isinstance(kwargs.get("verdicts"), VerdictRecord):
+            kwargs = dict(kwargs)
+            self.record = kwargs.pop("verdicts")
         self.bound: inspect.BoundArguments | None = None
         self.args, self.kwargs = args, kwargs
         self.name = name
@@ -93,7 +103,7 @@ class _Call:
         return (value, *self.args[1:]), self.kwargs
 
 
-def protect(guard: "Guard", fn: F) -> F:
+def protect(guard: "Engine", fn: F) -> F:
     """Decorate ``fn`` so its prompt is checked before it runs and its output before it is returned."""
     if inspect.isasyncgenfunction(fn):
         wrapper: Any = _protect_async_gen(guard, fn)
@@ -106,30 +116,31 @@ def protect(guard: "Guard", fn: F) -> F:
     else:
         raise TypeError(f"guard.protect: expected a callable, got {type(fn).__name__}")
     wrapper.last_verdicts = None
-    wrapper.__wrapped_guard__ = guard
     return wrapper  # type: ignore[no-any-return]
 
 
-def _record(wrapper: Any, verdicts: CallVerdicts, ctx: Context) -> None:
+def _record(wrapper: Any, verdicts: CallVerdicts, call: _Call) -> None:
     wrapper.last_verdicts = verdicts
+    if call.record is not None:
+        call.record.value = verdicts
     if logger.isEnabledFor(logging.INFO):
         logger.info(
             "protect %s request=%s input=%s output=%s",
             getattr(wrapper, "__qualname__", "?"),
-            ctx.request_id,
+            call.ctx.request_id,
             verdicts.input.action.value,
             verdicts.output.action.value if verdicts.output is not None else None,
         )
 
 
-def _check_text(guard: "Guard", result: Any, call: _Call, fn: Callable[..., Any]) -> tuple[str, Verdict]:
+def _check_text(guard: "Engine", result: Any, call: _Call, fn: Callable[..., Any]) -> tuple[str, Verdict]:
     if not isinstance(result, str):
         raise TypeError(f"{fn.__qualname__}() returned {type(result).__name__}; a protected function returns str or yields str chunks")
     verdict = guard.check_output(result, ctx=call.ctx)
     return (verdict.text if verdict.allowed else guard.reply(verdict)), verdict
 
 
-def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+def _protect_sync(guard: "Engine", fn: Callable[..., Any]) -> Callable[..., Any]:
     where = _prompt_parameter(fn)
 
     @functools.wraps(fn)
@@ -137,7 +148,7 @@ def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
         call = _Call(fn, where, args, kwargs)
         verdict = guard.check_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
-            _record(wrapper, CallVerdicts(verdict), call.ctx)
+            _record(wrapper, CallVerdicts(verdict), call)
             return guard.reply(verdict)
         a, kw = call.redacted_arguments(verdict)
         result = fn(*a, **kw)
@@ -145,13 +156,13 @@ def _protect_sync(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
             # A plain function that returns a generator of chunks: moderate it as a stream.
             return _moderate(guard, result, call, verdict, wrapper)
         text, out = _check_text(guard, result, call, fn)
-        _record(wrapper, CallVerdicts(verdict, out), call.ctx)
+        _record(wrapper, CallVerdicts(verdict, out), call)
         return text
 
     return wrapper
 
 
-def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+def _protect_async(guard: "Engine", fn: Callable[..., Any]) -> Callable[..., Any]:
     where = _prompt_parameter(fn)
 
     @functools.wraps(fn)
@@ -159,7 +170,7 @@ def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]
         call = _Call(fn, where, args, kwargs)
         verdict = await guard.acheck_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
-            _record(wrapper, CallVerdicts(verdict), call.ctx)
+            _record(wrapper, CallVerdicts(verdict), call)
             return guard.reply(verdict)
         a, kw = call.redacted_arguments(verdict)
         result = await fn(*a, **kw)
@@ -168,13 +179,13 @@ def _protect_async(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]
         if not isinstance(result, str):
             raise TypeError(f"{fn.__qualname__}() returned {type(result).__name__}; a protected function returns str")
         out = await guard.acheck_output(result, ctx=call.ctx)
-        _record(wrapper, CallVerdicts(verdict, out), call.ctx)
+        _record(wrapper, CallVerdicts(verdict, out), call)
         return out.text if out.allowed else guard.reply(out)
 
     return wrapper
 
 
-def _protect_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+def _protect_gen(guard: "Engine", fn: Callable[..., Any]) -> Callable[..., Any]:
     where = _prompt_parameter(fn)
 
     @functools.wraps(fn)
@@ -182,7 +193,7 @@ def _protect_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
         call = _Call(fn, where, args, kwargs)
         verdict = guard.check_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
-            _record(wrapper, CallVerdicts(verdict), call.ctx)
+            _record(wrapper, CallVerdicts(verdict), call)
             yield guard.reply(verdict)
             return
         a, kw = call.redacted_arguments(verdict)
@@ -191,7 +202,7 @@ def _protect_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _protect_async_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., Any]:
+def _protect_async_gen(guard: "Engine", fn: Callable[..., Any]) -> Callable[..., Any]:
     where = _prompt_parameter(fn)
 
     @functools.wraps(fn)
@@ -199,7 +210,7 @@ def _protect_async_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., 
         call = _Call(fn, where, args, kwargs)
         verdict = await guard.acheck_input(call.prompt, ctx=call.ctx)
         if not verdict.allowed:
-            _record(wrapper, CallVerdicts(verdict), call.ctx)
+            _record(wrapper, CallVerdicts(verdict), call)
             yield guard.reply(verdict)
             return
         a, kw = call.redacted_arguments(verdict)
@@ -209,7 +220,7 @@ def _protect_async_gen(guard: "Guard", fn: Callable[..., Any]) -> Callable[..., 
     return wrapper
 
 
-def _moderate(guard: "Guard", chunks: Iterator[Any], call: _Call, input_verdict: Verdict, wrapper: Any) -> Iterator[str]:
+def _moderate(guard: "Engine", chunks: Iterator[Any], call: _Call, input_verdict: Verdict, wrapper: Any) -> Iterator[str]:
     stream = guard.stream(ctx=call.ctx)
     try:
         for chunk in chunks:
@@ -228,12 +239,12 @@ def _moderate(guard: "Guard", chunks: Iterator[Any], call: _Call, input_verdict:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()  # stop the producer as soon as the answer is blocked (or the caller stops)
-        _record(wrapper, CallVerdicts(input_verdict, stream.verdict), call.ctx)
+        _record(wrapper, CallVerdicts(input_verdict, stream.verdict), call)
     if stream.blocked:
         yield guard.reply(stream.verdict)  # type: ignore[arg-type]  # blocked implies a verdict
 
 
-async def _amoderate(guard: "Guard", chunks: AsyncIterator[Any], call: _Call, input_verdict: Verdict, wrapper: Any) -> AsyncIterator[str]:
+async def _amoderate(guard: "Engine", chunks: AsyncIterator[Any], call: _Call, input_verdict: Verdict, wrapper: Any) -> AsyncIterator[str]:
     import asyncio
 
     stream = guard.stream(ctx=call.ctx)
@@ -255,7 +266,7 @@ async def _amoderate(guard: "Guard", chunks: AsyncIterator[Any], call: _Call, in
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
-        _record(wrapper, CallVerdicts(input_verdict, stream.verdict), call.ctx)
+        _record(wrapper, CallVerdicts(input_verdict, stream.verdict), call)
     if stream.blocked:
         yield guard.reply(stream.verdict)  # type: ignore[arg-type]  # blocked implies a verdict
 

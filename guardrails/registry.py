@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 
 from guardrails.errors import FilterLoadError
-from guardrails.filters.base import BaseFilter
+from guardrails.filters.base import BaseFilter, contract_problems
 
 ENTRY_POINT_GROUP = "guardrails.filters"
 
@@ -50,9 +50,10 @@ def resolve(name: str) -> type[BaseFilter]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise FilterLoadError(f"cannot import {target!r}: {exc}") from None
-    cls = getattr(module, attr, None)
-    if not isinstance(cls, type) or not hasattr(cls, "check") or not hasattr(cls, "Config"):
-        raise FilterLoadError(
-            f"{target!r} is not a filter class (expected a class with Config and check(), e.g. a BaseFilter subclass)"
-        )
-    return cls
+    if not hasattr(module, attr):
+        raise FilterLoadError(f"{target!r}: module {module_name!r} has no attribute {attr!r}")
+    cls = getattr(module, attr)
+    problems = contract_problems(cls)
+    if problems:
+        raise FilterLoadError(f"{target!r} is not a guardrails filter: {'; '.join(problems)} (see docs/plugins.md)")
+    return cls  # type: ignore[no-any-return]

@@ -17,7 +17,7 @@ from guardrails.types import Action, Context, Span, Stage
 from guardrails.verdict import Verdict
 
 if TYPE_CHECKING:
-    from guardrails.engine import Guard
+    from guardrails.engine import Engine
 
 _SENTENCE_END = re.compile(r"[.!?\n]\s*$")
 # A release may end after whitespace or next to a character of a script written without spaces between words
@@ -81,7 +81,7 @@ class OutputStream:
     """
 
     def __init__(
-        self, guard: "Guard", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32, model_every: int = 256,
+        self, guard: "Engine", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32, model_every: int = 256,
         context_chars: int = 256, max_word_chars: int = 256, max_held_chars: int = 2048,
     ) -> None:
         self.guard = guard

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Mapping, TypedDict
+from typing import Any, Mapping, Sequence, TypedDict
 
 
 class Stage(str, enum.Enum):
@@ -87,6 +87,12 @@ def content_text(content: Any) -> str:
     return str(content)
 
 
+def render_conversation(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The conversation as plain text, one ``role: content`` block per message: the text the engine
+    hands a conversation filter (``BaseFilter.conversation``), which such a filter may recognise."""
+    return "\n\n".join(f"{m.get('role', 'user')}: {message_text(m)}" for m in messages)
+
+
 def _part_text(part: Any) -> str:
     if isinstance(part, str):
         return part
@@ -115,15 +121,12 @@ class Span:
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing a filter found: a category, a score in [0, 1] and where it is.
-
-    ``action`` overrides the filter's configured action for this finding (rarely needed).
-    """
+    """One thing a filter found: a category, a score in [0, 1] and where it is. Whether it is a
+    violation, and what happens to it, the engine decides from the policy."""
 
     category: str
     score: float
     spans: tuple[Span, ...] = ()
-    action: Action | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,9 @@ class Context:
     filters read an answer with it. ``locale`` (e.g. ``de``) picks the language of a category's
     ``respond`` message. ``vault`` maps placeholders written by reversible redaction
     (pseudonymisation) back to the original values; it lives only as long as this object (one
-    request) and is never logged.
+    request) and is never logged. ``filter_times``, when a list, receives ``(filter id, seconds)``
+    for every filter call of this request's checks (opt-in timing; the caller empties it as it reads
+    it). ``metadata`` is free-form data for filters; the engine never reads it.
     """
 
     stage: Stage = Stage.INPUT
@@ -161,6 +166,7 @@ class Context:
     role: str | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     vault: dict[str, str] = field(default_factory=dict, repr=False)
+    filter_times: list[tuple[str, float]] | None = field(default=None, repr=False)
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def restore(self, text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Generic, Mapping, TypeVar
 
 from guardrails.types import Action, Message, Span, Stage
 
@@ -104,3 +104,32 @@ class Verdict:
                 for v in self.violations
             ],
         }
+
+
+T = TypeVar("T")
+
+
+class VerdictRecord(Generic[T]):
+    """Receives the verdicts of one wrapped call: the per-call, thread-safe way to read them.
+
+    Pass one as ``verdicts=`` to a call of a wrapper; when the call is over, ``value`` holds
+    that call's verdicts, the same object the wrapper's ``last_verdicts`` would show::
+
+        rec = VerdictRecord()
+        out = guarded.generate(**enc, max_new_tokens=64, verdicts=rec)   # guard.wrap(model, tok)
+        rec.value.outputs[0].allowed                                     # GenerationVerdicts
+        pipe(chats, verdicts=rec); rec.value[0].inputs                   # guard.wrap_pipeline: one per prompt
+        answer(prompt, verdicts=rec); rec.value.output                   # @guard.protect: CallVerdicts
+
+    ``value`` is None until the call has finished; for a stream (a streamer, a protected
+    generator) until the stream has ended. Use a new record per call, or reuse one in a single
+    thread: the latest call through it overwrites ``value``.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: T | None = None
+
+    def __repr__(self) -> str:
+        return f"VerdictRecord({self.value!r})"

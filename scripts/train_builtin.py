@@ -599,7 +599,13 @@ def train_mlp(examples: list[Example], meta: dict, epochs: int = MLP["epochs"]) 
     net = fit_network(X, *network_targets(examples), hidden=MLP["hidden"], dim=MLP["dim"],
                       dropout=MLP["dropout"], epochs=epochs)
     print(f"  network: {epochs} epochs over {X.shape[0]} units, {time.perf_counter() - t0:.1f} s", flush=True)
-    nv = len(vocab)
+    return export_network(net, len(vocab))
+
+
+def export_network(net: Network, nv: int) -> dict[str, np.ndarray]:
+    """The arrays of ``mlp.npz`` / ``embedding.npz`` (``MLP_KEYS`` and ``E``) of a trained network whose
+    first ``nv`` inputs are n-gram features (the rest: cues): the n-gram embedding and linear part in
+    int8 with float16 scales, the rest as float32 (read by guardrails.detector.model.Detector)."""
     e = net.emb.weight.detach().numpy()
     scale = (np.abs(e[:nv]).max(axis=1) / 127.0).astype(np.float16).astype(np.float32)  # stored as float16
     scale[scale == 0] = 1.0

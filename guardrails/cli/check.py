@@ -8,7 +8,7 @@ import sys
 from typing import IO, Any, Iterator
 
 from guardrails.cli.options import add_trust_flag, trust_of
-from guardrails.engine import Guard
+from guardrails.guard import Guard
 from guardrails.types import Stage
 from guardrails.verdict import Verdict
 

@@ -61,7 +61,7 @@ def _aliases(pairs: list[str]) -> dict[str, str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from guardrails.engine import Guard
+    from guardrails.guard import Guard
     from guardrails.eval.dataset import DatasetError, read_dataset
     from guardrails.eval.report import render_text, write_report
     from guardrails.eval.runner import run

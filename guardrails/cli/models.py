@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guardrails.cli.options import add_trust_flag, trust_of
-from guardrails.engine import Guard
+from guardrails.guard import Guard
 from guardrails.runtime import ModelNotFound, ModelSpec, is_offline, locate_model, resolve_model
 from guardrails.runtime.resolve import FOREIGN_WEIGHTS
 

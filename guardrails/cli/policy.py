@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from guardrails.cli.options import add_trust_flag, trust_of
-from guardrails.errors import PolicyError
+from guardrails.errors import FilterLoadError, PolicyError
 from guardrails.policy import load_policy, policy_schema
 
 
@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
     add_trust_flag(s)
     s.set_defaults(handler=show)
     c = cmds.add_parser("schema", help="print the policy JSON Schema")
+    c.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
+                   help="also describe this plugin filter's own keys (imports its module); repeatable")
     c.set_defaults(handler=schema)
 
 
@@ -56,5 +58,9 @@ def show(args: argparse.Namespace) -> int:
 
 
 def schema(args: argparse.Namespace) -> int:
-    print(json.dumps(policy_schema(), indent=2))
+    try:
+        print(json.dumps(policy_schema(args.plugin), indent=2))
+    except FilterLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -18,7 +18,7 @@ __all__ = ["DatasetError", "EvalRun", "Example", "GoldSpan", "Record", "evaluate
 
 def evaluate(policy: Any, datasets: Sequence[str | Path], *, report_dir: str | Path | None = None, **options: Any) -> dict[str, Any]:
     """Read ``datasets``, run ``policy`` (a name, path, dict, Policy or Guard) and return the metrics."""
-    from guardrails.engine import Guard
+    from guardrails.guard import Guard
 
     guard = policy if isinstance(policy, Guard) else Guard.from_policy(policy)
     result = run(guard, read_dataset(datasets))

@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from guardrails.engine import BoundFilter, Guard
+from guardrails.engine import BoundFilter
+from guardrails.guard import Guard
 from guardrails.eval.dataset import Example
 from guardrails.types import Action, Context, Stage
 from guardrails.verdict import Verdict
@@ -95,8 +96,7 @@ def run(
     start = time.perf_counter()
     for ex in examples:
         stage = ex.stage or default_stage
-        ctx = Context(prompt=ex.prompt) if stage is Stage.OUTPUT and ex.prompt else None
-        verdict = guard.check(ex.text, stage, ctx=ctx)
+        verdict = guard.check(ex.text, stage, ctx=_context(ex, stage))
         out.records.append(_record(guard, ex, stage, verdict, complete_scores))
         if progress is not None:
             progress(1)
@@ -104,12 +104,15 @@ def run(
     return out
 
 
+def _context(ex: Example, stage: Stage) -> Context | None:
+    """An output example is checked as the answer to its prompt, when it has one."""
+    return Context(prompt=ex.prompt) if stage is Stage.OUTPUT and ex.prompt else None
+
+
 def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete: bool) -> Record:
     errored = {v.filter for v in verdict.errors}
-    violation_scores: dict[str, float] = {}
     spans: list[tuple[int, int, str]] = []
     for v in verdict.violations:
-        violation_scores[v.filter] = max(v.score, violation_scores.get(v.filter, 0.0))
         spans.extend((s.start, s.end, v.category) for s in v.spans)
     scores: dict[str, float | None] = {}
     category_scores = {fid: dict(cats) for fid, cats in verdict.scores.items()}
@@ -117,11 +120,11 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
         if bound.id in errored:
             scores[bound.id] = None
         elif bound.id in verdict.scores:
-            scores[bound.id] = max([*verdict.scores[bound.id].values(), violation_scores.get(bound.id, 0.0)])
+            scores[bound.id] = _score_of(verdict, bound.id)
         elif complete:
-            scores[bound.id], alone = _score_alone(bound, ex, stage)
+            scores[bound.id], alone = _score_alone(guard, bound, ex, stage)
             if alone is not None:
-                category_scores[bound.id] = dict(alone)
+                category_scores[bound.id] = alone
     return Record(
         example=ex,
         action=verdict.action,
@@ -135,12 +138,17 @@ def _record(guard: Guard, ex: Example, stage: Stage, verdict: Verdict, complete:
     )
 
 
-def _score_alone(bound: BoundFilter, ex: Example, stage: Stage) -> tuple[float | None, dict[str, float] | None]:
-    """The score (and category scores) of a filter the engine skipped after an earlier block."""
-    try:
-        bound.filter.ensure_loaded()
-        result = bound.filter.check(ex.text, Context(stage=stage, prompt=ex.prompt))
-    except Exception:  # noqa: BLE001 - counted like an engine-side filter error
+def _score_of(verdict: Verdict, filter_id: str) -> float:
+    """A filter's highest score in a verdict: over the categories it scored and its violations."""
+    violations = [v.score for v in verdict.violations if v.filter == filter_id]
+    return max([*verdict.scores.get(filter_id, {}).values(), *violations], default=0.0)
+
+
+def _score_alone(guard: Guard, bound: BoundFilter, ex: Example, stage: Stage) -> tuple[float | None, dict[str, float] | None]:
+    """The score (and category scores) of a filter the engine skipped after an earlier block: the
+    filter run alone through the engine (``Guard.check_alone``), so a crash or a timeout is the
+    engine's filter error here too (score None)."""
+    verdict = guard.check_alone(bound.id, ex.text, stage, ctx=_context(ex, stage))
+    if any(v.filter == bound.id for v in verdict.errors):
         return None, None
-    values = [*result.scores.values(), *(f.score for f in result.findings)]
-    return max(values, default=0.0), dict(result.scores)
+    return _score_of(verdict, bound.id), dict(verdict.scores.get(bound.id, {}))

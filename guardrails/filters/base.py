@@ -1,77 +1,41 @@
-"""The filter protocol and the base class every built-in filter derives from."""
+"""The filter contract: the config model every filter entry extends and the base class every filter derives from.
+
+A filter *scores*; the engine *decides*. ``check`` returns a ``FilterResult``: findings (a category, a score in
+[0, 1] and, for filters that can redact, the spans it found) and optional scores per category. The engine keeps a
+finding when its score reaches ``threshold_for(category)`` (the policy's ``threshold`` / ``thresholds`` keys,
+else the class's ``default_threshold``) and applies ``action_for(category)`` (else the entry's ``action``). A
+filter never reads the policy's action and need not read its threshold. ``guardrails.registry`` checks a class
+against this contract before a policy can use it (``contract_problems``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from guardrails.filter_config import FilterConfig
+from guardrails.thresholds import unit_interval
 from guardrails.types import Action, Context, FilterResult
+
+__all__ = ["REDACT_METHODS", "BaseFilter", "FilterConfig", "action_level", "contract_problems", "unit_interval"]
 
 # Actions a policy may name; the redact family rewrites text and counts as REDACT in a verdict.
 REDACT_METHODS = frozenset({"redact", "mask", "hash", "pseudonymize"})
-
-
-class FilterConfig(BaseModel):
-    """Keys every filter entry of a policy accepts. Filters subclass it to add their own keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    filter: str = Field(description="A registered filter name, or 'package.module:ClassName'.")
-    id: str | None = Field(None, description="Unique id within the stage; defaults to the filter name.")
-    action: str = Field("block", description="block | redact | flag (some filters accept more).")
-    threshold: float | None = Field(None, description="Score at or above which a finding is a violation.")
-    on_error: Literal["block", "allow"] | None = Field(
-        None, description="What a crash or timeout does; defaults to the policy's on_error."
-    )
-    timeout_ms: int | None = Field(None, gt=0, description="Per-check time limit in milliseconds.")
-    enabled: bool = Field(True, description="false removes an entry inherited through extends.")
-
-    @field_validator("threshold", mode="before")
-    @classmethod
-    def _threshold_in_unit_range(cls, value: Any) -> Any:
-        return None if value is None else unit_interval(value)
-
-    def files_read(self) -> tuple[str, ...]:
-        """Files this entry reads besides the policy (e.g. a deny list): hot reload watches them."""
-        return ()
-
-    def respond_categories(self) -> tuple[str, ...]:
-        """Categories whose action is ``respond`` (the policy must hold a message for each)."""
-        return ()
-
-
-def unit_interval(value: Any, name: str | None = None) -> float:
-    """A threshold or score: a number between 0 and 1 (not a bool); ValueError saying so otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        prefix = f"{name}: " if name else ""
-        raise ValueError(f"{prefix}expected a number between 0 and 1, got {value!r}")
-    return float(value)
-
-
-@runtime_checkable
-class Filter(Protocol):
-    """What the engine needs from a filter."""
-
-    name: ClassVar[str]
-    cost: ClassVar[int]
-    conversation: ClassVar[bool]
-    config: FilterConfig
-
-    def load(self) -> None: ...
-
-    def check(self, text: str, ctx: Context) -> FilterResult: ...
+KNOWN_ACTIONS = frozenset({"block", "flag", "respond", *REDACT_METHODS})
+COSTS = (0, 1, 2)
 
 
 class BaseFilter:
-    """Convenience base: holds the validated config, loads lazily and thread-safely once.
+    """Base class of every filter, built-in or plugin.
 
-    Subclasses set ``name``, optionally ``Config`` (a ``FilterConfig`` subclass), ``cost``
-    (0 = string ops, 1 = pattern engines, 2 = neural models; the engine runs cheap filters
-    first), ``actions`` and implement ``check``. Heavy work (models, analyzers) goes in
-    ``load``, never in ``__init__``, so that building a Guard stays fast.
+    Set ``name``, ``Config`` (a ``FilterConfig`` subclass with your keys), ``cost`` (0 = string ops,
+    1 = pattern engines, 2 = neural models or network calls; the engine runs cheap filters first) and
+    ``actions`` (the policy actions your findings support: include a redact-family action only when
+    every finding carries spans), then implement ``check``. Heavy work (models, analyzers) goes in
+    ``load``, which runs once, lazily and thread-safely; never in ``__init__``, so that building a
+    Guard stays fast.
     """
 
     name: ClassVar[str] = ""
@@ -90,8 +54,23 @@ class BaseFilter:
 
     @property
     def threshold(self) -> float:
+        """The entry's ``threshold``, else the class's ``default_threshold``."""
         t = self.config.threshold
         return self.default_threshold if t is None else t
+
+    def threshold_for(self, category: str, ctx: Context) -> float:
+        """The score at or above which a finding of ``category`` is a violation: the entry's
+        ``thresholds`` mapping (when the config has one), else ``threshold``. The engine applies it
+        to every finding; filters with per-category rules override this."""
+        per_category = getattr(self.config, "thresholds", None)
+        if isinstance(per_category, dict) and category in per_category:
+            return float(per_category[category])
+        return self.threshold
+
+    def action_for(self, category: str, ctx: Context) -> str | None:
+        """The policy action for findings of ``category`` when it differs from the entry's
+        ``action`` (per-category rules); None: the entry's action."""
+        return None
 
     def load(self) -> None:
         """Load models or build engines. Called once, before the first check."""
@@ -105,6 +84,15 @@ class BaseFilter:
                 self._loaded = True
 
     def check(self, text: str, ctx: Context) -> FilterResult:
+        """Score ``text`` (one message, or the rendered conversation for ``conversation`` filters).
+
+        Return ``FilterResult(findings, scores)``: one ``Finding(category, score, spans)`` per thing
+        found, with its score in [0, 1] (1.0 for exact matches) and the ``Span``s it covers (needed
+        for redaction); ``scores`` may hold every category's score, found or not. Report what you
+        found at any score: the engine compares scores with the policy's thresholds and applies its
+        actions. ``ctx`` carries the stage, the chat messages, the prompt an answer responds to and
+        the locale; raise an exception on failure (the policy's ``on_error`` decides what follows).
+        """
         raise NotImplementedError
 
     def is_light(self) -> bool:
@@ -120,6 +108,33 @@ class BaseFilter:
     def required_models(self) -> list[str]:
         """Model keys (hub ids or paths) this filter needs; used by ``guardrails models``."""
         return []
+
+
+def contract_problems(cls: Any) -> list[str]:
+    """What keeps ``cls`` from being a filter, one line each (empty: it is one)."""
+    if not isinstance(cls, type):
+        return [f"it is a {type(cls).__name__}, not a class"]
+    if not issubclass(cls, BaseFilter):
+        missing = [a for a in ("Config", "check", "load", "ensure_loaded", "acheck", "threshold_for", "action_for")
+                   if not hasattr(cls, a)]
+        lacks = f" (it lacks {', '.join(missing)})" if missing else ""
+        return [f"it does not subclass guardrails.filters.base.BaseFilter{lacks}"]
+    problems = []
+    if cls.check is BaseFilter.check:
+        problems.append("it does not implement check(self, text, ctx) -> FilterResult")
+    elif len(inspect.signature(cls.check).parameters) != 3:
+        problems.append(f"check must take (self, text, ctx), it takes {inspect.signature(cls.check)}")
+    if not isinstance(cls.Config, type) or not issubclass(cls.Config, FilterConfig):
+        problems.append("Config must be a subclass of guardrails.filters.base.FilterConfig")
+    if cls.cost not in COSTS:
+        problems.append(f"cost must be 0, 1 or 2, got {cls.cost!r}")
+    actions = cls.actions
+    if not isinstance(actions, (set, frozenset)) or not actions or not set(actions) <= KNOWN_ACTIONS:
+        problems.append(f"actions must be a non-empty set of {', '.join(sorted(KNOWN_ACTIONS))}, got {actions!r}")
+    if not isinstance(cls.default_threshold, (int, float)) or isinstance(cls.default_threshold, bool) \
+            or not 0 <= cls.default_threshold <= 1:
+        problems.append(f"default_threshold must be a number between 0 and 1, got {cls.default_threshold!r}")
+    return problems
 
 
 def action_level(action: str) -> Action:

@@ -29,7 +29,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.taxonomy import HAZARDS
-from guardrails.types import Action, Context, FilterResult, Finding, Span, Stage
+from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
 INPUT_CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", *HAZARDS)
 OUTPUT_CATEGORIES = ("harmful_response", "toxicity", *HAZARDS)
@@ -124,6 +124,17 @@ class BuiltinFilter(BaseFilter):
             self._rules[stage] = {c: r if r.threshold is not None or r.off else
                                   r.model_copy(update={"threshold": float(measured.get(c, 0.5))}) for c, r in rules.items()}
 
+    def _rule(self, category: str, ctx: Context) -> CategoryRule | None:
+        return self._rules.get("output" if ctx.stage is Stage.OUTPUT else "input", {}).get(category)
+
+    def threshold_for(self, category: str, ctx: Context) -> float:
+        rule = self._rule(category, ctx)
+        return float(rule.threshold) if rule is not None and rule.threshold is not None else self.threshold
+
+    def action_for(self, category: str, ctx: Context) -> str | None:
+        rule = self._rule(category, ctx)
+        return action_override(rule) if rule is not None else None
+
     def thresholds(self, stage: str = "input") -> dict[str, float]:
         """The enforced categories of a stage and their thresholds (after load)."""
         return {c: float(r.threshold) for c, r in self._rules.get(stage, {}).items() if not r.off and r.threshold is not None}
@@ -191,6 +202,5 @@ class BuiltinFilter(BaseFilter):
             label = f"{umbrella}/{named}" if c == umbrella and scores[named] >= NAMED_HAZARD_SCORE else c
             span = spans.get(c)
             found = (Span(span[0], span[1], label),) if span and span[1] > span[0] else ()
-            override = action_override(rule)
-            findings.append(Finding(c, round(scores[c], 4), found, Action(override) if override else None))
+            findings.append(Finding(c, round(scores[c], 4), found))
         return FilterResult(tuple(findings), {c: round(v, 4) for c, v in scores.items()})

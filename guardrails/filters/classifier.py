@@ -12,7 +12,6 @@ up for softmax models (the probability of any of them); multi-label models take 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +20,11 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.errors import FilterLoadError
 from guardrails.runtime import ModelSpec, is_offline, resolve_model
-from guardrails.runtime.options import EncoderFilter, ModelFilterConfig, local_model_key
+from guardrails.filters.encoder import EncoderFilter, ModelFilterConfig
+from guardrails.runtime.options import local_model_key
 from guardrails.runtime.resolve import FOREIGN_WEIGHTS
-from guardrails.types import Action, FilterResult
+from guardrails.thresholds import Threshold
+from guardrails.types import Context, FilterResult
 
 
 class ClassifierConfig(ModelFilterConfig):
@@ -38,7 +39,7 @@ class ClassifierConfig(ModelFilterConfig):
         {}, description="Per-category threshold, off, or {threshold, action: block|flag|respond|off}, as for builtin.",
         json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA},
     )
-    thresholds: dict[str, float] = Field({}, description="Per-category thresholds (the short form of categories).")
+    thresholds: dict[str, Threshold] = Field({}, description="Per-category thresholds (the short form of categories).")
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -63,14 +64,6 @@ class ClassifierConfig(ModelFilterConfig):
             if not value:
                 raise ValueError("expected at least one 'model_label: category' entry")
             return {str(k): v for k, v in value.items()}
-        return value
-
-    @field_validator("thresholds")
-    @classmethod
-    def _unit_range(cls, value: dict[str, float]) -> dict[str, float]:
-        for category, t in value.items():
-            if not 0 <= t <= 1:
-                raise ValueError(f"{category}: expected a number between 0 and 1, got {t!r}")
         return value
 
     @model_validator(mode="after")
@@ -102,6 +95,16 @@ class ClassifierFilter(EncoderFilter):
         if cfg.chunk_tokens is not None and cfg.chunk_tokens > classifier.window:
             raise FilterLoadError(f"chunk_tokens: {cfg.chunk_tokens} exceeds the model's window of {classifier.window} tokens")
 
+    def threshold_for(self, category: str, ctx: Context) -> float:
+        rule = self.config.categories.get(category)
+        if rule is not None and rule.threshold is not None:
+            return rule.threshold
+        return super().threshold_for(category, ctx)
+
+    def action_for(self, category: str, ctx: Context) -> str | None:
+        rule = self.config.categories.get(category)
+        return action_override(rule) if rule is not None else None
+
     def _result(self, scores: Any) -> FilterResult:
         findings = []
         out: dict[str, float] = {}
@@ -118,9 +121,7 @@ class ClassifierFilter(EncoderFilter):
             if threshold is None:
                 threshold = self.config.thresholds.get(category, self.threshold)
             if score >= threshold:
-                finding = self._chunk_finding(scores, worst, category, score)
-                override = action_override(rule) if rule is not None else None
-                findings.append(replace(finding, action=Action(override)) if override else finding)
+                findings.append(self._chunk_finding(scores, worst, category, score))
         return FilterResult(tuple(findings), out)
 
     def model_specs(self) -> list[ModelSpec]:

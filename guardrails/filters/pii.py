@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from guardrails.errors import FilterLoadError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.linear_regex import MAX_PATTERNS, compile_linear
+from guardrails.thresholds import Threshold
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class PiiConfig(FilterConfig):
     entities: tuple[str, ...] | None = Field(
         None, description="Entity types to find; default: the pattern entities (plus PERSON, LOCATION, ORGANIZATION with ner_model)."
     )
-    thresholds: dict[str, float] = Field(default_factory=dict, description="Per-entity score thresholds (override threshold).")
+    thresholds: dict[str, Threshold] = Field(default_factory=dict, description="Per-entity score thresholds (override threshold).")
     languages: tuple[str, ...] = Field(("en",), min_length=1, description="Languages whose recognizers run (each adds one pass).")
     allow_list: tuple[str, ...] = Field(
         (), max_length=10_000, description="Values never reported (exact text, or RE2 regexes with allow_list_match: regex)."
@@ -107,14 +108,6 @@ class PiiConfig(FilterConfig):
     keep_last_entities: tuple[str, ...] = ("CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "US_BANK_NUMBER")
     hash_key: SecretStr | None = Field(None, description="HMAC key for action: hash, e.g. ${GUARDRAILS_PII_KEY}.")
     hash_length: int = Field(16, ge=8, le=64, description="Hex digits of the HMAC kept in the replacement.")
-
-    @field_validator("thresholds")
-    @classmethod
-    def _thresholds_in_range(cls, value: dict[str, float]) -> dict[str, float]:
-        for entity, t in value.items():
-            if isinstance(t, bool) or not 0 <= t <= 1:
-                raise ValueError(f"{entity}: expected a number between 0 and 1, got {t!r}")
-        return value
 
     @field_validator("languages")
     @classmethod

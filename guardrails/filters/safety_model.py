@@ -44,7 +44,7 @@ from guardrails.safety_prompts import (
     hazard,
     parse_answer,
 )
-from guardrails.types import Action, Context, FilterResult, Finding, Stage
+from guardrails.types import Context, FilterResult, Finding, Stage, render_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +180,21 @@ class SafetyModelFilter(BaseFilter):
             return FilterResult.clean({UNSPECIFIED: 0.0})
         return self._result(await self._backend.aclassify(turns))
 
+    def _rule(self, category: str) -> CategoryRule | None:
+        code = next((c for c in self.config.categories if BY_CODE[c].name == category), None)
+        return self.config.categories.get(code) if code is not None else None
+
+    def threshold_for(self, category: str, ctx: Context) -> float:
+        # The model's own safe / unsafe answer decides unless the policy sets a threshold on p(unsafe).
+        rule = self._rule(category)
+        if rule is not None and rule.threshold is not None:
+            return rule.threshold
+        return self.config.threshold if self.config.threshold is not None else 0.0
+
+    def action_for(self, category: str, ctx: Context) -> str | None:
+        rule = self._rule(category)
+        return action_override(rule) if rule is not None else None
+
     def _result(self, answer: _Answer) -> FilterResult:
         parsed = parse_answer(answer.text)
         p = answer.p_unsafe
@@ -197,8 +212,7 @@ class SafetyModelFilter(BaseFilter):
             rule = self.config.categories.get(code)
             if rule is None or rule.off or (rule.threshold is not None and p is not None and p < rule.threshold):
                 continue
-            override = action_override(rule)
-            findings.append(Finding(BY_CODE[code].name, score, action=Action(override) if override else None))
+            findings.append(Finding(BY_CODE[code].name, score))
         if not parsed.codes:
             findings = [Finding(UNSPECIFIED, score)]  # the model named no known hazard: fail closed
         return FilterResult(tuple(findings), scores)
@@ -209,8 +223,6 @@ def conversation_turns(text: str, ctx: Context) -> list[Turn]:
 
     Without chat messages the text is one user turn (at either stage).
     """
-    from guardrails.engine import render_conversation  # the engine renders conversation filters' text this way
-
     messages = ctx.messages
     if messages and text == render_conversation(messages):
         return guard_turns(messages)

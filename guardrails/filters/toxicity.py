@@ -23,7 +23,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from guardrails.errors import FilterLoadError
 from guardrails.runtime import ModelNotFound, ModelSpec, is_offline, resolve_model, shared_model
-from guardrails.runtime.options import EncoderFilter, ModelFilterConfig, local_model_key
+from guardrails.filters.encoder import EncoderFilter, ModelFilterConfig
+from guardrails.runtime.options import local_model_key
+from guardrails.thresholds import Threshold
 from guardrails.types import FilterResult
 
 _RELEASES = "https://github.com/unitaryai/detoxify/releases/download/"
@@ -44,7 +46,7 @@ CONFIG_FILES = ("*.json", "*.txt", "*.model")
 class ToxicityConfig(ModelFilterConfig):
     model: str = Field("original", description="original | unbiased | multilingual | original-small | unbiased-small | a checkpoint file.")
     config_dir: str | None = Field(None, description="Folder with the base model's config.json and tokenizer files (offline use).")
-    thresholds: dict[str, float] = Field({}, description="Per-category thresholds; others use threshold.")
+    thresholds: dict[str, Threshold] = Field({}, description="Per-category thresholds; others use threshold.")
     categories: list[str] = Field(list(CATEGORIES), description="Categories that can be violations.")
 
     @field_validator("model", "config_dir")
@@ -57,11 +59,9 @@ class ToxicityConfig(ModelFilterConfig):
     @field_validator("thresholds")
     @classmethod
     def _known_thresholds(cls, value: dict[str, float]) -> dict[str, float]:
-        for category, t in value.items():
+        for category in value:
             if category not in CATEGORIES:
                 raise ValueError(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
-            if isinstance(t, bool) or not 0 <= t <= 1:
-                raise ValueError(f"{category}: expected a number between 0 and 1, got {t!r}")
         return value
 
     @field_validator("categories")

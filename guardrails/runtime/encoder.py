@@ -83,11 +83,6 @@ class TextScores:
     chunks: tuple[Chunk, ...]
     probs: np.ndarray  # (n_chunks, n_labels)
 
-    def label_max(self) -> dict[str, float]:
-        """Each label's highest probability over the chunks."""
-        top = self.probs.max(axis=0)
-        return {label: float(top[i]) for i, label in enumerate(self.labels)}
-
 
 class TextScorer:
     """Scores whole texts: chunks them and runs the chunks through one micro-batcher."""

@@ -10,6 +10,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from guardrails.server import openai_bodies
+
 # Deepest nesting of arrays and objects accepted in a JSON body (requests and upstream answers).
 MAX_JSON_DEPTH = 64
 # Integers outside [-2**63, 2**64) are refused: no OpenAI field needs them, and huge ones are costly to handle.
@@ -30,7 +32,7 @@ class ApiError(Exception):
         self.param = param
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return openai_bodies.error(self.message, type=self.type, param=self.param, code=self.code)
 
     def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
         if self.status == 408 or self.code == "request_too_large":  # the rest of the body is unread: no reuse

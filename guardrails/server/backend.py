@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from guardrails.server import openai_bodies as bodies
 from guardrails.server import sse
 from guardrails.server._http import ApiError, read_json
 
@@ -196,7 +197,7 @@ def create_backend_app(model: LocalModel) -> FastAPI:
             ids = model.prompt_ids(body, chat)
         except ApiError as err:
             return err.response()
-        cid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}"
+        cid = bodies.completion_id(chat, uuid.uuid4().hex)
         created = int(time.time())
         if body.get("stream"):
             return StreamingResponse(_stream(model, ids, params, chat, cid, created), media_type="text/event-stream")
@@ -205,14 +206,9 @@ def create_backend_app(model: LocalModel) -> FastAPI:
         except Exception as exc:  # noqa: BLE001
             logger.error("generation failed: %s", type(exc).__name__)
             return ApiError(500, "generation failed", type="server_error").response()
-        if chat:
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                                      "finish_reason": finish}
-        else:
-            choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-        usage = {"prompt_tokens": int(ids.shape[1]), "completion_tokens": n_new, "total_tokens": int(ids.shape[1]) + n_new}
-        return JSONResponse({"id": cid, "object": "chat.completion" if chat else "text_completion", "created": created,
-                             "model": model.name, "choices": [choice], "usage": usage})
+        return JSONResponse(bodies.completion(cid, chat=chat, created=created, model=model.name,
+                                              choices=[bodies.choice(text, finish, chat=chat)],
+                                              usage=bodies.usage(int(ids.shape[1]), n_new)))
 
     async def chat(request: Request) -> Response:
         return await handle(request, True)
@@ -221,8 +217,7 @@ def create_backend_app(model: LocalModel) -> FastAPI:
         return await handle(request, False)
 
     async def models(request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": model.name, "object": "model", "created": 0,
-                                                         "owned_by": "guardrails-local"}]})
+        return JSONResponse(bodies.model_list([model.name], owned_by="guardrails-local"))
 
     app.add_api_route("/v1/chat/completions", chat, methods=["POST"])
     app.add_api_route("/v1/completions", completions, methods=["POST"])
@@ -231,15 +226,10 @@ def create_backend_app(model: LocalModel) -> FastAPI:
 
 
 async def _stream(model: LocalModel, ids: Any, params: GenParams, chat: bool, cid: str, created: int) -> AsyncIterator[bytes]:
-    obj = "chat.completion.chunk" if chat else "text_completion"
+    head = bodies.envelope(cid, chat=chat, created=created, model=model.name)
 
     def event(piece: str | None, finish: str | None, role: bool = False) -> bytes:
-        if chat:
-            delta: dict[str, Any] = {"role": "assistant", "content": ""} if role else ({"content": piece} if piece else {})
-            choice: dict[str, Any] = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        else:
-            choice = {"index": 0, "text": piece or "", "logprobs": None, "finish_reason": finish}
-        return sse.event({"id": cid, "object": obj, "created": created, "model": model.name, "choices": [choice]})
+        return bodies.chunk_event(head, [bodies.chunk_choice("" if role else piece or None, finish, chat=chat, role=role)])
 
     cancel = threading.Event()
     pieces = model.stream(ids, params, cancel)

@@ -21,6 +21,7 @@ import json
 import logging
 from typing import Any
 
+from guardrails.server import openai_bodies
 from guardrails.server.config import ServerConfig, Timeouts
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ except ImportError:  # httptools missing: uvicorn's h11 protocol, with its keep-
 
 
 def _error_bytes(status: int, reason: str, message: str, code: str) -> bytes:
-    body = json.dumps({"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}})
+    body = json.dumps(openai_bodies.error(message, code=code))
     head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
             "connection: close\r\n\r\n")
     return head.encode() + body.encode()

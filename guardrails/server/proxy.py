@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from guardrails.server import openai_bodies as bodies
 from guardrails.server import sse
 from guardrails.server._http import ApiError, loads, read_json
 from guardrails.server.messages import parse_messages, refuse_uncheckable
@@ -41,17 +42,14 @@ class Kind:
 
     endpoint: str
     path: str
-    object: str
-    chunk_object: str
-    chat: bool
+    chat: bool  # the bodies' object names follow from it (see openai_bodies)
     # Generated-text fields, each moderated on its own; the first is the answer. Reasoning models
     # (vLLM's reasoning parsers) add their thinking as reasoning_content / reasoning.
     text_keys: tuple[str, ...]
 
 
-CHAT = Kind("chat.completions", "/chat/completions", "chat.completion", "chat.completion.chunk", True,
-            ("content", "reasoning_content", "reasoning"))
-COMPLETIONS = Kind("completions", "/completions", "text_completion", "text_completion", False, ("text",))
+CHAT = Kind("chat.completions", "/chat/completions", True, ("content", "reasoning_content", "reasoning"))
+COMPLETIONS = Kind("completions", "/completions", False, ("text",))
 
 
 def request_id_of(request: Request) -> str:
@@ -91,7 +89,7 @@ async def completions(sc: Sidecar, request: Request, kind: Kind) -> Response:
         if "stream" in body:
             body["stream"] = stream  # the upstream and the sidecar agree on whether this is a stream
         handle = app.handle  # this request keeps this policy even if a reload swaps it meanwhile
-        ctx = Context(request_id=rid, locale=locale_of(request), metadata={"app": app.name, "filter_timings": []})
+        ctx = Context(request_id=rid, locale=locale_of(request), filter_times=[], metadata={"app": app.name})
 
         verdict = await _check_input(sc, app, handle, body, ctx, kind)
         if verdict is not None and not verdict.allowed:
@@ -185,32 +183,14 @@ def _blocked(handle: GuardHandle, app: AppState, body: dict[str, Any], kind: Kin
     """The answer to a blocked prompt: the policy's refusal, or the category's message (action respond)."""
     if app.config.block_style == "error" and verdict.response is None:
         return _block_error("input", rid).response(headers)
-    refusal = handle.guard.reply(verdict)
-    model = body.get("model") if isinstance(body.get("model"), str) else "guardrails"
-    cid = f"{'chatcmpl' if kind.chat else 'cmpl'}-guardrails-{rid}"
-    created = int(time.time())
+    model: str = body["model"] if isinstance(body.get("model"), str) else "guardrails"
+    cid, created, text = bodies.completion_id(kind.chat, f"guardrails-{rid}"), int(time.time()), handle.guard.reply(verdict)
     if not stream:
-        if kind.chat:
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": refusal},
-                                      "logprobs": None, "finish_reason": "content_filter"}
-        else:
-            choice = {"index": 0, "text": refusal, "logprobs": None, "finish_reason": "content_filter"}
-        data = {"id": cid, "object": kind.object, "created": created, "model": model, "choices": [choice],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
-        return JSONResponse(data, headers=headers)
-
-    def chunk(piece: str | None, finish: str | None) -> bytes:
-        if kind.chat:
-            delta = {"role": "assistant", "content": piece} if piece is not None else {}
-            c: dict[str, Any] = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        else:
-            c = {"index": 0, "text": piece or "", "logprobs": None, "finish_reason": finish}
-        return sse.event({"id": cid, "object": kind.chunk_object, "created": created, "model": model, "choices": [c]})
+        return JSONResponse(bodies.refusal(cid, chat=kind.chat, created=created, model=model, text=text), headers=headers)
 
     async def events() -> AsyncIterator[bytes]:
-        yield chunk(refusal, None)
-        yield chunk(None, "content_filter")
-        yield sse.DONE_EVENT
+        for event in bodies.refusal_events(cid, chat=kind.chat, created=created, model=model, text=text):
+            yield event
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
@@ -236,7 +216,7 @@ def _upstream_error(sc: Sidecar, app: AppState, exc: Exception, timeout_s: float
 
 def _stream_error(sc: Sidecar, app: AppState, code: str, message: str) -> bytes:
     sc.metrics.upstream_errors.labels(app.name, code.removeprefix("upstream_")).inc()
-    return sse.event(ApiError(502, message, type="upstream_error", code=code).body())
+    return bodies.error_event(ApiError(502, message, type="upstream_error", code=code).body())
 
 
 def _error_from_status(sc: Sidecar, app: AppState, status: int, content: bytes) -> Response:
@@ -419,8 +399,8 @@ class _StreamModerator:
         self.recorded: set[tuple[int, str]] = set()
         self.seen: set[int] = set()  # choice indexes the upstream sent
         self.finished: set[int] = set()  # ... and those it gave a finish_reason
-        self.template: dict[str, Any] = {"id": f"guardrails-{ctx.request_id}", "object": kind.chunk_object,
-                                         "created": int(time.time()), "model": body.get("model", "")}
+        self.template = bodies.envelope(f"guardrails-{ctx.request_id}", chat=kind.chat, created=int(time.time()),
+                                        model=body.get("model", ""))
 
     def _stream(self, slot: tuple[int, str]) -> OutputStream:
         st = self.streams.get(slot)
@@ -447,22 +427,16 @@ class _StreamModerator:
         self.sc.record(self.app, st.verdict, self.ctx, self.kind.endpoint, stream=True, checks=st.checks, field=slot[1])
 
     def _chunk(self, choices: list[dict[str, Any]]) -> bytes:
-        return sse.event({**self.template, "choices": choices})
+        return bodies.chunk_event(self.template, choices)
 
     def _cut(self) -> bytes:
         """The last event of a stream that turned bad: finish_reason content_filter, with the category's
         message as the final text when the block's action is respond."""
         blocked = next((st.verdict for st in self.streams.values() if st.blocked), None)
         message = blocked.response if blocked is not None else None
-        choices = []
-        for index in sorted({i for i, _ in self.streams}) or [0]:
-            c: dict[str, Any] = {"index": index, "logprobs": None, "finish_reason": "content_filter"}
-            if self.kind.chat:
-                c["delta"] = {"content": message} if message else {}
-            else:
-                c["text"] = message or ""
-            choices.append(c)
-        return self._chunk(choices)
+        fields = {self.kind.text_keys[0]: message} if message else {}
+        return self._chunk([bodies.closing_choice(index, bodies.CONTENT_FILTER, fields, chat=self.kind.chat)
+                            for index in sorted({i for i, _ in self.streams}) or [0]])
 
     async def run(self) -> AsyncIterator[bytes]:
         try:
@@ -559,7 +533,7 @@ class _StreamModerator:
                 for key in ("id", "created", "model", "system_fingerprint"):
                     if key in chunk:
                         self.template[key] = chunk[key]
-                out_choices = []
+                out_choices: list[dict[str, Any]] = []
                 for choice in chunk.get("choices") or []:
                     if not isinstance(choice, dict):
                         continue
@@ -571,14 +545,14 @@ class _StreamModerator:
                         yield self._cut()
                         yield sse.DONE_EVENT
                         return
-                    if out:
+                    if isinstance(out, dict) and out:
                         out_choices.append(out)
                 if out_choices or not chunk.get("choices"):
-                    yield sse.event({**chunk, "choices": out_choices})
+                    yield bodies.chunk_event(chunk, out_choices)
             if not self._complete(done):
                 raise sse.Truncated("the upstream stream ended with neither a finish_reason nor [DONE]")
             # End of stream without a finish_reason for some choice: release what is still held.
-            tail: dict[int, dict[str, Any]] = {}
+            tail: dict[int, dict[str, str]] = {}  # choice index -> {text key: what was still held}
             for slot, st in sorted(self.streams.items()):
                 if st.finished:
                     continue
@@ -588,13 +562,10 @@ class _StreamModerator:
                     yield sse.DONE_EVENT
                     return
                 if rest:
-                    c = tail.setdefault(slot[0], {"index": slot[0], "logprobs": None, "finish_reason": None})
-                    if self.kind.chat:
-                        c.setdefault("delta", {})[slot[1]] = rest
-                    else:
-                        c["text"] = rest
+                    tail.setdefault(slot[0], {})[slot[1]] = rest
             if tail:
-                yield self._chunk(list(tail.values()))
+                yield self._chunk([bodies.closing_choice(index, None, fields, chat=self.kind.chat)
+                                   for index, fields in tail.items()])
             yield sse.DONE_EVENT
         except sse.StreamError as exc:
             # Held text stays held: what the upstream did not finish is not released.
@@ -606,7 +577,7 @@ class _StreamModerator:
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             err = _upstream_error(self.sc, self.app, exc, self.app.config.limits.timeout_s)
             logger.warning("request %s: upstream stream failed: %s", self.ctx.request_id, err.code)
-            yield sse.event(err.body())
+            yield bodies.error_event(err.body())
             yield sse.DONE_EVENT
 
 
@@ -648,7 +619,7 @@ async def guard_check(sc: Sidecar, request: Request) -> Response:
         else:
             raise ApiError(400, "give 'text' (a string) or 'messages' (a non-empty list of message objects)")
         handle = app.handle
-        ctx = Context(request_id=rid, locale=locale_of(request), metadata={"app": app.name, "filter_timings": []})
+        ctx = Context(request_id=rid, locale=locale_of(request), filter_times=[], metadata={"app": app.name})
         verdict = await sc.run(handle, handle.guard.check, content, stage, ctx=ctx, size=size)
     except ApiError as err:
         return err.response(headers)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 import httpx
 
-from guardrails.engine import Guard
+from guardrails.guard import Guard
 from guardrails.errors import GuardrailsError
 from guardrails.server._http import ApiError, unauthorized
 from guardrails.server.audit import AuditLog
@@ -48,7 +47,6 @@ class GuardHandle:
     # thousand characters, no I/O): short texts are checked on the event loop too, since a thread
     # hop costs more than the check itself.
     light: bool = False
-    loaded_at: float = field(default_factory=time.time)
 
     @classmethod
     def build(cls, policy_ref: str, *, trust_plugins: bool | list[str] = False) -> "GuardHandle":
@@ -228,7 +226,7 @@ class Sidecar:
         self.audit.decision(verdict, request_id=ctx.request_id, app=app.name, endpoint=endpoint, **extra)
 
     def flush_timings(self, app: AppState, stage: str, ctx: Context) -> None:
-        timings = ctx.metadata.get("filter_timings")
+        timings = ctx.filter_times
         if timings:
             self.metrics.filter_times(app.name, stage, timings)
             timings.clear()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import threading
 
-from pydantic import Field
 
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.types import Context, FilterResult, Finding, Span
@@ -15,11 +14,10 @@ class KeywordConfig(FilterConfig):
     score: float = 0.9
     category: str = "keyword"
     label: str = "KEYWORD"
-    sleep_ms: int = Field(0, ge=0)
 
 
 class KeywordFilter(BaseFilter):
-    """Reports every occurrence of ``word`` with a fixed score; optionally sleeps first."""
+    """Reports every occurrence of ``word`` with a fixed score."""
 
     name = "keyword"
     Config = KeywordConfig
@@ -28,8 +26,6 @@ class KeywordFilter(BaseFilter):
 
     def check(self, text: str, ctx: Context) -> FilterResult:
         KeywordFilter.calls.append(self.config.id or self.name)
-        if self.config.sleep_ms:
-            time.sleep(self.config.sleep_ms / 1000)
         spans, pos = [], text.find(self.config.word)
         while pos != -1:
             spans.append(Span(pos, pos + len(self.config.word), self.config.label))
@@ -38,6 +34,23 @@ class KeywordFilter(BaseFilter):
         if not spans or self.config.score < self.threshold:
             return FilterResult.clean(scores)
         return FilterResult((Finding(self.config.category, self.config.score, tuple(spans)),), scores)
+
+
+class HoldingFilter(BaseFilter):
+    """Never ends a check by itself: it waits for ``release`` (which a test sets once it is done), so only
+    the engine's timeout can end the check. ``reset()`` before use."""
+
+    name = "holding"
+    cost = 2
+    release = threading.Event()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.release = threading.Event()
+
+    def check(self, text: str, ctx: Context) -> FilterResult:
+        type(self).release.wait(timeout=60)
+        return FilterResult.clean()
 
 
 class CrashingFilter(BaseFilter):

@@ -33,6 +33,11 @@ class Script:
     reasoning: str | None = None  # chat: a reasoning model's thinking (reasoning_content), sent before the answer
     raw: list[bytes] | None = None  # send these body pieces verbatim (chunk_delay_s apart), whatever was asked
     raw_type: str = "text/event-stream"
+    # Wait until the test sets this event (at most 60 s): before the response starts, or, with
+    # hold_after_chunks, in a streamed answer after that many text pieces. A held upstream has certainly
+    # not answered (or finished) before the test says so, whatever the scheduling.
+    hold: threading.Event | None = None
+    hold_after_chunks: int | None = None
 
     def pieces(self) -> list[str]:
         if self.chunks is not None:
@@ -69,6 +74,8 @@ class ScriptedUpstream:
             s = self.script
             if s.delay_s:
                 await asyncio.sleep(s.delay_s)
+            if s.hold is not None and s.hold_after_chunks is None:
+                await asyncio.to_thread(s.hold.wait, 60)
             if s.status != 200:
                 return JSONResponse(s.error or {"error": {"message": "scripted failure"}}, status_code=s.status)
             if s.raw is not None:
@@ -139,6 +146,8 @@ class ScriptedUpstream:
             for n, piece in enumerate(s.pieces()):
                 if s.fail_after_chunks is not None and n >= s.fail_after_chunks:
                     raise ConnectionResetError("scripted mid-stream failure")
+                if s.hold is not None and n == s.hold_after_chunks:
+                    await asyncio.to_thread(s.hold.wait, 60)
                 if s.chunk_delay_s:
                     await asyncio.sleep(s.chunk_delay_s)
                 choice = {"index": 0, "delta": {"content": piece}} if chat else {"index": 0, "text": piece}

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from guardrails import Guard  # noqa: E402
+from guardrails import Guard, VerdictRecord  # noqa: E402
 from guardrails.hf import GuardedModel, GuardedPipeline  # noqa: E402
 from tests.helpers.tiny_models import build_tiny_gpt2, build_tiny_llama, load_causal_lm  # noqa: E402
 
@@ -448,6 +448,76 @@ def test_wrap_pipeline_batched_call_verdicts_follow_input_order(chat_pipe: Any) 
     assert [v.inputs[0].allowed for v in verdicts] == [True, False, True]
     assert verdicts[1].outputs == [None] and all(v.outputs[0] is not None for v in (verdicts[0], verdicts[2]))
 
+
+
+# -- per-call verdicts ------------------------------------------------------------------------------
+
+
+def test_wrap_concurrent_generate_calls_each_get_their_own_verdicts(gpt2: tuple[Any, Any]) -> None:
+    model, tok = gpt2
+    guarded = policy(input=[{"filter": "regex", "patterns": [r"\b\d{4}\b"], "category": "pin", "action": "redact"}]).wrap(model, tok)
+    prompts = {"a": "my pin is 4321, what now?", "b": "Please summarise the meeting notes."}
+    seen_by_model = {"a": "my pin is <PIN>, what now?", "b": "Please summarise the meeting notes."}
+    calls: dict[str, list[tuple[Any, str]]] = {name: [] for name in prompts}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(prompts))
+
+    def worker(name: str) -> None:
+        try:
+            enc = tok(prompts[name], return_tensors="pt")
+            start.wait(timeout=60)
+            for _ in range(3):
+                rec: VerdictRecord[Any] = VerdictRecord()
+                out = guarded.generate(**enc, max_new_tokens=8, min_new_tokens=8, do_sample=False, verdicts=rec)
+                calls[name].append((rec.value, answers(tok, out, enc["input_ids"].shape[1])[0]))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in prompts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for name, made in calls.items():
+        assert len(made) == 3
+        for verdicts, answer in made:
+            # Each record holds its own call's prompt and answer, whatever the other thread did meanwhile.
+            assert [v.text for v in verdicts.inputs] == [seen_by_model[name]]
+            assert len(verdicts.outputs) == 1 and verdicts.outputs[0].allowed and verdicts.outputs[0].text == answer
+    assert guarded.last_verdicts is not None  # the convenience still holds some call's verdicts
+
+
+def test_wrap_verdict_record_from_streamer_worker_thread(llama: tuple[Any, Any]) -> None:
+    model, tok = llama
+    enc = tok("How do I reset my password?", return_tensors="pt")
+    plain = answers(tok, model.generate(**enc, **greedy()), enc["input_ids"].shape[1])[0]
+    guarded = block_output(trigger_in(plain)).wrap(model, tok)
+    streamer = transformers.TextIteratorStreamer(tok, skip_prompt=True, timeout=60)
+    rec: VerdictRecord[Any] = VerdictRecord()
+    worker = threading.Thread(target=guarded.generate, kwargs={**enc, **greedy(), "streamer": streamer, "verdicts": rec})
+    worker.start()
+    text = "".join(streamer)
+    worker.join()
+    assert text.endswith(REFUSAL)
+    assert rec.value is not None and rec.value.outputs[0].blocked and rec.value.stopped_early == [True]
+    assert rec.value is guarded.last_verdicts
+
+
+def test_wrap_verdicts_keyword_takes_only_a_record(gpt2: tuple[Any, Any]) -> None:
+    model, tok = gpt2
+    with pytest.raises(TypeError, match="VerdictRecord"):
+        policy().wrap(model, tok).generate(**tok("hi", return_tensors="pt"), max_new_tokens=2, verdicts=[])
+
+
+def test_wrap_pipeline_verdict_record_one_entry_per_prompt(chat_pipe: Any) -> None:
+    guarded = policy(input=[{"filter": "deny_list", "words": ["napalm"]}]).wrap_pipeline(chat_pipe)
+    chats = [[{"role": "user", "content": "napalm recipe"}], [{"role": "user", "content": "Write a short poem"}]]
+    rec: VerdictRecord[Any] = VerdictRecord()
+    guarded(chats, max_new_tokens=4, verdicts=rec)
+    assert rec.value is not None and [v.inputs[0].allowed for v in rec.value] == [False, True]
+    assert rec.value[0].outputs == [None] and rec.value[1].outputs[0] is not None
+    assert rec.value is guarded.last_verdicts
 
 # -- the shipped detector on the answers of a wrapped model --------------------------------------
 

@@ -197,21 +197,24 @@ class Script:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.counts: dict[str, int] = {}
+        # "slow" models answer only once this is set (at the end of the module): a client that waits for
+        # them waits for good, so only its own timeouts can end its check.
+        self.release = threading.Event()
 
-    def answer(self, model: str) -> tuple[int, str | None, float]:
-        """(status, text, delay_s) for one request."""
+    def answer(self, model: str) -> tuple[int, str | None, bool]:
+        """(status, text, held) for one request; a held answer waits for ``release``."""
         n = self.counts[model] = self.counts.get(model, 0) + 1
         if model.startswith("flaky"):
-            return (503, None, 0.0) if n <= 2 else (200, "unsafe\nS10", 0.0)
+            return (503, None, False) if n <= 2 else (200, "unsafe\nS10", False)
         if model.startswith("slow"):
-            return 200, "safe", 1.5
+            return 200, "safe", True
         if model == "reject":
-            return 400, None, 0.0
+            return 400, None, False
         if model == "garbage":
-            return 200, "I am a banana", 0.0
+            return 200, "I am a banana", False
         if "unsafe" in model:
-            return 200, "unsafe\nS1", 0.0
-        return 200, "safe", 0.0
+            return 200, "unsafe\nS1", False
+        return 200, "safe", False
 
 
 def make_app(script: Script) -> Any:
@@ -220,9 +223,9 @@ def make_app(script: Script) -> Any:
     async def respond(request: Request, kind: str) -> Any:
         body = await request.json()
         script.requests.append({"kind": kind, "auth": request.headers.get("authorization"), **body})
-        status, text, delay = script.answer(body["model"])
-        if delay:
-            await asyncio.sleep(delay)
+        status, text, held = script.answer(body["model"])
+        if held:
+            await asyncio.to_thread(script.release.wait, 60)
         if status != 200:
             return JSONResponse({"error": {"message": "scripted failure"}}, status_code=status)
         choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
@@ -273,6 +276,7 @@ def server() -> Iterator[tuple[str, Script]]:
         time.sleep(0.02)
     assert srv.started
     yield f"http://127.0.0.1:{port}", script
+    script.release.set()
     srv.should_exit = True
     thread.join(5)
     sock.close()
@@ -326,21 +330,25 @@ def test_remote_client_error_not_retried(server: tuple[str, Script]) -> None:
 
 
 def test_remote_slow_server_times_out_per_request(server: tuple[str, Script]) -> None:
-    url, _ = server
-    start = time.monotonic()
+    # The server never answers during the test: the check ends only through the per-request timeout,
+    # once for the first try and once for its one retry.
+    url, script = server
     verdict = guard_for({"endpoint": url, "endpoint_model": "slow-1", "request_timeout_ms": 200, "retries": 1, "backoff_ms": 10}).check_input("x")
-    elapsed = time.monotonic() - start
     assert not verdict.allowed and "FilterTimeout" in (verdict.errors[0].error or "")
-    assert elapsed < 1.2
+    deadline = time.monotonic() + 30  # the server may log the retry a moment after the client gave up on it
+    while len(requests_for(script, "slow-1")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(requests_for(script, "slow-1")) == 2
 
 
 def test_remote_overall_timeout_bounds_retries(server: tuple[str, Script]) -> None:
-    url, _ = server
-    start = time.monotonic()
+    # Five retries of 300 ms tries would take 1.8 s; the entry's timeout_ms (400) ends the check first, so
+    # at most two tries ever start and the error is the engine's timeout, not the filter's own.
+    url, script = server
     guard = guard_for({"endpoint": url, "endpoint_model": "slow-2", "timeout_ms": 400, "request_timeout_ms": 300, "retries": 5, "backoff_ms": 10})
     verdict = asyncio.run(guard.acheck_input("x"))
-    assert not verdict.allowed and verdict.errors
-    assert time.monotonic() - start < 1.2
+    assert not verdict.allowed and "timeout after 400 ms" in (verdict.errors[0].error or "")
+    assert len(requests_for(script, "slow-2")) <= 2
 
 
 def test_remote_async_retry_then_success(server: tuple[str, Script]) -> None:

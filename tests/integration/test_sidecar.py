@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -276,19 +277,25 @@ def test_sidecar_stream_clean_answer_arrives_whole(sidecar: ServerThread, upstre
 def test_sidecar_stream_block_cuts_with_content_filter_and_done(sidecar: ServerThread,
                                                                 upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
     words = [f"safe{i}" for i in range(40)] + ["FORBIDDEN"] + [f"after{i}" for i in range(200)]
-    upstream[0].reset(text=" ".join(words), chunk_delay_s=0.002)
+    # The upstream pauses 30 words after FORBIDDEN until the test is over: the sidecar has to cut the stream
+    # from what it has seen, and the upstream has certainly not finished when it does.
+    hold = threading.Event()
+    upstream[0].reset(text=" ".join(words), hold=hold, hold_after_chunks=71)
     h = {"authorization": f"Bearer {SUPPORT_KEY}"}
     body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, headers=h, timeout=20) as resp:
-        assert resp.status_code == 200
-        chunks = _sse_chunks(resp)
+    try:
+        with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, headers=h, timeout=30) as resp:
+            assert resp.status_code == 200
+            chunks = _sse_chunks(resp)
+    finally:
+        hold.set()
     assert chunks[-1] == "[DONE]"
     last = chunks[-2]
     assert last["choices"][0]["finish_reason"] == "content_filter"
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"])
     assert "FORBIDDEN" not in text and "after" not in text
     assert text.startswith("safe0 safe1")  # what was checked before the block was released
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while upstream[0].streams_cancelled == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert upstream[0].streams_cancelled == 1 and upstream[0].streams_completed == 0  # upstream generation stopped
@@ -411,13 +418,17 @@ def test_sidecar_upstream_slow_returns_504(sidecar: ServerThread, upstream: tupl
     monkeypatch.setenv("GR_TEST_SUPPORT_KEY", SUPPORT_KEY)
     monkeypatch.setenv("GR_TEST_OPEN_KEY", OPEN_KEY)
     monkeypatch.setenv("GR_TEST_STRICT_KEY", STRICT_KEY)
-    upstream[0].reset(delay_s=1.5)
+    # The upstream answers only after the test has the sidecar's answer: a 504 can only come from the
+    # sidecar's own deadline, never from waiting the upstream out.
+    hold = threading.Event()
+    upstream[0].reset(hold=hold)
     config = _config(upstream[1].url + "/v1", policy_dir, limits={"timeout_s": 0.3})
     with ServerThread(create_app(config)) as server:
-        started = time.monotonic()
-        r = _chat(server, "hi")
+        try:
+            r = _chat(server, "hi")
+        finally:
+            hold.set()
         assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
-        assert time.monotonic() - started < 1.4
 
 
 def test_sidecar_upstream_5xx_becomes_502_and_4xx_passes(sidecar: ServerThread,
@@ -487,20 +498,22 @@ def test_sidecar_pseudonymized_pii_restored_in_answer_both_modes(upstream: tuple
 
 
 def test_sidecar_over_concurrency_limit_returns_429(upstream: tuple[ScriptedUpstream, ServerThread], policy_dir: Path) -> None:
-    import threading
-
     config = build_server_config({"upstream": upstream[1].url, "reload_interval_s": 0, "audit": {"path": "off"},
                                   "apps": {"app": {"policy": str(policy_dir / "open.yaml"), "limits": {"max_concurrency": 1}}}})
-    upstream[0].reset(delay_s=0.6)
+    hold = threading.Event()  # the first request holds the app's only slot until the second one is answered
+    upstream[0].reset(hold=hold)
     with ServerThread(create_app(config)) as server:
         first: dict[str, int] = {}
         slow = threading.Thread(target=lambda: first.update(status=_chat(server, "one").status_code))
         slow.start()
-        deadline = time.monotonic() + 5
-        while not upstream[0].requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        second = _chat(server, "two")
-        slow.join(timeout=10)
+        try:
+            deadline = time.monotonic() + 30
+            while not upstream[0].requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            second = _chat(server, "two")
+        finally:
+            hold.set()
+        slow.join(timeout=30)
         assert second.status_code == 429 and second.json()["error"]["code"] == "rate_limit_exceeded"
         assert first["status"] == 200
         assert _chat(server, "three").status_code == 200  # the slot was released
@@ -510,16 +523,20 @@ def test_sidecar_client_disconnect_mid_stream_frees_slot_and_upstream(upstream: 
                                                                       policy_dir: Path) -> None:
     config = build_server_config({"upstream": upstream[1].url, "reload_interval_s": 0, "audit": {"path": "off"},
                                   "apps": {"app": {"policy": str(policy_dir / "open.yaml"), "limits": {"max_concurrency": 1}}}})
-    upstream[0].reset(text=" ".join(f"w{i}" for i in range(400)), chunk_delay_s=0.01)
+    hold = threading.Event()  # the upstream pauses after 5 words: it cannot finish before the client leaves
+    upstream[0].reset(text=" ".join(f"w{i}" for i in range(400)), hold=hold, hold_after_chunks=5)
     with ServerThread(create_app(config)) as server:
         body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-        with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=20) as resp:
-            lines = resp.iter_lines()
-            assert next(line for line in lines if line.startswith("data: "))
-        # The client is gone: the sidecar must close the upstream stream and free the app's only slot.
-        deadline = time.monotonic() + 10
-        while upstream[0].streams_cancelled == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        try:
+            with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=30) as resp:
+                lines = resp.iter_lines()
+                assert next(line for line in lines if line.startswith("data: "))
+            # The client is gone: the sidecar must close the upstream stream and free the app's only slot.
+            deadline = time.monotonic() + 30
+            while upstream[0].streams_cancelled == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            hold.set()
         assert upstream[0].streams_cancelled == 1 and upstream[0].streams_completed == 0
         upstream[0].reset()
         assert _chat(server, "next").status_code == 200

@@ -45,7 +45,7 @@ def _write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _wait(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+def _wait(cond: Callable[[], bool], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
@@ -114,21 +114,27 @@ def test_sidecar_reload_bad_policy_rejected_old_stays(setup: tuple[ServerThread,
 
 def test_sidecar_reload_keeps_in_flight_stream_on_old_policy(setup: tuple[ServerThread, ScriptedUpstream, Path]) -> None:
     sidecar, scripted, policy = setup
-    scripted.reset(text=" ".join(["calm"] * 30 + ["STORM"] + ["calm"] * 10), chunk_delay_s=0.03)
+    # The upstream pauses after 10 words until the reload is done: the stream certainly straddles it, and
+    # STORM (word 31) is streamed under the new policy's watch.
+    hold = threading.Event()
+    scripted.reset(text=" ".join(["calm"] * 30 + ["STORM"] + ["calm"] * 10), hold=hold, hold_after_chunks=10)
     got: dict[str, Any] = {}
 
     def consume() -> None:
         body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-        with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, timeout=20) as resp:
+        with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, timeout=60) as resp:
             got["lines"] = [ln for ln in resp.iter_lines() if ln.startswith("data: ")]
 
     reader = threading.Thread(target=consume)
     reader.start()
-    _wait(lambda: scripted.streams_started == 1)
-    old = _hash(sidecar)
-    _write(policy, _policy("apple", output_word="STORM"))  # the new policy would cut this answer
-    _wait(lambda: _hash(sidecar) != old)
-    reader.join(timeout=20)
+    try:
+        _wait(lambda: scripted.streams_started == 1)
+        old = _hash(sidecar)
+        _write(policy, _policy("apple", output_word="STORM"))  # the new policy would cut this answer
+        _wait(lambda: _hash(sidecar) != old)
+    finally:
+        hold.set()
+    reader.join(timeout=30)
     lines = got["lines"]
     assert lines[-1] == "data: [DONE]"
     chunks = [json.loads(ln[6:]) for ln in lines[:-1]]

@@ -20,7 +20,11 @@ def _fixed(body: bytes, extra: bytes = b"") -> bytes:
 
 
 async def _serve(reply: Reply, stats: dict[str, Any], *, close_after: int | None = None,
-                 delay_s: float = 0.0) -> asyncio.AbstractServer:
+                 hold: asyncio.Event | None = None) -> asyncio.AbstractServer:
+    """A raw HTTP/1.1 server; ``hold``: answer only once the test sets it. ``stats["closed"]`` counts the
+    connections it has closed."""
+    stats.setdefault("closed", 0)
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         stats["connections"] += 1
         n = 0
@@ -30,8 +34,8 @@ async def _serve(reply: Reply, stats: dict[str, Any], *, close_after: int | None
                 length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
                                if line.lower().startswith(b"content-length:")), 0)
                 stats["bodies"].append(await reader.readexactly(length))
-                if delay_s:
-                    await asyncio.sleep(delay_s)
+                if hold is not None:
+                    await hold.wait()
                 writer.write(reply(n))
                 await writer.drain()
                 n += 1
@@ -41,6 +45,7 @@ async def _serve(reply: Reply, stats: dict[str, Any], *, close_after: int | None
             pass
         finally:
             writer.close()
+            stats["closed"] += 1
 
     return await asyncio.start_server(handle, "127.0.0.1", 0)
 
@@ -80,9 +85,10 @@ def test_transport_connection_close_and_idle_close_get_new_connections() -> None
         silent = await _serve(lambda n: _fixed(b"{}"), stats2, close_after=1)
         port2 = silent.sockets[0].getsockname()[1]
         async with httpx.AsyncClient(transport=FastTransport()) as client:
-            for _ in range(3):  # each reuse meets a closed connection and is retried on a fresh one
+            for i in range(3):  # each reuse meets a closed connection and is retried on a fresh one
                 assert (await client.post(f"http://127.0.0.1:{port2}/", json={})).status_code == 200
-                await asyncio.sleep(0.05)
+                while stats2["closed"] < i + 1:  # the server has closed this connection before the next request
+                    await asyncio.sleep(0.001)
         silent.close()
         assert stats2["connections"] == 3
 
@@ -112,11 +118,13 @@ def test_transport_chunked_stream_arrives_in_pieces() -> None:
 def test_transport_errors_map_to_httpx_exceptions() -> None:
     async def go() -> None:
         stats: dict[str, Any] = {"connections": 0, "bodies": []}
-        slow = await _serve(lambda n: _fixed(b"{}"), stats, delay_s=1.0)
+        never = asyncio.Event()  # the server answers only after the client has given up
+        slow = await _serve(lambda n: _fixed(b"{}"), stats, hold=never)
         port = slow.sockets[0].getsockname()[1]
         async with httpx.AsyncClient(transport=FastTransport()) as client:
             with pytest.raises(httpx.ReadTimeout):
                 await client.post(f"http://127.0.0.1:{port}/", json={}, timeout=httpx.Timeout(0.2))
+        never.set()
         slow.close()
         await slow.wait_closed()
         async with httpx.AsyncClient(transport=FastTransport()) as client:

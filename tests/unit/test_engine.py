@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
 from guardrails import Action, Context, Guard, Stage
-from tests.helpers.fakes import KeywordFilter
+from tests.helpers.fakes import HoldingFilter, KeywordFilter
 
 KW = "tests.helpers.fakes:KeywordFilter"
 CRASH = "tests.helpers.fakes:CrashingFilter"
+HOLD = "tests.helpers.fakes:HoldingFilter"
 
 
 def guard(input_filters: list[dict[str, Any]], output_filters: list[dict[str, Any]] | None = None, **top: Any) -> Guard:
@@ -97,8 +98,16 @@ def test_check_policy_level_on_error_allow_applies() -> None:
     assert guard([{"filter": CRASH}], on_error="allow").check_input("x").allowed
 
 
-def test_check_timeout_follows_on_error() -> None:
-    slow = {"filter": KW, "word": "zap", "sleep_ms": 300, "timeout_ms": 30}
+@pytest.fixture
+def holding() -> Iterator[None]:
+    """HoldingFilter checks end only by the engine's timeout; released when the test is over."""
+    HoldingFilter.reset()
+    yield
+    HoldingFilter.release.set()
+
+
+def test_check_timeout_follows_on_error(holding: None) -> None:
+    slow = {"filter": HOLD, "timeout_ms": 30}
     v = guard([slow]).check_input("zap")
     assert not v.allowed and v.violations[0].error == "timeout after 30 ms"
     v = guard([{**slow, "on_error": "allow"}]).check_input("zap")
@@ -133,9 +142,16 @@ def test_acheck_matches_sync_check() -> None:
     assert [v.to_dict() for v in async_.violations] == [v.to_dict() for v in sync.violations]
 
 
-def test_acheck_timeout_follows_on_error() -> None:
-    g = guard([{"filter": KW, "word": "zap", "sleep_ms": 300, "timeout_ms": 30}])
-    v = asyncio.run(g.acheck_input("zap"))
+def test_acheck_timeout_follows_on_error(holding: None) -> None:
+    g = guard([{"filter": HOLD, "timeout_ms": 30}])
+
+    async def check() -> Any:
+        try:
+            return await g.acheck_input("zap")
+        finally:
+            HoldingFilter.release.set()  # asyncio.run waits for the worker thread still inside the check
+
+    v = asyncio.run(check())
     assert not v.allowed and v.violations[0].error == "timeout after 30 ms"
 
 

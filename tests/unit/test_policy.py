@@ -135,5 +135,9 @@ def test_policy_schema_lists_every_filter_and_its_keys() -> None:
     defs = schema["$defs"]
     assert "filter_regex" in defs and "patterns" in defs["filter_regex"]["properties"]
     assert "filter_deny_list" in defs
-    names = [b["if"]["properties"]["filter"]["const"] for b in schema["properties"]["input"]["items"]["allOf"]]
+    names = [b["if"]["properties"]["filter"].get("const") for b in schema["properties"]["input"]["items"]["allOf"]]
     assert {"regex", "deny_list", "secrets", "length"} <= set(names)
+    assert schema["$defs"]["filter_plugin"]["additionalProperties"] is True  # any package.module:ClassName
+    from guardrails.taxonomy import CATEGORIES
+
+    assert {c["const"] for c in schema["$defs"]["category"]["oneOf"]} == set(CATEGORIES)  # each with its description

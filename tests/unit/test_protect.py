@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AsyncIterator, Iterator
+import threading
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 
-from guardrails import Guard
+from guardrails import Guard, VerdictRecord
+from guardrails.protect import CallVerdicts
 
 POLICY = {
     "version": 1,
@@ -226,3 +228,87 @@ def test_protect_prompt_keyword_wins_over_first_parameter(guard: Guard) -> None:
 
     assert answer("PIN 2222 stays", "PIN 3333 goes") == "ok"
     assert seen == [("PIN 2222 stays", "<PIN> goes")]
+
+
+# -- per-call verdicts ------------------------------------------------------------------------------
+
+
+def test_protect_concurrent_calls_each_get_their_own_verdicts(guard: Guard) -> None:
+    both_inside = threading.Barrier(2)  # each call waits here until the other one is running too
+
+    @guard.protect
+    def answer(prompt: str) -> str:
+        both_inside.wait(timeout=30)
+        return f"napalm for {prompt}" if "b" in prompt else f"card 4111-1111-1111-1111 for {prompt}"
+
+    records: dict[str, VerdictRecord[CallVerdicts]] = {"a": VerdictRecord(), "b": VerdictRecord()}
+    returned: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            returned[name] = answer(f"PIN 123{name == 'b':d} from {name}", verdicts=records[name])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in records]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    a, b = records["a"].value, records["b"].value
+    assert a is not None and b is not None
+    assert a.input.text == "<PIN> from a" and b.input.text == "<PIN> from b"
+    assert a.output is not None and a.output.allowed and a.output.text == "card <CARD> for <PIN> from a" == returned["a"]
+    assert b.output is not None and b.output.blocked and returned["b"] == "Refused."
+    assert answer.last_verdicts in (a, b)  # the convenience: whichever call finished last
+
+
+def test_protect_verdict_record_for_each_kind_of_callable(guard: Guard) -> None:
+    @guard.protect
+    def blocked(prompt: str) -> str:
+        raise AssertionError("must not run")
+
+    @guard.protect
+    async def coro(prompt: str) -> str:
+        return "napalm"
+
+    @guard.protect
+    def gen(prompt: str) -> Iterator[str]:
+        yield from ["fine. ", "card 4111-1111-1111-1111"]
+
+    @guard.protect
+    async def agen(prompt: str) -> AsyncIterator[str]:
+        yield "fine. "
+        yield "napalm"
+
+    rec: VerdictRecord[CallVerdicts] = VerdictRecord()
+    assert blocked("forbidden", verdicts=rec) == "Refused."
+    assert rec.value is not None and rec.value.input.blocked and rec.value.output is None
+
+    rec = VerdictRecord()
+    assert asyncio.run(coro("hi", verdicts=rec)) == "Refused."
+    assert rec.value is not None and rec.value.output is not None and rec.value.output.blocked
+
+    rec = VerdictRecord()
+    stream = gen("hi", verdicts=rec)
+    assert rec.value is None  # a generator's verdicts arrive when it ends
+    assert "".join(stream) == "fine. card <CARD>"
+    assert rec.value is not None and rec.value.output is not None and rec.value.output.action.value == "redact"
+
+    rec = VerdictRecord()
+
+    async def collect() -> list[str]:
+        return [piece async for piece in agen(prompt="hi", verdicts=rec)]
+
+    assert asyncio.run(collect())[-1] == "Refused."
+    assert rec.value is not None and rec.value.output is not None and rec.value.output.blocked
+
+
+def test_protect_verdicts_keyword_that_is_not_a_record_reaches_the_function(guard: Guard) -> None:
+    @guard.protect
+    def answer(prompt: str, verdicts: Any = None) -> str:
+        return f"got {verdicts}"
+
+    assert answer("hi", verdicts=3) == "got 3"

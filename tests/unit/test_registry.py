@@ -47,7 +47,7 @@ def test_registry_unknown_name_suggests() -> None:
 
 
 def test_registry_rejects_non_filter_class() -> None:
-    with pytest.raises(FilterLoadError, match="is not a filter class"):
+    with pytest.raises(FilterLoadError, match="is not a guardrails filter: it does not subclass"):
         registry.resolve("json:JSONDecoder")
 
 

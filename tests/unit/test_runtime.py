@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
@@ -71,30 +70,42 @@ def test_resolve_model_url_found_in_torch_hub_cache(tmp_path: Path, monkeypatch:
 
 
 def test_shared_model_built_once_under_concurrency() -> None:
+    # The factory returns only once every thread has asked for the model, so each of them looks it up
+    # while it is still being built: all eight race for it, whatever the scheduling.
     calls = []
+    asked, lock, all_asked = [0], threading.Lock(), threading.Event()
 
     def factory() -> object:
         calls.append(1)
-        time.sleep(0.05)
+        assert all_asked.wait(timeout=30)
         return object()
+
+    def ask() -> None:
+        with lock:
+            asked[0] += 1
+            if asked[0] == 8:
+                all_asked.set()
+        results.append(shared_model(key, factory))
 
     key = ("test", "built-once")
     results: list[object] = []
-    workers = [threading.Thread(target=lambda: results.append(shared_model(key, factory))) for _ in range(8)]
+    workers = [threading.Thread(target=ask) for _ in range(8)]
     for w in workers:
         w.start()
     for w in workers:
-        w.join()
-    assert len(calls) == 1 and len({id(r) for r in results}) == 1
+        w.join(timeout=30)
+    assert len(calls) == 1 and len(results) == 8 and len({id(r) for r in results}) == 1
 
 
 # -- micro-batching -------------------------------------------------------------------------------
 
 
-def _square_batches(sizes: list[int], delay: float = 0.0):  # type: ignore[no-untyped-def]
+def _square_batches(sizes: list[int], queued: threading.Event):  # type: ignore[no-untyped-def]
+    """Squares a batch; the first batch runs only once ``queued`` is set (every item submitted)."""
+
     def fn(items: list[int]) -> list[int]:
         sizes.append(len(items))
-        time.sleep(delay)
+        assert queued.wait(timeout=30)
         return [i * i for i in items]
 
     return fn
@@ -102,19 +113,23 @@ def _square_batches(sizes: list[int], delay: float = 0.0):  # type: ignore[no-un
 
 def test_batcher_concurrent_items_share_batches_and_keep_their_results() -> None:
     sizes: list[int] = []
-    batcher = MicroBatcher(_square_batches(sizes), max_batch=8, max_wait_ms=50)
+    queued = threading.Event()
+    batcher = MicroBatcher(_square_batches(sizes, queued), max_batch=8, max_wait_ms=0)
     futures = [batcher.submit(i) for i in range(20)]
-    assert [f.result(timeout=5) for f in futures] == [i * i for i in range(20)]
-    assert sum(sizes) == 20 and max(sizes) == 8 and len(sizes) < 20
+    queued.set()  # the rest waits in the queue while the first batch runs: later batches fill up to max_batch
+    assert [f.result(timeout=30) for f in futures] == [i * i for i in range(20)]
+    assert sum(sizes) == 20 and max(sizes) == 8 and len(sizes) <= 4
     batcher.close()
 
 
 def test_batcher_zero_wait_batches_items_that_queue_during_a_run() -> None:
     sizes: list[int] = []
-    batcher = MicroBatcher(_square_batches(sizes, delay=0.05), max_batch=16, max_wait_ms=0)
+    queued = threading.Event()
+    batcher = MicroBatcher(_square_batches(sizes, queued), max_batch=16, max_wait_ms=0)
     futures = [batcher.submit(i) for i in range(10)]
-    assert [f.result(timeout=5) for f in futures] == [i * i for i in range(10)]
-    assert len(sizes) < 10  # items queued while the first batch ran went together
+    queued.set()
+    assert [f.result(timeout=30) for f in futures] == [i * i for i in range(10)]
+    assert len(sizes) <= 2  # items queued while the first batch ran went together, in the next one
     batcher.close()
 
 
@@ -126,7 +141,7 @@ def test_batcher_error_reaches_every_caller_of_the_batch() -> None:
     futures = [batcher.submit(i) for i in range(3)]
     for f in futures:
         with pytest.raises(ValueError, match="boom"):
-            f.result(timeout=5)
+            f.result(timeout=30)
     with pytest.raises(ValueError):  # the worker survives a failed batch and serves the next one
         batcher(7)
     batcher.close()
@@ -140,40 +155,42 @@ def test_batcher_wrong_result_count_is_an_error() -> None:
 
 
 def test_batcher_full_queue_raises_queue_full() -> None:
-    release = threading.Event()
+    release, running = threading.Event(), threading.Event()
 
     def slow(items: list[int]) -> list[int]:
-        release.wait(5)
+        running.set()
+        release.wait(30)
         return items
 
     batcher = MicroBatcher(slow, max_batch=1, max_wait_ms=0, max_queue=2, queue_timeout_s=0.05)
     first = batcher.submit(0)
-    time.sleep(0.05)  # the worker holds item 0; the queue has room for 2 more
+    assert running.wait(timeout=30)  # the worker holds item 0; the queue has room for 2 more
     waiting = [batcher.submit(1), batcher.submit(2)]
     with pytest.raises(QueueFull, match="queue full"):
         batcher.submit(3)
     release.set()
-    assert [f.result(timeout=5) for f in [first, *waiting]] == [0, 1, 2]
+    assert [f.result(timeout=30) for f in [first, *waiting]] == [0, 1, 2]
     batcher.close()
 
 
 def test_batcher_cancelled_item_is_skipped() -> None:
     seen: list[int] = []
-    release = threading.Event()
+    release, running = threading.Event(), threading.Event()
 
     def fn(items: list[int]) -> list[int]:
-        release.wait(5)
+        running.set()
+        release.wait(30)
         seen.extend(items)
         return items
 
     batcher = MicroBatcher(fn, max_batch=1, max_wait_ms=0)
     first = batcher.submit(0)
-    time.sleep(0.05)
+    assert running.wait(timeout=30)  # item 0 is running: items 1 and 2 wait in the queue
     cancelled: Future[int] = batcher.submit(1)
     assert cancelled.cancel()
     last = batcher.submit(2)
     release.set()
-    assert first.result(timeout=5) == 0 and last.result(timeout=5) == 2
+    assert first.result(timeout=30) == 0 and last.result(timeout=30) == 2
     assert seen == [0, 2]
     batcher.close()
 

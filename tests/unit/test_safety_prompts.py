@@ -261,7 +261,7 @@ def test_conversation_turns_plain_text_is_one_user_turn() -> None:
 
 
 def test_conversation_turns_chat_input_uses_messages() -> None:
-    from guardrails.engine import render_conversation
+    from guardrails.types import render_conversation
 
     messages = [{"role": "system", "content": "be nice"}, {"role": "user", "content": "q"}]
     ctx = Context(messages=messages)  # type: ignore[arg-type]

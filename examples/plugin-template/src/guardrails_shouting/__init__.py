@@ -1,0 +1,5 @@
+"""An example guardrails filter package (see filter.py)."""
+
+from guardrails_shouting.filter import ShoutingConfig, ShoutingFilter
+
+__all__ = ["ShoutingConfig", "ShoutingFilter"]

@@ -1,0 +1,39 @@
+"""The keys every filter entry of a policy accepts (``FilterConfig``): the policy's own schema of an entry.
+
+It lives below the filters (a policy is read and validated without importing any filter); each filter
+extends it with its own keys (``BaseFilter.Config``), and ``guardrails.filters.base`` re-exports it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardrails.thresholds import Threshold
+
+__all__ = ["FilterConfig"]
+
+
+class FilterConfig(BaseModel):
+    """Keys every filter entry of a policy accepts. Filters subclass it to add their own keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    filter: str = Field(description="A registered filter name, or 'package.module:ClassName'.")
+    id: str | None = Field(None, description="Unique id within the stage; defaults to the filter name.")
+    action: str = Field("block", description="block | redact | flag (some filters accept more).")
+    threshold: Threshold | None = Field(None, description="Score at or above which a finding is a violation (0-1).")
+    on_error: Literal["block", "allow"] | None = Field(
+        None, description="What a crash or timeout does; defaults to the policy's on_error."
+    )
+    timeout_ms: int | None = Field(None, gt=0, description="Per-check time limit in milliseconds.")
+    enabled: bool = Field(True, description="false removes an entry inherited through extends.")
+
+    def files_read(self) -> tuple[str, ...]:
+        """Files this entry reads besides the policy (e.g. a deny list): hot reload watches them."""
+        return ()
+
+    def respond_categories(self) -> tuple[str, ...]:
+        """Categories whose action is ``respond`` (the policy must hold a message for each)."""
+        return ()
