@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generator, Sequence, TypeVar
 
 from guardrails import registry
-from guardrails.errors import GuardrailsError
+from guardrails.errors import GuardrailsError, PolicyError
 from guardrails.filters.base import BaseFilter, action_level
 from guardrails.policy import Policy, load_policy, policy_from_dict, use_filter_catalog
+from guardrails.signing import TrustedKeys, require_verified
 from guardrails.spans import apply_spans
 from guardrails.types import Action, Context, FilterResult, Finding, Message, Span, Stage, message_text, render_conversation
 from guardrails.verdict import Verdict, Violation
@@ -82,6 +83,7 @@ class Engine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._hash = policy.hash
+        self._signer = policy.signer  # key id of its verified signature (guardrails.signing), or None
         self._stages: dict[Stage, list[BoundFilter]] = {
             Stage.INPUT: self._bind(policy, "input"),
             Stage.OUTPUT: self._bind(policy, "output"),
@@ -89,17 +91,24 @@ class Engine:
 
     @classmethod
     def from_policy(cls: type[_E], source: str | Path | Policy | dict[str, Any] = "default", *,
-                    trust_plugins: bool | Sequence[str] = True) -> _E:
+                    trust_plugins: bool | Sequence[str] = True, trusted_keys: TrustedKeys | None = None) -> _E:
         """Build one (``Guard.from_policy``: a Guard) from a built-in policy name, a policy file,
         a dict, or a Policy.
 
         ``trust_plugins``: which ``package.module:ClassName`` filters a policy may import (all by
-        default here; the CLI and the sidecar allow none unless told to; see ``load_policy``)."""
+        default here; the CLI and the sidecar allow none unless told to; see ``load_policy``).
+        ``trusted_keys``: a folder of ``*.pub`` files or a list of public keys; every policy file
+        must then be signed by one of them (see ``load_policy``, ``guardrails.signing``)."""
+        if trusted_keys is not None and not isinstance(source, (str, Path)):
+            if isinstance(source, Policy):
+                require_verified(source, trusted_keys)  # it was loaded with trusted_keys, by these keys
+                return cls(source)
+            raise PolicyError("trusted_keys: a policy given as a dict has no signature; load it from a signed file")
         if isinstance(source, Policy):
             return cls(source)
         if isinstance(source, dict):
             return cls(policy_from_dict(source, trust_plugins=trust_plugins))
-        return cls(load_policy(source, trust_plugins=trust_plugins))
+        return cls(load_policy(source, trust_plugins=trust_plugins, trusted_keys=trusted_keys))
 
     @staticmethod
     def _bind(policy: Policy, stage: str) -> list[BoundFilter]:
@@ -134,6 +143,11 @@ class Engine:
     @property
     def policy_hash(self) -> str:
         return self._hash
+
+    @property
+    def policy_signer(self) -> str | None:
+        """Key id that signed the policy file when it was loaded with ``trusted_keys``; else None."""
+        return self._signer
 
     def filters(self, stage: Stage | str) -> list[BoundFilter]:
         return list(self._stages[Stage(stage)])
@@ -302,6 +316,7 @@ class Engine:
             violations=tuple(violations),
             policy=self.policy.name,
             policy_hash=self._hash,
+            policy_signer=self._signer,
             latency_ms=(time.perf_counter() - start) * 1000,
             messages=out_messages,
             scores=scores,

@@ -29,6 +29,12 @@ class FilterConfig(BaseModel):
     )
     timeout_ms: int | None = Field(None, gt=0, description="Per-check time limit in milliseconds.")
     enabled: bool = Field(True, description="false removes an entry inherited through extends.")
+    locked: bool = Field(
+        default=False, exclude_if=lambda v: not v,
+        description="true: a policy that extends this one may make this entry stricter (lower thresholds, stronger "
+                    "actions, more categories, entities, patterns or words), never weaker or absent "
+                    "(guardrails.policy_locks; docs/security.md, Locked floors).",
+    )
 
     def files_read(self) -> tuple[str, ...]:
         """Files this entry reads besides the policy (e.g. a deny list): hot reload watches them."""

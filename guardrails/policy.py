@@ -16,7 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from guardrails._yaml import MAX_FILE_BYTES, Located, Path_, expected_text, format_path, hide_values, interpolate_plain, load_located
 from guardrails.errors import FilterLoadError, PolicyError
 from guardrails.filter_config import FilterConfig
+from guardrails.model_parent import MODEL_PARENT, model_policy_file
+from guardrails.policy_locks import LockableKey, after_merge
+from guardrails.policy_sources import sources_of
+from guardrails.signing import TrustedKeys, check_read, verifying
 from guardrails.taxonomy import CATEGORIES, DESCRIPTIONS
+from guardrails.weights_pin import WeightsPin
 
 POLICY_PATH_ENV = "GUARDRAILS_POLICY_PATH"
 BUILTIN_DIR = Path(__file__).parent / "policies"
@@ -70,12 +75,18 @@ class Policy(BaseModel):
                         "a mapping of locale (en, de, pt-BR, ...) to message, with 'default', for several languages."
     )
     offline: bool = Field(False, description="Never reach a model hub; load models from local paths and caches only.")
+    weights: WeightsPin | None = Field(None, exclude_if=lambda v: v is None, description="sha256 pins of the model "
+                                       "weight files this policy was written for (guardrails.weights_pin).")
+    locked: tuple[LockableKey, ...] = Field(default=(), exclude_if=lambda v: not v, description="Policy keys that a policy "
+                                            "extending this one can only make stricter (guardrails.policy_locks).")
 
     _source: str | None = PrivateAttr(None)
     _files: tuple[str, ...] = PrivateAttr(())
     _disabled: dict[str, frozenset[str]] = PrivateAttr(default_factory=dict)
     _declared: frozenset[str] = PrivateAttr(frozenset())
     _hash: str | None = PrivateAttr(None)
+    _signatures: tuple[tuple[str, str], ...] = PrivateAttr(())  # (file, key id): guardrails.signing
+    _sources: dict[str, Any] = PrivateAttr(default_factory=dict)  # file:line of each key: guardrails.policy_sources
 
     @property
     def source(self) -> str | None:
@@ -87,6 +98,17 @@ class Policy(BaseModel):
         """Every file this policy was built from: the file itself, its ``extends`` parents, and files
         its filters read (deny lists). Hot reload watches these."""
         return self._files
+
+    @property
+    def signatures(self) -> dict[str, str]:
+        """File -> signer key id of each file checked when loaded with ``trusted_keys`` (built-in
+        files need no signature and are not listed); empty when loaded without."""
+        return dict(self._signatures)
+
+    @property
+    def signer(self) -> str | None:
+        """Key id of the verified signature of the policy's own file; None when not verified."""
+        return dict(self._signatures).get(self._source) if self._source else None
 
     @property
     def hash(self) -> str:
@@ -161,6 +183,10 @@ class _TopLevel(BaseModel):
         json_schema_extra={"propertyNames": {"enum": list(CATEGORIES)}},
     )
     offline: bool = False
+    weights: WeightsPin | None = None  # guardrails.weights_pin
+    locked: list[LockableKey] = Field([], description="Policy keys a policy extending this one can only make stricter: "
+                                      "on_error (block stays block), offline (true stays true), refusal, responses "
+                                      "(each message stays; categories and locales may be added).")
 
     @field_validator("responses")
     @classmethod
@@ -195,18 +221,25 @@ class _Raw:
 Trust = bool | Sequence[str]
 
 
-def load_policy(source: str | Path, *, trust_plugins: Trust = True) -> Policy:
+def load_policy(source: str | Path, *, trust_plugins: Trust = True, trusted_keys: TrustedKeys | None = None) -> Policy:
     """Load a policy by built-in name (``"default"``) or file path, resolving ``extends``.
 
     A policy file is trusted like code: a ``package.module:ClassName`` filter imports that module.
     ``trust_plugins`` says which such modules may be imported: all (True, the Python API's
     default: the caller chose the file), none (False, the CLI's and sidecar's default) or those
     whose module name starts with one of the given prefixes.
+
+    ``trusted_keys`` (a folder of ``*.pub`` files, or a list of public keys): every file the
+    policy is built from must carry a valid signature (``FILE.sig``) by one of them, except the
+    built-in files of the package; else ``guardrails.signing.PolicySignatureError``. None: no check.
     """
     path = _find(source, base=None)
     roots = _roots(path.parent)
-    raw = _load_raw(path, stack=(), roots=roots)
-    policy = _validate(raw, default_name=path.stem, trust=trust_plugins)
+    with verifying(trusted_keys) as signatures:  # guardrails.signing; a no-op without trusted_keys
+        raw = _load_raw(path, stack=(), roots=roots)
+        signatures.check()  # before validation, which may import a module that a policy file names
+        policy = _validate(raw, default_name=path.stem, trust=trust_plugins)
+        policy._signatures = signatures.cover(policy.files)  # and the files filters read (deny lists)
     policy._source = str(path)
     return policy
 
@@ -266,7 +299,9 @@ def _load_raw(path: Path, stack: tuple[Path, ...], roots: tuple[Path, ...]) -> _
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise PolicyError(f"{source}: file is {path.stat().st_size} bytes; the limit is {MAX_FILE_BYTES}")
-        text = path.read_text(encoding="utf-8")
+        data_bytes = path.read_bytes()
+        check_read(path, data_bytes)  # guardrails.signing: checks the exact bytes parsed, when loading with trusted_keys
+        text = data_bytes.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text did
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{source}: cannot read policy file ({type(exc).__name__})") from None
     located = load_located(text, source)
@@ -305,11 +340,11 @@ def _resolve_extends(raw: _Raw, base_dir: Path, stack: tuple[Path, ...], roots: 
         raise PolicyError(f"{where}: extends: expected a policy name or path, or a list of them")
     merged: _Raw | None = None
     for parent in parents:
-        try:
-            parent_path = _find(parent, base=base_dir, roots=roots)
+        try:  # `extends: model`: the model's own guardrails.yaml, confined to its folder (guardrails.model_parent)
+            parent_path = model_policy_file() if parent == MODEL_PARENT else _find(parent, base=base_dir, roots=roots)
         except PolicyError as exc:
             raise PolicyError(f"{where}: extends: {exc}") from None
-        parent_raw = _load_raw(parent_path, stack, roots)
+        parent_raw = _load_raw(parent_path, stack, _roots(parent_path.parent) if parent == MODEL_PARENT else roots)
         merged = parent_raw if merged is None else _merge(merged, parent_raw)
     assert merged is not None  # parents is a non-empty list here
     return _merge(merged, raw)
@@ -373,7 +408,8 @@ def _merge(parent: _Raw, child: _Raw) -> _Raw:
                     where[(stage,)] = stage_line
                 for i, sub in enumerate(entry_where):
                     where.update({(stage, i, *p): w for p, w in sub.items()})
-    return _Raw(data, where, parent.env_values + child.env_values, parent.files + child.files)
+    merged = _Raw(data, where, parent.env_values + child.env_values, parent.files + child.files)
+    return after_merge(parent, child, merged)  # locked entries only get stricter (guardrails.policy_locks)
 
 
 def _validate(raw: _Raw, default_name: str, trust: Trust = True) -> Policy:
@@ -427,6 +463,7 @@ def _validate(raw: _Raw, default_name: str, trust: Trust = True) -> Policy:
     policy._declared = frozenset(s for s in STAGES if s in data)
     read_by_filters = [str(f) for cfg in (*policy.input, *policy.output) for f in cfg.files_read()]
     policy._files = tuple(dict.fromkeys([*(str(f) for f in raw.files), *read_by_filters]))
+    policy._sources = sources_of(raw)  # which file:line each key came from (guardrails.policy_sources)
     return policy
 
 

@@ -46,6 +46,8 @@ class Verdict:
     ``scores`` maps filter id to the raw score of every category that filter scored.
     ``response`` is the message to answer with when the action is ``respond`` (a category's
     policy-defined message, e.g. support resources for self-harm).
+    ``policy_signer`` is the key id that signed the policy file, when it was loaded with
+    ``trusted_keys`` (guardrails.signing); ``to_dict`` and ``summary`` include it only then.
     """
 
     allowed: bool
@@ -59,6 +61,8 @@ class Verdict:
     messages: list[Message] | None = None
     scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     response: str | None = None
+    # Key id of the verified signature of the policy file (loaded with trusted_keys); None otherwise.
+    policy_signer: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -77,6 +81,7 @@ class Verdict:
             "violations": [v.to_dict() for v in self.violations],
             "policy": self.policy,
             "policy_hash": self.policy_hash,
+            **({"policy_signer": self.policy_signer} if self.policy_signer is not None else {}),
             "latency_ms": round(self.latency_ms, 3),
         }
         if self.response is not None:
@@ -97,6 +102,7 @@ class Verdict:
             "action": self.action.value,
             "policy": self.policy,
             "policy_hash": self.policy_hash,
+            **({"policy_signer": self.policy_signer} if self.policy_signer is not None else {}),
             "latency_ms": round(self.latency_ms, 3),
             "violations": [
                 {"filter": v.filter, "category": v.category, "score": round(v.score, 4), "action": v.action.value}

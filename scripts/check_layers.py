@@ -5,7 +5,11 @@ The layers, lowest first:
 
     types    guardrails.types, errors, spans, normalize, taxonomy, categories, verdict, thresholds
     policy   guardrails.policy, guardrails._yaml, guardrails.filter_config (the keys of a policy's filter entry)
+             guardrails.signing (policy signatures: keys, .sig files, verification while a policy loads)
+             guardrails.model_parent (`extends: model`), guardrails.weights_pin (weight pins, hashing)
+             guardrails.policy_locks (locked floors of extends), guardrails.policy_sources (provenance)
     runtime  guardrails.runtime.*            (the lower part of the filters layer: it never imports a filter)
+             guardrails.bundled (a model's bundled guardrails.yaml, loading a policy for a model)
     filters  guardrails.filters.*, detector.*, pii_analyzer, safety_prompts, linear_regex
     engine   guardrails.engine, streaming, registry
     app      guardrails (the package's public facade), guard (the Guard class), hf / hf.*, protect, server.*,
@@ -47,8 +51,14 @@ LAYER_OF: dict[str, str] = {
     "guardrails.policy": "policy",
     "guardrails.filter_config": "policy",
     "guardrails._yaml": "policy",
+    "guardrails.policy_locks": "policy",
+    "guardrails.policy_sources": "policy",
+    "guardrails.signing": "policy",
+    "guardrails.model_parent": "policy",
+    "guardrails.weights_pin": "policy",
     "guardrails.runtime": "runtime",
     "guardrails.runtime.*": "runtime",
+    "guardrails.bundled": "runtime",
     "guardrails.filters": "filters",
     "guardrails.filters.*": "filters",
     "guardrails.detector": "filters",

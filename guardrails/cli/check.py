@@ -7,6 +7,7 @@ import json
 import sys
 from typing import IO, Any, Iterator
 
+from guardrails.cli.model_options import add_model_flags, guard_for
 from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.guard import Guard
 from guardrails.types import Stage
@@ -19,11 +20,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("check", help="check a text (or a JSONL batch) against a policy",
                        description="Exit 0 = allowed (maybe redacted or flagged), 1 = blocked, 2 = usage or policy error.")
     p.add_argument("text", nargs="?", help="the text to check; '-' reads stdin")
-    p.add_argument("--policy", default="default", help="policy file or built-in name (default: %(default)s)")
+    p.add_argument("--policy", default=None, help="policy file or built-in name (default: default; with --model: "
+                                                  "the model's own guardrails.yaml)")
     p.add_argument("--stage", choices=[s.value for s in Stage], default="input")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     p.add_argument("--jsonl", metavar="FILE", help="check each line {text, stage?, id?} of FILE ('-' = stdin); one verdict per line")
     add_trust_flag(p)
+    add_model_flags(p)  # --model PATH_OR_HUB_ID, --model-policy (guardrails.cli.model_options)
     p.set_defaults(handler=run)
 
 
@@ -34,12 +37,14 @@ def run(args: argparse.Namespace) -> int:
     if args.jsonl is not None and args.text is not None:
         print("guardrails check: error: give TEXT or --jsonl, not both", file=sys.stderr)
         return EXIT_USAGE
-    guard = Guard.from_policy(args.policy, trust_plugins=trust_of(args))
+    guard = guard_for(args, trust_plugins=trust_of(args))
     if args.jsonl is not None:
         return _run_batch(guard, args.jsonl, Stage(args.stage))
     text = sys.stdin.read() if args.text == "-" else args.text
     verdict = guard.check(text, Stage(args.stage))
-    if args.json:
+    if args.json and guard.model_binding is not None:  # --model: how the model's policy and pins applied
+        print(json.dumps({**verdict.to_dict(), "model": guard.model_binding.to_dict()}, ensure_ascii=False))
+    elif args.json:
         print(verdict.to_json())
     else:
         _print_human(verdict)

@@ -8,8 +8,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from guardrails.bundled import ModelSource, find_model_policy, load_for_model
 from guardrails.cli.options import add_trust_flag, trust_of
 from guardrails.guard import Guard
+from guardrails.model_parent import BUNDLED_POLICY
 from guardrails.runtime import ModelNotFound, ModelSpec, is_offline, locate_model, resolve_model
 from guardrails.runtime.resolve import FOREIGN_WEIGHTS
 
@@ -20,17 +22,23 @@ def register(sub: Any) -> None:
     p = sub.add_parser("models", help="list or download the model files a policy needs")
     cmds = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     ls = cmds.add_parser("list", help="list each model a policy needs and whether a local copy exists")
-    ls.add_argument("policy", help="policy file or built-in name")
+    ls.add_argument("policy", nargs="?", default=None,
+                    help="policy file or built-in name (default: default; with --model: the model's own policy)")
     ls.add_argument("--json", action="store_true", help="one JSON object per model")
+    ls.add_argument("--model", metavar="PATH_OR_HUB_ID", help=f"also the model's {BUNDLED_POLICY}; the policy is loaded for it")
     add_trust_flag(ls)
     ls.set_defaults(handler=list_models)
     pf = cmds.add_parser(
         "prefetch",
         help="download what is missing (or, offline / with --verify, check it is present); exit 1 if anything is missing",
     )
-    pf.add_argument("policy", help="policy file or built-in name")
+    pf.add_argument("policy", nargs="?", default=None,
+                    help="policy file or built-in name (default: default; with --model: the model's own policy)")
     pf.add_argument("--verify", action="store_true", help="never download; only check that every model is present")
     pf.add_argument("--json", action="store_true", help="one JSON object per model")
+    pf.add_argument("--model", metavar="PATH_OR_HUB_ID",
+                    help=f"also fetch the model's {BUNDLED_POLICY} (and its signature), then the models its policy needs "
+                         "(not the model's weights)")
     add_trust_flag(pf)
     pf.set_defaults(handler=prefetch)
 
@@ -71,16 +79,38 @@ def _locate(need: Need) -> None:
         need.status, need.path = "present", str(found)
 
 
+def _model_need(src: ModelSource) -> Need:
+    """The row of a model's bundled guardrails.yaml (``--model``)."""
+    need = Need(ModelSpec(src.key, note=f"{BUNDLED_POLICY}: the model's own policy"), ["model policy"])
+    if src.status == "found":
+        need.status, need.path = ("downloaded" if src.fetched else "present"), str(src.policy_file)
+    elif src.status == "absent":
+        need.status, need.error = "none", f"the model ships no {BUNDLED_POLICY}"
+    else:
+        need.error = src.detail
+    return need
+
+
+def _guard(args: argparse.Namespace, *, offline: bool) -> tuple[Guard, list[Need]]:
+    """The guard of POLICY (for --model: loaded for that model), and the row of the model's own policy."""
+    if not args.model:
+        return Guard.from_policy(args.policy or "default", trust_plugins=trust_of(args)), []
+    src = find_model_policy(args.model, offline=offline)
+    loaded = load_for_model(args.model, args.policy, trust_plugins=trust_of(args), verify_weights=False, source=src)
+    return Guard(loaded.policy), [_model_need(src)]
+
+
 def list_models(args: argparse.Namespace) -> int:
-    needs = policy_models(Guard.from_policy(args.policy, trust_plugins=trust_of(args)))
+    guard, own = _guard(args, offline=True)  # list never downloads
+    needs = policy_models(guard)
     for need in needs:
         _locate(need)
-    _print(needs, args.json)
+    _print(own + needs, args.json)
     return EXIT_OK
 
 
 def prefetch(args: argparse.Namespace) -> int:
-    guard = Guard.from_policy(args.policy, trust_plugins=trust_of(args))
+    guard, own = _guard(args, offline=args.verify or is_offline())
     needs = policy_models(guard)
     offline = args.verify or is_offline(guard.policy.offline)
     for need in needs:
@@ -102,8 +132,9 @@ def prefetch(args: argparse.Namespace) -> int:
             need.status, need.error = "error", str(exc)
             continue
         need.status, need.path = "downloaded", str(path)
+    needs = own + needs
     _print(needs, args.json)
-    missing = [n for n in needs if n.status not in ("present", "downloaded")]
+    missing = [n for n in needs if n.status not in ("present", "downloaded", "none")]
     if missing and not args.json:
         print(f"{len(missing)} of {len(needs)} model(s) missing", file=sys.stderr)
     return EXIT_MISSING if missing else EXIT_OK

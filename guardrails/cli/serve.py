@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from guardrails.cli.options import add_trust_flag, trust_of
@@ -25,8 +26,13 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--config", metavar="FILE", help="server YAML with apps, keys, policies, upstreams and limits")
     p.add_argument("--upstream", metavar="URL", help="OpenAI-compatible base URL (vLLM, TGI, Ollama, llama.cpp)")
-    p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="serve this transformers model in-process as the upstream")
-    p.add_argument("--policy", default=None, help="policy file or built-in name for the single app (default: default)")
+    p.add_argument("--model", metavar="PATH_OR_HUB_ID", help="serve this transformers model in-process as the upstream; "
+                   "its own guardrails.yaml applies and its weight pins are checked (guardrails.bundled)")
+    p.add_argument("--model-policy", choices=["stack", "refuse", "ignore"], default=None,
+                   help="with --model and a --policy that does not extend the model's guardrails.yaml: stack "
+                        "(default: run both), refuse (do not start) or ignore (run --policy alone)")
+    p.add_argument("--policy", default=None, help="policy file or built-in name for the single app (default: default; "
+                                                  "with --model: the model's own guardrails.yaml, else default)")
     p.add_argument("--api-key-env", metavar="VAR", help="single app: require the key held by this environment variable")
     p.add_argument("--block-style", choices=["refusal", "error"], default="refusal",
                    help="single app: refusal (200, finish_reason content_filter) or an OpenAI error (400)")
@@ -34,6 +40,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default=None, help="bind address (default: 127.0.0.1, or the config's)")
     p.add_argument("--port", type=int, default=None, help="port (default: 8080, or the config's)")
     add_trust_flag(p)
+    p.add_argument("--trusted-keys", metavar="DIR", default=None,
+                   help="refuse policy files (at start and on reload) without a valid signature by one of the "
+                        "public keys (*.pub) in DIR; built-in policies need none (see `guardrails policy sign`)")
     p.set_defaults(handler=run)
 
 
@@ -78,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"guardrails serve: loading {args.model} ...", file=sys.stderr)
             upstream, stop_backend = start_backend_thread(model)
         if not args.config:
-            loaded = single_app_config(upstream=upstream, policy=args.policy or "default", key_env=args.api_key_env,
-                                       block_style=args.block_style, audit=args.audit_log or "-")
+            loaded = single_app_config(upstream=upstream, policy=args.policy or ("model" if args.model else "default"),
+                                       key_env=args.api_key_env, block_style=args.block_style, audit=args.audit_log or "-",
+                                       model=args.model, model_policy=args.model_policy)
         config = loaded.config
         updates: dict[str, Any] = {}
         if args.host is not None:
@@ -91,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         trust = trust_of(args)
         if trust:
             updates["allow_plugins"] = trust
+        if args.trusted_keys is not None:
+            updates["trusted_keys"] = str(Path(args.trusted_keys).expanduser().resolve())
         if updates:
             loaded.config = config.model_copy(update=updates)
         app = create_app(loaded)

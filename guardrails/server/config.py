@@ -3,6 +3,7 @@
 ```yaml
 version: 1
 upstream: http://127.0.0.1:8000/v1          # default upstream (OpenAI-compatible base URL)
+trusted_keys: keys/                         # optional: policies must be signed by one of these *.pub keys
 apps:
   support:
     policy: policies/support.yaml            # file (relative to this file) or built-in name
@@ -83,6 +84,15 @@ class AppConfig(BaseModel):
         "refusal", description="refusal: 200 with the policy refusal and finish_reason content_filter; error: 400."
     )
     limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
+    # Policies that travel with the weights (guardrails.bundled): `guardrails serve --model` sets these.
+    model: str | None = Field(None, description="Model folder or hub id the app's policy is loaded for: its own "
+                              "guardrails.yaml applies (policy: model runs it alone; extends: model builds on it) and "
+                              "the weight pins are checked against its files. A relative path is relative to this "
+                              "file when that folder exists there, else a hub id.")
+    model_policy: Literal["stack", "refuse", "ignore"] | None = Field(
+        None, description="When the policy does not extend the model's guardrails.yaml: stack (default: both run), "
+                          "refuse (the app does not start) or ignore (the app policy alone)."
+    )
 
     @field_validator("upstream")
     @classmethod
@@ -140,6 +150,11 @@ class ServerConfig(BaseModel):
     allow_plugins: bool | list[str] = Field(
         False, description="module:Class filters in policies import and run code: true allows any, a list allows "
                            "modules starting with these names; default: none (entry-point filters are always allowed)."
+    )
+    trusted_keys: str | None = Field(
+        None, description="Folder of trusted public keys (*.pub, relative to this file): every policy file must then "
+                          "carry a valid signature (FILE.sig) by one of them, at start and on reload; built-in "
+                          "policies need none. Default: signatures are not checked."
     )
 
     @field_validator("upstream")
@@ -254,11 +269,20 @@ def build_server_config(
                 key_hashes[h] = name
         policies[name] = _policy_ref(app.policy, base_dir)
         locations[name] = f"{locate(('apps', name, 'policy'))}: {format_path(('apps', name, 'policy'))}"
+    # A model folder relative to the config file, like policy paths (anything else: a hub id or a path as given).
+    models = {name: (base_dir / app.model).resolve() for name, app in config.apps.items()
+              if app.model is not None and not Path(app.model).is_absolute() and (base_dir / app.model).is_dir()}
+    if models:
+        config = config.model_copy(update={"apps": {name: app.model_copy(update={"model": str(models[name])}) if name in models
+                                                    else app for name, app in config.apps.items()}})
     upstream_key = None
     if config.upstream_options.api_key is not None:
         loc = ("upstream_options", "api_key")
         found = _read_keys(config.upstream_options.api_key, base_dir, f"{locate(loc)}: {format_path(loc)}", problems)
         upstream_key = found[0] if found else None
+    if config.trusted_keys is not None:  # relative to the config file, like policy paths
+        keys = Path(config.trusted_keys).expanduser()
+        config = config.model_copy(update={"trusted_keys": str(keys if keys.is_absolute() else (base_dir / keys).resolve())})
     if problems:
         raise ServerConfigError(problems)
     return LoadedServerConfig(config, key_hashes, upstream_key, policies, source, locations)
@@ -274,11 +298,15 @@ def single_app_config(
     block_style: str = "refusal",
     audit: str = "-",
     name: str = "default",
+    model: str | None = None,
+    model_policy: str | None = None,
 ) -> LoadedServerConfig:
     """The config ``guardrails serve --upstream URL --policy P`` builds: one app, keys optional."""
     app: dict[str, Any] = {"policy": policy, "block_style": block_style}
     if key_env:
         app["keys"] = [{"env": key_env}]
+    if model is not None:  # serve --model: the policy is loaded for that model (guardrails.bundled)
+        app.update(model=model, model_policy=model_policy)
     data = {"upstream": upstream, "host": host, "port": port, "apps": {name: app}, "audit": {"path": audit}}
     where: dict[Path_, str] = {("upstream",): "--upstream", ("apps", name, "policy"): "--policy", ("port",): "--port",
                                ("apps", name, "keys"): "--api-key-env", ("apps", name, "block_style"): "--block-style"}

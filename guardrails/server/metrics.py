@@ -33,8 +33,21 @@ class Metrics:
         self.upstream_errors = Counter("guardrails_upstream_errors", "Upstream failures", ["app", "kind"], registry=r)
         self.reloads = Counter("guardrails_policy_reloads", "Policy reloads", ["app", "result"], registry=r)
         self.inflight = Gauge("guardrails_inflight_requests", "Requests in progress", ["app"], registry=r)
+        # Which policy each app runs: one series per app, value 1 (join on app), replaced on reload.
+        self.policy_info = Gauge("guardrails_policy_info", "The policy an app runs: its name, hash and signer key id",
+                                 ["app", "policy", "policy_hash", "signer"], registry=r)
+        self._policy_labels: dict[str, tuple[str, ...]] = {}
         self.heavy_checks = Gauge("guardrails_heavy_checks", "Checks of large inputs running or waiting for a turn",
                                   ["state"], registry=r)
+
+    def policy(self, app: str, name: str, policy_hash: str, signer: str | None) -> None:
+        """Record the policy ``app`` runs now (the series of its previous policy is removed)."""
+        old = self._policy_labels.pop(app, None)
+        if old is not None:
+            self.policy_info.remove(*old)
+        labels = (app, name, policy_hash, signer or "")
+        self.policy_info.labels(*labels).set(1)
+        self._policy_labels[app] = labels
 
     def child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: prometheus_client's lookup takes a lock and builds a key each call."""

@@ -12,10 +12,13 @@ import httpx
 
 from guardrails.guard import Guard
 from guardrails.errors import GuardrailsError
+from guardrails.bundled import ModelPolicyMode
+from guardrails.model_parent import MODEL_PARENT
 from guardrails.server._http import ApiError, unauthorized
 from guardrails.server.audit import AuditLog
 from guardrails.server.config import AppConfig, LoadedServerConfig, ServerConfigError, hash_key
 from guardrails.server.metrics import Metrics
+from guardrails.signing import KeyRing, load_trusted_keys
 from guardrails.types import Context, Stage
 from guardrails.verdict import Verdict
 
@@ -47,13 +50,22 @@ class GuardHandle:
     # thousand characters, no I/O): short texts are checked on the event loop too, since a thread
     # hop costs more than the check itself.
     light: bool = False
+    # The model the policy is loaded for (apps.X.model, serve --model; guardrails.bundled) and model_policy.
+    model: str | None = None
+    model_policy: ModelPolicyMode | None = None
 
     @classmethod
-    def build(cls, policy_ref: str, *, trust_plugins: bool | list[str] = False) -> "GuardHandle":
-        guard = Guard.from_policy(policy_ref, trust_plugins=trust_plugins)
+    def build(cls, policy_ref: str, *, trust_plugins: bool | list[str] = False,
+              trusted_keys: KeyRing | None = None, model: str | None = None, model_policy: ModelPolicyMode | None = None) -> "GuardHandle":
+        if model is not None:  # the model's own guardrails.yaml applies; `policy: model` runs it alone
+            guard = Guard.for_model(model, None if policy_ref == MODEL_PARENT else policy_ref, model_policy=model_policy,
+                                    trust_plugins=trust_plugins, trusted_keys=trusted_keys)
+        else:
+            guard = Guard.from_policy(policy_ref, trust_plugins=trust_plugins, trusted_keys=trusted_keys)
         filters = [b.filter for s in (Stage.INPUT, Stage.OUTPUT) for b in guard.filters(s)]
         return cls(guard, inline=all(f.cost == 0 for f in filters),
-                   light=all(f.cost == 0 or getattr(f, "is_light", lambda: False)() for f in filters))
+                   light=all(f.cost == 0 or getattr(f, "is_light", lambda: False)() for f in filters),
+                   model=model, model_policy=model_policy)
 
 
 @dataclass
@@ -98,17 +110,28 @@ class Sidecar:
         self.apps: dict[str, AppState] = {}
         # module:Class filters in policies import code: only the modules the server config allows.
         self.trust_plugins: bool | list[str] = self.config.allow_plugins
+        # Policies must be signed by one of these keys (read once, at start: a new key needs a restart).
+        self.trusted_keys: KeyRing | None = None
+        if self.config.trusted_keys is not None:
+            try:
+                self.trusted_keys = load_trusted_keys(self.config.trusted_keys)
+            except GuardrailsError as exc:
+                raise ServerConfigError(str(exc)) from None  # "trusted keys: DIR: why"
         for name, app in self.config.apps.items():
             ref = loaded.policies[name]
             upstream = app.upstream or self.config.upstream
             assert upstream is not None  # the config validator guarantees one
             try:
-                handle = GuardHandle.build(ref, trust_plugins=self.trust_plugins)
+                handle = GuardHandle.build(ref, trust_plugins=self.trust_plugins, trusted_keys=self.trusted_keys,
+                                           model=app.model, model_policy=app.model_policy)
             except GuardrailsError as exc:
                 where = loaded.policy_locations.get(name, f"apps.{name}.policy")
                 raise ServerConfigError([f"{where}: policy {app.policy!r} cannot be loaded:", *str(exc).splitlines()]) from None
+            if handle.guard.policy_signer is not None:
+                logger.info("app %s: policy %s signed by key %s", name, handle.guard.policy_hash, handle.guard.policy_signer)
             state = self.apps[name] = AppState(name, app, ref, upstream, handle)
             self.metrics.inflight.labels(name).set_function(state.inflight_count)
+            self.metrics.policy(name, handle.guard.policy.name, handle.guard.policy_hash, handle.guard.policy_signer)
         self.client: httpx.AsyncClient | None = None
         self._loading: asyncio.Task[None] | None = None
         self.ready = False

@@ -287,6 +287,11 @@ def test_sidecar_stream_block_cuts_with_content_filter_and_done(sidecar: ServerT
         with httpx.stream("POST", sidecar.url + "/v1/chat/completions", json=body, headers=h, timeout=30) as resp:
             assert resp.status_code == 200
             chunks = _sse_chunks(resp)
+        # The upstream stays held until the sidecar has cancelled it: released earlier, a slow sidecar
+        # could let it run to its end first, and the test would measure the machine's load.
+        deadline = time.monotonic() + 30
+        while upstream[0].streams_cancelled == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
     finally:
         hold.set()
     assert chunks[-1] == "[DONE]"
@@ -295,9 +300,6 @@ def test_sidecar_stream_block_cuts_with_content_filter_and_done(sidecar: ServerT
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks[:-1] if c["choices"])
     assert "FORBIDDEN" not in text and "after" not in text
     assert text.startswith("safe0 safe1")  # what was checked before the block was released
-    deadline = time.monotonic() + 30
-    while upstream[0].streams_cancelled == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
     assert upstream[0].streams_cancelled == 1 and upstream[0].streams_completed == 0  # upstream generation stopped
 
 

@@ -159,3 +159,19 @@ def test_checks_run_on_the_event_loop_only_when_cheap(tmp_path: Path) -> None:
     loop_thread, patterns_inline, patterns_heavy, short_default, long_default, unknown = asyncio.run(main())
     assert patterns_inline == loop_thread and short_default == loop_thread
     assert patterns_heavy != loop_thread and long_default != loop_thread and unknown != loop_thread
+
+
+def test_config_model_folder_relative_to_the_config_file_else_a_hub_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "models" / "tiny-chat").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path.parent)  # not the config's folder: a relative model path must not depend on the cwd
+    path = _write(tmp_path, """
+upstream: http://127.0.0.1:8000
+apps:
+  local: {policy: model, model: models/tiny-chat, keys: [{env: GR_UNIT_M1}]}
+  hub: {policy: model, model: example-org/tiny-chat, keys: [{env: GR_UNIT_M2}]}
+""")
+    monkeypatch.setenv("GR_UNIT_M1", "m1")
+    monkeypatch.setenv("GR_UNIT_M2", "m2")
+    loaded = load_server_config(path)
+    assert loaded.config.apps["local"].model == str((tmp_path / "models" / "tiny-chat").resolve())
+    assert loaded.config.apps["hub"].model == "example-org/tiny-chat"
