@@ -8,9 +8,8 @@ import json
 import logging
 import socket
 import threading
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from guardrails.server import create_app
 from guardrails.server.config import build_server_config
 from tests.helpers.gate_filter import GateFilter
 from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +46,6 @@ output:
 """
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 
-
-def _wait(cond: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -368,7 +361,7 @@ def test_heavy_checks_run_in_threads_one_at_a_time_while_the_loop_keeps_serving(
         for t in threads:
             t.start()
         try:
-            _wait(lambda: _metric(server, 'guardrails_heavy_checks{state="running"}') == 1
+            wait_until(lambda: _metric(server, 'guardrails_heavy_checks{state="running"}') == 1
                   and _metric(server, 'guardrails_heavy_checks{state="waiting"}') == 2)
             # One heavy check is stuck in a worker thread, two wait for their turn: small requests still pass.
             for _ in range(3):
@@ -414,8 +407,8 @@ def test_client_leaving_a_non_streaming_request_cancels_the_upstream(
     with _connect(sidecar) as sock:
         sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
                      b"content-length: %d\r\n\r\n" % len(payload) + payload)
-        _wait(lambda: len(upstream[0].requests) == 1)
-    _wait(lambda: upstream[0].raw_cancelled == 1)  # the sidecar closed its upstream connection
+        wait_until(lambda: len(upstream[0].requests) == 1)
+    wait_until(lambda: upstream[0].raw_cancelled == 1)  # the sidecar closed its upstream connection
 
 
 @pytest.mark.parametrize(("raw", "code"), [
@@ -511,7 +504,7 @@ def test_malformed_numbers_and_nesting_get_400(sidecar: ServerThread, upstream: 
 
 def test_readyz_reports_readiness_only(sidecar: ServerThread, upstream: tuple[ScriptedUpstream, ServerThread],
                                        policy: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _wait(lambda: httpx.get(sidecar.url + "/readyz", timeout=10).status_code == 200)
+    wait_until(lambda: httpx.get(sidecar.url + "/readyz", timeout=10).status_code == 200)
     ready = httpx.get(sidecar.url + "/readyz", timeout=10)
     assert ready.json() == {"status": "ready", "models_loaded": True, "apps": {"app": "ok"}}
     with socket.socket() as s:  # a port nobody listens on

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ import pytest
 from guardrails.server import create_app
 from guardrails.server.config import build_server_config
 from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+from tests.helpers.waiting import wait_until, write_atomically
 
 pytestmark = pytest.mark.integration
 
@@ -38,19 +38,6 @@ input:
     return text
 
 
-def _write(path: Path, text: str) -> None:
-    # Write then rename, as deploy tools do, so the watcher never sees half a file.
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture()
@@ -88,8 +75,8 @@ def test_sidecar_reload_file_change_swaps_policy(setup: tuple[ServerThread, Scri
     assert _finish(sidecar, "an apple") == "content_filter"
     assert _finish(sidecar, "a banana") == "stop"
     old = _hash(sidecar)
-    _write(policy, _policy("banana"))
-    _wait(lambda: _hash(sidecar) != old)
+    write_atomically(policy, _policy("banana"))
+    wait_until(lambda: _hash(sidecar) != old)
     assert _finish(sidecar, "an apple") == "stop"
     assert _finish(sidecar, "a banana") == "content_filter"
     assert _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0
@@ -100,15 +87,15 @@ def test_sidecar_reload_bad_policy_rejected_old_stays(setup: tuple[ServerThread,
     sidecar, _, policy = setup
     old = _hash(sidecar)
     with caplog.at_level("ERROR", logger="guardrails.server.reload"):
-        _write(policy, _policy("banana", threshold='"high"'))
-        _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
+        write_atomically(policy, _policy("banana", threshold='"high"'))
+        wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
     assert _hash(sidecar) == old
     assert _finish(sidecar, "an apple") == "content_filter"  # the old policy is still in force
     assert _finish(sidecar, "a banana") == "stop"
     message = " ".join(r.getMessage() for r in caplog.records)
     assert "app.yaml:8: input[0].threshold: expected a number between 0 and 1" in message
-    _write(policy, _policy("banana"))  # a fixed file is picked up again
-    _wait(lambda: _hash(sidecar) != old)
+    write_atomically(policy, _policy("banana"))  # a fixed file is picked up again
+    wait_until(lambda: _hash(sidecar) != old)
     assert _finish(sidecar, "a banana") == "content_filter"
 
 
@@ -128,10 +115,10 @@ def test_sidecar_reload_keeps_in_flight_stream_on_old_policy(setup: tuple[Server
     reader = threading.Thread(target=consume)
     reader.start()
     try:
-        _wait(lambda: scripted.streams_started == 1)
+        wait_until(lambda: scripted.streams_started == 1)
         old = _hash(sidecar)
-        _write(policy, _policy("apple", output_word="STORM"))  # the new policy would cut this answer
-        _wait(lambda: _hash(sidecar) != old)
+        write_atomically(policy, _policy("apple", output_word="STORM"))  # the new policy would cut this answer
+        wait_until(lambda: _hash(sidecar) != old)
     finally:
         hold.set()
     reader.join(timeout=30)
@@ -163,27 +150,27 @@ _TWO_STAGES = _policy("apple", output_word="secretword")
 ])
 def test_sidecar_reload_refuses_a_partial_write(setup: tuple[ServerThread, ScriptedUpstream, Path], partial: str) -> None:
     sidecar, _, policy = setup
-    _write(policy, _TWO_STAGES)
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0)
+    write_atomically(policy, _TWO_STAGES)
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0)
     full = _checked_hash(sidecar)
-    _write(policy, partial)
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
+    write_atomically(policy, partial)
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
     assert _checked_hash(sidecar) == full
     assert _finish(sidecar, "an apple") == "content_filter"  # both stages of the full policy still run
 
 
 def test_sidecar_reload_removes_filters_only_when_told(setup: tuple[ServerThread, ScriptedUpstream, Path]) -> None:
     sidecar, _, policy = setup
-    _write(policy, _TWO_STAGES)
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0)
+    write_atomically(policy, _TWO_STAGES)
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 1.0)
     # The output entry just vanished: refused (it is what a file cut in the middle of a list looks like).
-    _write(policy, _policy("apple") + "output:\n  - filter: length\n    max_chars: 100000\n")
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
+    write_atomically(policy, _policy("apple") + "output:\n  - filter: length\n    max_chars: 100000\n")
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="rejected"}') == 1.0)
     # Said out loud with enabled: false, or by writing the stage as [], a removal is accepted.
-    _write(policy, _policy("apple") + "output:\n  - {filter: regex, id: out_word, enabled: false}\n")
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 2.0)
-    _write(policy, _TWO_STAGES)
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 3.0)
-    _write(policy, _policy("apple") + "output: []\n")
-    _wait(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 4.0)
+    write_atomically(policy, _policy("apple") + "output:\n  - {filter: regex, id: out_word, enabled: false}\n")
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 2.0)
+    write_atomically(policy, _TWO_STAGES)
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 3.0)
+    write_atomically(policy, _policy("apple") + "output: []\n")
+    wait_until(lambda: _metric(sidecar, 'guardrails_policy_reloads_total{app="app",result="ok"}') == 4.0)
     assert _finish(sidecar, "an apple") == "content_filter"

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from guardrails.server import create_app
 from guardrails.server.config import ServerConfigError, build_server_config
 from guardrails.signing import generate_key_pair, load_private_key, sign_file, signature_path
 from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+from tests.helpers.waiting import wait_until, write_atomically
 
 pytestmark = pytest.mark.integration
 
@@ -28,18 +29,6 @@ def _policy(word: str) -> str:
     return f'name: signed\ninput:\n  - filter: regex\n    id: word\n    patterns: ["{word}"]\n'
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 class Signer:
@@ -147,8 +136,8 @@ def test_reload_of_a_tampered_file_keeps_the_old_policy_and_logs_why(
         old = _check(sidecar)["policy_hash"]
         assert _metric(sidecar, f'guardrails_policy_info{{app="app",policy="signed",policy_hash="{old}",signer="{signer.id}"}}') == 1.0
         with caplog.at_level("ERROR", logger="guardrails.server.reload"):
-            _write(policy, _policy("banana"))  # changed without a new signature
-            _wait(lambda: _metric(sidecar, REJECTED) == 1.0)
+            write_atomically(policy, _policy("banana"))  # changed without a new signature
+            wait_until(lambda: _metric(sidecar, REJECTED) == 1.0)
         assert _check(sidecar)["policy_hash"] == old
         assert _check(sidecar, "an apple")["allowed"] is False  # the old policy is still in force
         assert _check(sidecar, "a banana")["allowed"] is True
@@ -157,7 +146,7 @@ def test_reload_of_a_tampered_file_keeps_the_old_policy_and_logs_why(
         assert "app.yaml: signature does not match the file (tampered?)" in message
         # The publisher signs the new file: the change of app.yaml.sig alone triggers the reload.
         signer.sign(policy)
-        _wait(lambda: _metric(sidecar, RELOADED) == 1.0)
+        wait_until(lambda: _metric(sidecar, RELOADED) == 1.0)
         now = _check(sidecar, "a banana")
         assert now["allowed"] is False and now["policy_hash"] != old and now["policy_signer"] == signer.id
         # /metrics: one policy_info series per app, the policy now in force with its hash and signer.
@@ -179,11 +168,11 @@ def test_reload_refuses_unsigned_and_untrusted_files(tmp_path: Path, upstream: S
     with ServerThread(create_app(build_server_config(_config(upstream, policy, signer.folder)))) as sidecar:
         old = _check(sidecar)["policy_hash"]
         with caplog.at_level("ERROR", logger="guardrails.server.reload"):
-            _write(policy, _policy("banana"))
+            write_atomically(policy, _policy("banana"))
             stranger.sign(policy)
-            _wait(lambda: "not in the trusted keys" in " ".join(r.getMessage() for r in caplog.records))
+            wait_until(lambda: "not in the trusted keys" in " ".join(r.getMessage() for r in caplog.records))
             signature_path(policy).unlink()
-            _wait(lambda: "no signature file" in " ".join(r.getMessage() for r in caplog.records))
+            wait_until(lambda: "no signature file" in " ".join(r.getMessage() for r in caplog.records))
         assert _check(sidecar)["policy_hash"] == old and _metric(sidecar, RELOADED) == 0.0
         assert f"signed by key {stranger.id}, not in the trusted keys" in caplog.text
 
