@@ -58,6 +58,7 @@ class BoundFilter:
     action: Action
     on_error: Action
     timeout_s: float | None
+    monitor: bool = False  # mode: monitor: findings are recorded (Violation.monitor), never acted on
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Engine:
                     action=action_level(cfg.action),
                     on_error=Action.BLOCK if on_error == "block" else Action.ALLOW,
                     timeout_s=cfg.timeout_ms / 1000 if cfg.timeout_ms else None,
+                    monitor=(cfg.mode or policy.mode) == "monitor",
                 )
             )
         # Cheap filters first, so that a block from a pattern skips the expensive models.
@@ -280,20 +282,24 @@ class Engine:
                 decided = outcome if isinstance(outcome, _Failure) else _decide(bound, outcome, text, ctx)
                 if isinstance(decided, _Failure):
                     logger.warning("filter %s failed (%s); on_error=%s", bound.id, decided.reason, bound.on_error.value)
-                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, decided.reason))
-                    blocked = blocked or bound.on_error.blocks
+                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, decided.reason,
+                                                monitor=bound.monitor))
+                    blocked = blocked or (bound.on_error.blocks and not bound.monitor)
                     continue
                 _merge_scores(scores.setdefault(bound.id, {}), outcome.scores)  # type: ignore[union-attr]
                 for finding, action in decided:
                     spans = finding.spans if index is not None or messages is None else ()
-                    violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index))
+                    violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index,
+                                                monitor=bound.monitor))
+                    if bound.monitor:
+                        continue  # monitor mode: recorded as what it would have done; nothing changes
                     if action is Action.REDACT:
                         redactions.setdefault(index or 0, []).extend(spans)
                     blocked = blocked or action.blocks
             if blocked:
                 break  # nothing a later filter finds can weaken a block
         ctx.role = None
-        action = Action.strongest([v.action for v in violations])
+        action = Action.strongest([v.action for v in violations if not v.monitor])
         if messages is None:
             out_text = apply_spans(texts[0][1], redactions.get(0, []))
         else:
@@ -306,7 +312,7 @@ class Engine:
             out_text = ctx.restore(out_text)
         response = None
         if action is Action.RESPOND:
-            first = next(v for v in violations if v.action is Action.RESPOND)
+            first = next(v for v in violations if v.action is Action.RESPOND and not v.monitor)
             response = self.policy.response_for(first.category, ctx.locale)
         verdict = Verdict(
             allowed=not action.blocks,
@@ -321,6 +327,7 @@ class Engine:
             messages=out_messages,
             scores=scores,
             response=response,
+            would_action=Action.strongest([v.action for v in violations if v.monitor]),
         )
         _log(verdict, ctx)
         return verdict
@@ -416,6 +423,6 @@ def _prompt_of(texts: list[tuple[str | None, str]]) -> str:
 
 
 def _log(verdict: Verdict, ctx: Context) -> None:
-    level = logging.INFO if verdict.action is not Action.ALLOW else logging.DEBUG
+    level = logging.INFO if verdict.action is not Action.ALLOW or verdict.would_action is not Action.ALLOW else logging.DEBUG
     if logger.isEnabledFor(level):
         logger.log(level, "verdict request=%s %s", ctx.request_id, verdict.summary())

@@ -29,6 +29,11 @@ class FilterConfig(BaseModel):
     )
     timeout_ms: int | None = Field(None, gt=0, description="Per-check time limit in milliseconds.")
     enabled: bool = Field(True, description="false removes an entry inherited through extends.")
+    mode: Literal["monitor", "enforce"] | None = Field(
+        None, description="monitor: the filter runs and its findings are recorded (verdict, audit, metrics) as what it "
+                          "would have done, but nothing is blocked or changed; enforce: act on them. Defaults to the "
+                          "policy's mode.",
+    )
     locked: bool = Field(
         default=False, exclude_if=lambda v: not v,
         description="true: a policy that extends this one may make this entry stricter (lower thresholds, stronger "

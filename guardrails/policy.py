@@ -58,6 +58,27 @@ def _filters() -> FilterCatalog:
     return _catalog
 
 
+class StreamSettings(BaseModel):
+    """``stream:``: how a streamed answer is checked (``guardrails.streaming.OutputStream``; the wrapped
+    ``generate`` and the sidecar's SSE both use it). Leak bound: a violation whose filter flags it once its
+    first ``D`` characters are written reaches the client with at most ``max(0, D - hold_chars - 1)`` of
+    its characters (none when ``D <= hold_chars + 1``), whatever ``check_every`` and ``model_every``, as
+    long as ``D <= hold_chars + context_chars + 1``; a longer one is caught by the final check only.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hold_chars: int = Field(default=48, ge=0, le=65536, description="Characters of the answer held back until a check that "
+                            "ran every filter read them: the leak bound and the time-to-first-token cost.")
+    check_every: int = Field(default=32, ge=1, le=65536, description="Check the answer every this many new characters "
+                             "(and at sentence ends); pattern-cost filters run at every check.")
+    model_every: int = Field(default=256, ge=1, le=65536, description="Model filters (cost 2) run every this many new "
+                             "characters (and at sentence ends); text is released only after they read it.")
+    context_chars: int = Field(default=256, ge=0, le=65536, description="Released text an intermediate check reads again "
+                               "before the held text: violations up to hold_chars + context_chars + 1 characters "
+                               "long are seen whole.")
+
+
 class Policy(BaseModel):
     """A resolved policy: which filters run at each stage, and how."""
 
@@ -69,6 +90,10 @@ class Policy(BaseModel):
     input: tuple[FilterConfig, ...] = Field((), description="Filters run on prompts / chat messages.")
     output: tuple[FilterConfig, ...] = Field((), description="Filters run on generated text, also while it streams.")
     on_error: Literal["block", "allow"] = Field("block", description="Default for a filter that crashes or times out.")
+    mode: Literal["monitor", "enforce"] = Field(
+        "enforce", exclude_if=lambda v: v == "enforce",
+        description="monitor: every filter (unless its entry says mode: enforce) runs and its findings are recorded as "
+                    "what it would have done, but nothing is blocked or changed (shadow mode); enforce: the default.")
     refusal: str = Field(DEFAULT_REFUSAL, description="Text returned in place of a blocked prompt or answer.")
     responses: dict[str, str | dict[str, str]] = Field(
         {}, description="Category -> the message answered when a filter's category action is respond; "
@@ -79,6 +104,8 @@ class Policy(BaseModel):
                                        "weight files this policy was written for (guardrails.weights_pin).")
     locked: tuple[LockableKey, ...] = Field(default=(), exclude_if=lambda v: not v, description="Policy keys that a policy "
                                             "extending this one can only make stricter (guardrails.policy_locks).")
+    stream: StreamSettings = Field(StreamSettings(), exclude_if=lambda v: v == StreamSettings(),
+                                   description="How streamed answers are checked (hold-back window, check intervals).")
 
     _source: str | None = PrivateAttr(None)
     _files: tuple[str, ...] = PrivateAttr(())
@@ -177,6 +204,9 @@ class _TopLevel(BaseModel):
     input: list[dict[str, Any]] = []
     output: list[dict[str, Any]] = []
     on_error: Literal["block", "allow"] = "block"
+    mode: Literal["monitor", "enforce"] = Field("enforce", description="monitor: filters run and record what they would "
+                                                "have done, and nothing is blocked or changed; a filter entry's own mode "
+                                                "overrides it.")
     refusal: str = DEFAULT_REFUSAL
     responses: dict[str, str | dict[str, str]] = Field(
         {}, description="Category -> message answered when a category's action is respond (or locale -> message).",
@@ -187,6 +217,8 @@ class _TopLevel(BaseModel):
     locked: list[LockableKey] = Field([], description="Policy keys a policy extending this one can only make stricter: "
                                       "on_error (block stays block), offline (true stays true), refusal, responses "
                                       "(each message stays; categories and locales may be added).")
+    stream: StreamSettings = Field(StreamSettings(), description="Streamed answers: hold_chars (48), "
+                                   "check_every (32), model_every (256), context_chars (256).")
 
     @field_validator("responses")
     @classmethod

@@ -21,6 +21,9 @@ The comparison is per key (docs/security.md, "Locked floors", has the table):
 - limits (``max_chars``, ``max_tokens``, ``keep_last``): lower is stricter; no limit is the weakest.
 - ``on_error``: ``allow`` is weaker than ``block`` (the entry's own, else the policy's: a child that sets
   the policy's ``on_error: allow`` weakens every locked entry that inherits it).
+- ``mode``: ``monitor`` (shadow mode: findings recorded, nothing blocked or changed) is weaker than ``enforce``
+  (the entry's own, else the policy's: a child's policy-level ``mode: monitor`` weakens every locked entry that
+  inherits it, reported once at that line with each locked entry's file:line).
 - failure limits (``timeout_ms``, ``request_timeout_ms``, ``max_chunks``, ``retries``): with the entry's
   ``on_error`` block a failure blocks, so any change is allowed; with ``allow`` a failure passes the
   text, so adding or lowering one is weaker.
@@ -83,7 +86,7 @@ MEASURED_DEFAULTS = frozenset({"builtin", "safety_model"})
 # How each key of a filter entry is compared; a key not listed here cannot be ordered ("same").
 KINDS: dict[str, str] = {
     "action": "action", "threshold": "threshold", "thresholds": "thresholds", "categories": "categories",
-    "on_error": "on_error", "locked": "locked",
+    "on_error": "on_error", "locked": "locked", "mode": "mode",
     "timeout_ms": "fail_limit", "request_timeout_ms": "fail_limit", "max_chunks": "fail_limit", "retries": "fail_limit",
     "max_chars": "limit", "max_tokens": "limit", "keep_last": "limit",
     "patterns": "more", "words": "more", "entities": "more", "kinds": "more", "languages": "more", "recognizers": "more",
@@ -110,13 +113,17 @@ class _Entry:
     """A locked entry of the parent (``old``, at ``i``) and what the merge made of it (``new``, at ``j``)."""
 
     def __init__(self, stage: str, fid: str, parent: _Raw, i: int, merged: _Raw, j: int,
-                 old: _View, new: _View, problems: list[str], inherit: list[str], child_at: str | None) -> None:
+                 old: _View, new: _View, problems: list[str], inherit: list[str], child_at: str | None,
+                 monitored: list[str]) -> None:
         self.stage, self.fid, self.parent, self.i, self.merged, self.j = stage, fid, parent, i, merged, j
         self.child_at = child_at  # the one location of a child without lines (a dict): every problem is there
         self.old, self.new, self.problems = old, new, problems
         self.inherit = inherit  # locked entries weakened by the policy's on_error: reported once, together
+        self.monitored = monitored  # ... and those the policy's mode: monitor would put in monitor mode
         self.old_on_error = _policy_on_error(parent)
         self.new_on_error = _policy_on_error(merged)
+        self.old_mode = _policy_mode(parent)
+        self.new_mode = _policy_mode(merged)
 
     def report(self, path: Path_, what: Callable[[str], str], *, child_at: str | None = None,
                base_at: str | None = None) -> None:
@@ -144,8 +151,15 @@ def after_merge(parent: _Raw, child: _Raw, merged: _Raw) -> _Raw:
     _check_policy_keys(parent, merged, problems, child_at)
     _carry_policy_locks(parent, child, merged)
     inherit: list[str] = []
+    monitored: list[str] = []
     for stage in STAGES:
-        _check_stage(stage, parent, merged, problems, inherit, child_at)
+        _check_stage(stage, parent, merged, problems, inherit, child_at, monitored)
+    if monitored:
+        many = len(monitored) > 1
+        problems.append(f"{child_at or merged.locate(('mode',))}: mode: monitor is weaker than the enforce mode that "
+                        f"the locked filter{'s' if many else ''} {', '.join(monitored)} inherit{'' if many else 's'} "
+                        f"(in monitor mode a filter blocks and changes nothing); give {'them' if many else 'it'} "
+                        f"mode: enforce{SUFFIX}")
     if inherit:
         base = parent.where.get(("on_error",), "the default")
         problems.append(f"{child_at or merged.locate(('on_error',))}: on_error: allow is weaker than the locked block ({base}) "
@@ -171,6 +185,11 @@ def _policy_locks(raw: _Raw) -> list[str]:
 def _policy_on_error(raw: _Raw) -> str:
     value = raw.data.get("on_error", "block")
     return value if isinstance(value, str) else "block"
+
+
+def _policy_mode(raw: _Raw) -> str:
+    value = raw.data.get("mode", "enforce")
+    return value if isinstance(value, str) else "enforce"
 
 
 def _check_policy_keys(parent: _Raw, merged: _Raw, problems: list[str], child_at: str | None) -> None:
@@ -258,7 +277,7 @@ def _view(entry: Any, path: Path_, raw: _Raw) -> _View | None:
 
 
 def _check_stage(stage: str, parent: _Raw, merged: _Raw, problems: list[str], inherit: list[str],
-                 child_at: str | None) -> None:
+                 child_at: str | None, monitored: list[str]) -> None:
     before, after = parent.data.get(stage), merged.data.get(stage)
     if not isinstance(before, list) or not isinstance(after, list):
         return  # a stage that is not a list is reported by validation
@@ -289,7 +308,7 @@ def _check_stage(stage: str, parent: _Raw, merged: _Raw, problems: list[str], in
             problems.append(f"{child_at or merged.locate((stage, j, 'enabled'))}: {key}.enabled: {_show(now.get('enabled'))} "
                             f"removes the locked filter of {lock_at}{SUFFIX}")
             continue
-        _compare(_Entry(stage, fid, parent, i, merged, j, old, new, problems, inherit, child_at))
+        _compare(_Entry(stage, fid, parent, i, merged, j, old, new, problems, inherit, child_at, monitored))
 
 
 def _compare(e: _Entry) -> None:
@@ -481,6 +500,21 @@ def _on_error(e: _Entry, key: str, old: Any, new: Any) -> None:
             e.inherit.append(f"{e.stage}[{e.fid}]")
 
 
+def _mode(e: _Entry, key: str, old: Any, new: Any) -> None:
+    """monitor (findings recorded, nothing blocked or changed) is weaker than enforce: the entry's own mode, else the
+    policy's. A locked entry that inherits a child's policy-level mode: monitor is reported once (after_merge)."""
+    was = old if isinstance(old, str) else e.old_mode
+    now = new if isinstance(new, str) else e.new_mode
+    if was != "enforce" or now != "monitor":
+        return
+    lock_at = e.parent.locate((e.stage, e.i, "locked"))
+    if isinstance(new, str):
+        e.report((key,), lambda base: f"mode monitor is weaker than the locked enforce of {base}",
+                 base_at=None if isinstance(old, str) else lock_at)
+    else:
+        e.monitored.append(f"{e.stage}[{e.fid}] (locked at {lock_at})")
+
+
 def _fail_limit(e: _Entry, key: str, old: Any, new: Any) -> None:
     """A limit whose crossing is a failure: on_error block turns it into a block, allow into a pass."""
     if old == new or _effective_on_error(e, e.new, e.new_on_error) != "allow":
@@ -514,7 +548,7 @@ def _added(e: _Entry, key: str, old: Any, new: Any) -> None:
 
 _COMPARE: dict[str, Callable[[_Entry, str, Any, Any], None]] = {
     "same": _same, "action": _action, "threshold": _threshold, "thresholds": _thresholds,
-    "categories": _categories, "on_error": _on_error, "locked": _locked, "fail_limit": _fail_limit,
+    "categories": _categories, "on_error": _on_error, "locked": _locked, "mode": _mode, "fail_limit": _fail_limit,
     "limit": _limit, "more": _more, "more_items": _more_items, "fewer": _fewer,
     "on": _switch(True), "off_": _switch(False), "match": _match, "added": _added,
 }

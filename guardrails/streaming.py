@@ -19,7 +19,8 @@ from guardrails.verdict import Verdict
 if TYPE_CHECKING:
     from guardrails.engine import Engine
 
-_SENTENCE_END = re.compile(r"[.!?\n]\s*$")
+# A sentence ends in the delta (anywhere: the wrapper pushes a few tokens at a time): model filters run then.
+_SENTENCE_END = re.compile(r"[.!?\n](?:\s|$)")
 # A release may end after whitespace or next to a character of a script written without spaces between words
 # (Chinese, Japanese, Thai, Lao, Khmer, Myanmar; their punctuation, full-width punctuation, half-width kana).
 _UNSPACED = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u2e80-\u2fff\u3000-\u303f\u3040-\u31ff\u3400-\u4dbf"
@@ -78,20 +79,35 @@ class OutputStream:
     boundary; never inside a grapheme cluster, a redaction span or a vault placeholder. A
     redaction span longer than ``max_held_chars`` is released redacted, in pieces. So a long
     answer costs linear, not quadratic, time; the final check reads the whole answer.
+
+    Leak bound. Text is released only up to ``hold_chars`` before the length the answer had at the
+    last check that ran every filter and passed. Take a violation that starts at character ``k`` and
+    that its filter flags once the answer reaches ``k + D`` characters (``D``: a pattern's match
+    length, or where a model's score crosses its threshold, typically the end of the sentence).
+    Every check that passed ran at a length below ``k + D``, so at most ``max(0, D - hold_chars - 1)``
+    characters from ``k`` on are ever released (``leak_bound``): none when ``D <= hold_chars + 1``.
+    ``check_every`` and ``model_every`` do not change this; they set how soon after ``k + D`` the
+    block comes (and the time to the first release). It holds while the violation fits the window an
+    intermediate check reads, ``D <= hold_chars + context_chars + 1``; a longer one is caught by the
+    final check only. For a model, ``D`` is where it flags the window the stream hands it (released
+    text from ``context_chars`` back, then the held text): a model may score a sentence lower inside a
+    longer window. Filters that fail open (``on_error: allow``) or run in monitor mode never cut.
     """
 
     def __init__(
-        self, guard: "Engine", ctx: Context | None = None, *, hold_chars: int = 48, check_every: int = 32, model_every: int = 256,
-        context_chars: int = 256, max_word_chars: int = 256, max_held_chars: int = 2048,
+        self, guard: "Engine", ctx: Context | None = None, *, hold_chars: int | None = None, check_every: int | None = None,
+        model_every: int | None = None, context_chars: int | None = None, max_word_chars: int = 256, max_held_chars: int = 2048,
     ) -> None:
         self.guard = guard
         self.ctx = ctx if ctx is not None else Context()
-        self.hold_chars = hold_chars
-        self.check_every = check_every
-        self.model_every = model_every
-        self.context_chars = context_chars
+        # Unset options come from the policy's ``stream:`` (guardrails.policy.StreamSettings: 48, 32, 256, 256).
+        settings = guard.policy.stream
+        self.hold_chars = max(0, settings.hold_chars if hold_chars is None else hold_chars)
+        self.check_every = max(1, settings.check_every if check_every is None else check_every)
+        self.model_every = max(1, settings.model_every if model_every is None else model_every)
+        self.context_chars = max(0, settings.context_chars if context_chars is None else context_chars)
         self.max_word_chars = max(max_word_chars, 1)
-        self.max_held_chars = max(max_held_chars, hold_chars + check_every)
+        self.max_held_chars = max(max_held_chars, self.hold_chars + self.check_every)
         self._has_costly = any(b.filter.cost > 1 for b in guard.filters("output"))
         self._full_len = 0  # length of the answer at the last check that ran every filter
         self._done: list[str] = []  # the answer before _base: released and no longer read by checks
@@ -120,6 +136,13 @@ class OutputStream:
     @property
     def blocked(self) -> bool:
         return self.verdict is not None and not self.verdict.allowed
+
+    def leak_bound(self, detect_chars: int) -> int | None:
+        """The most characters of a violation that its filter flags ``detect_chars`` characters after its start
+        that can be released; None when it does not fit an intermediate check's window (final check only)."""
+        if detect_chars > self.hold_chars + self.context_chars + 1:
+            return None
+        return max(0, detect_chars - self.hold_chars - 1)
 
     def push(self, delta: str) -> str:
         """Add generated text; return what may be emitted now ("" while held or once blocked)."""
@@ -156,7 +179,7 @@ class OutputStream:
         spans = merge_spans(
             Span(s.start + offset, s.end + offset, s.label, s.replacement)
             for v in verdict.violations
-            if v.action is Action.REDACT
+            if v.action is Action.REDACT and not v.monitor  # a monitored redaction changes nothing
             for s in v.spans
         )
         cut = self.length if final else self._safe_cut(spans)
@@ -209,6 +232,14 @@ class OutputStream:
         for s in spans:
             if s.start < cut < s.end and limit - s.start <= self.max_held_chars:
                 cut = s.start
+        end = self.length
+        for placeholder in self.ctx.vault:
+            # One still being written at the end of the answer ("<PERS" of "<PERSON_1>"), which a hold_chars shorter
+            # than the placeholder or a cut inside a long run could reach: held whole, so that it is restored.
+            for pos in range(max(self.emitted_upto, end - len(placeholder) + 1), cut):
+                if placeholder.startswith(self._slice(pos, end)):
+                    cut = pos
+                    break
         for placeholder in self.ctx.vault:
             lo = max(self._base, self.emitted_upto - len(placeholder))
             pos = self._tail.find(placeholder, lo - self._base)

@@ -11,7 +11,10 @@ from guardrails.types import Action, Message, Span, Stage
 
 @dataclass(frozen=True)
 class Violation:
-    """One finding of one filter that crossed its threshold (or one filter error)."""
+    """One finding of one filter that crossed its threshold (or one filter error).
+
+    ``monitor`` is true when the filter runs in monitor (shadow) mode (``mode: monitor``): ``action`` is
+    then what the finding *would* have done; it did nothing (see ``Verdict``)."""
 
     filter: str
     category: str
@@ -20,6 +23,7 @@ class Violation:
     spans: tuple[Span, ...] = ()
     message: int | None = None  # index of the chat message the spans refer to
     error: str | None = None  # set when the filter crashed or timed out
+    monitor: bool = False  # the filter is in monitor mode: the action was recorded, not taken
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -33,6 +37,8 @@ class Violation:
             out["message"] = self.message
         if self.error is not None:
             out["error"] = self.error
+        if self.monitor:
+            out["monitor"] = True
         return out
 
 
@@ -48,6 +54,15 @@ class Verdict:
     policy-defined message, e.g. support resources for self-harm).
     ``policy_signer`` is the key id that signed the policy file, when it was loaded with
     ``trusted_keys`` (guardrails.signing); ``to_dict`` and ``summary`` include it only then.
+
+    Monitor (shadow) mode: a filter in ``mode: monitor`` (the policy's, or its entry's) runs and its
+    findings are listed in ``violations`` with ``monitor=True`` and the action they *would* have
+    taken, but they change nothing: ``action``, ``allowed``, ``text``, ``messages`` and ``response``
+    reflect only the enforced filters. ``would_action`` is the strongest action of the monitored
+    violations (``allow`` when none fired; ``would_block`` when that is ``block`` or ``respond``).
+    ``to_dict`` and ``summary`` write ``"would_action"`` only when a monitored filter fired, and
+    ``"monitor": true`` on each monitored violation: a record with ``"would_action": "block"`` (or
+    ``"respond"``) is a decision that monitor mode let through and enforcement would have blocked.
     """
 
     allowed: bool
@@ -63,10 +78,25 @@ class Verdict:
     response: str | None = None
     # Key id of the verified signature of the policy file (loaded with trusted_keys); None otherwise.
     policy_signer: str | None = None
+    # The strongest action of the monitored (mode: monitor) violations: what they would have done.
+    would_action: Action = Action.ALLOW
 
     @property
     def blocked(self) -> bool:
         return not self.allowed
+
+    @property
+    def monitored(self) -> list[Violation]:
+        """The violations of filters in monitor mode (recorded, not acted on)."""
+        return [v for v in self.violations if v.monitor]
+
+    @property
+    def would_block(self) -> bool:
+        """A monitored filter would have blocked (or answered with a message): enforcing it would block."""
+        return self.would_action.blocks
+
+    def _would(self) -> dict[str, Any]:
+        return {"would_action": self.would_action.value} if any(v.monitor for v in self.violations) else {}
 
     @property
     def errors(self) -> list[Violation]:
@@ -78,6 +108,7 @@ class Verdict:
             "action": self.action.value,
             "stage": self.stage.value,
             "text": self.text,
+            **self._would(),
             "violations": [v.to_dict() for v in self.violations],
             "policy": self.policy,
             "policy_hash": self.policy_hash,
@@ -100,6 +131,7 @@ class Verdict:
         return {
             "stage": self.stage.value,
             "action": self.action.value,
+            **self._would(),
             "policy": self.policy,
             "policy_hash": self.policy_hash,
             **({"policy_signer": self.policy_signer} if self.policy_signer is not None else {}),
@@ -107,6 +139,7 @@ class Verdict:
             "violations": [
                 {"filter": v.filter, "category": v.category, "score": round(v.score, 4), "action": v.action.value}
                 | ({"error": v.error} if v.error else {})
+                | ({"monitor": True} if v.monitor else {})
                 for v in self.violations
             ],
         }

@@ -8,12 +8,15 @@ The layers, lowest first:
              guardrails.signing (policy signatures: keys, .sig files, verification while a policy loads)
              guardrails.model_parent (`extends: model`), guardrails.weights_pin (weight pins, hashing)
              guardrails.policy_locks (locked floors of extends), guardrails.policy_sources (provenance)
+             guardrails.policy_edit (threshold edits of a policy file's YAML text, comments and order kept)
     runtime  guardrails.runtime.*            (the lower part of the filters layer: it never imports a filter)
              guardrails.bundled (a model's bundled guardrails.yaml, loading a policy for a model)
     filters  guardrails.filters.*, detector.*, pii_analyzer, safety_prompts, linear_regex
     engine   guardrails.engine, streaming, registry
     app      guardrails (the package's public facade), guard (the Guard class), hf / hf.*, protect, server.*,
-             cli.*, eval.*, testing (helpers for plugin authors' tests)
+             cli.*, eval.*, testing (helpers for plugin authors' tests),
+             audit_summary (summaries of the sidecar's audit log, `guardrails audit`)
+             calibrate (thresholds fitted to a target FPR on the operator's traffic, `guardrails calibrate`)
 
 Every ``import`` / ``from ... import`` statement counts, wherever it is: at module level, inside a
 function, or in an ``if TYPE_CHECKING:`` block (a type-only import is still a dependency of the
@@ -56,6 +59,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.signing": "policy",
     "guardrails.model_parent": "policy",
     "guardrails.weights_pin": "policy",
+    "guardrails.policy_edit": "policy",
     "guardrails.runtime": "runtime",
     "guardrails.runtime.*": "runtime",
     "guardrails.bundled": "runtime",
@@ -81,6 +85,8 @@ LAYER_OF: dict[str, str] = {
     "guardrails.cli.*": "app",
     "guardrails.eval": "app",
     "guardrails.eval.*": "app",
+    "guardrails.audit_summary": "app",
+    "guardrails.calibrate": "app",
 }
 
 

@@ -18,7 +18,8 @@ EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 
 def register(sub: Any) -> None:
     p = sub.add_parser("check", help="check a text (or a JSONL batch) against a policy",
-                       description="Exit 0 = allowed (maybe redacted or flagged), 1 = blocked, 2 = usage or policy error.")
+                       description="Exit 0 = allowed (maybe redacted or flagged, or only a filter in monitor mode would have "
+                                   "blocked), 1 = blocked, 2 = usage or policy error.")
     p.add_argument("text", nargs="?", help="the text to check; '-' reads stdin")
     p.add_argument("--policy", default=None, help="policy file or built-in name (default: default; with --model: "
                                                   "the model's own guardrails.yaml)")
@@ -52,14 +53,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_human(v: Verdict) -> None:
-    print(f"{v.action.value.upper()} ({v.stage.value}, policy {v.policy}, {v.latency_ms:.1f} ms)")
+    # Monitor mode: what the monitored filters would have done, after what was done (which it never changes).
+    would = f"; monitor mode: would {v.would_action.value.upper()}" if v.monitored else ""
+    print(f"{v.action.value.upper()} ({v.stage.value}, policy {v.policy}, {v.latency_ms:.1f} ms){would}")
     for viol in v.violations:
         where = f" [{len(viol.spans)} span(s)]" if viol.spans else ""
         extra = f" error: {viol.error}" if viol.error else ""
-        print(f"  {viol.action.value:<6} {viol.filter}/{viol.category} score={viol.score:.2f}{where}{extra}")
+        action = f"would {viol.action.value}" if viol.monitor else viol.action.value
+        print(f"  {action:<6} {viol.filter}/{viol.category} score={viol.score:.2f}{where}{extra}")
     if v.response is not None:
         print(v.response)  # action respond: the category's message, in place of an answer
-    elif v.allowed and v.violations and any(x.spans for x in v.violations):
+    elif v.allowed and any(x.spans for x in v.violations if not x.monitor):
         print(v.text)
 
 

@@ -203,6 +203,33 @@ def threshold_for_fpr(y_true: Sequence[bool], scores: Sequence[float], target_fp
     return OperatingPoint(target_fpr, best.threshold, best.fpr, best.recall, best.precision, best.tp, best.fp)
 
 
+def wilson_interval(hits: int, total: int, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Wilson score interval of the proportion ``hits / total`` at ``confidence`` (two-sided); None when
+    ``total`` is 0. With p = hits/total and z the normal quantile of (1 + confidence)/2:
+
+        center = (p + z²/2n) / (1 + z²/n),  half = z / (1 + z²/n) * sqrt(p(1-p)/n + z²/4n²)
+
+    Unlike p ± z·sqrt(p(1-p)/n) it stays inside [0, 1] and is not empty at 0 or n hits: with no hit
+    the upper bound is z²/(n + z²) (about 3.84/n at 95%), which is what a small sample can show.
+    """
+    if total <= 0:
+        return None
+    if not 0 <= hits <= total:
+        raise ValueError(f"hits: expected 0..{total}, got {hits}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a number between 0 and 1, got {confidence!r}")
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    p, n = hits / total, total
+    denom = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    low = 0.0 if hits == 0 else max(0.0, center - half)
+    high = 1.0 if hits == total else min(1.0, center + half)
+    return low, high
+
+
 def percentiles(values: Iterable[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float | None]:
     """Linear-interpolated percentiles (numpy's default) plus mean and max; None for no values."""
     data = sorted(values)

@@ -21,7 +21,8 @@ What callers get back:
 Chat: use ``guarded.apply_chat_template(messages, ...)`` (or ``generate(messages=...)``) so the
 input filters see the messages; ids from the tokenizer's own template are checked as decoded text.
 Options of ``wrap``: ``check_every_tokens`` (4), ``max_overhead`` (0.02 of generation time for
-incremental checks; None = no limit), ``hold_chars`` / ``check_every_chars`` (OutputStream),
+incremental checks; None = no limit), ``hold_chars`` / ``check_every_chars`` (OutputStream; default: the
+policy's ``stream:``, 48 / 32),
 ``stream_refusal`` (True). Beam search: blocked beams are pruned, the returned rows are checked
 after generation. With ``return_dict_in_generate`` only ``sequences`` is rewritten.
 

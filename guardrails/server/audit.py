@@ -31,7 +31,12 @@ class AuditLog:
         return self._stream is not None
 
     def decision(self, verdict: Verdict, *, request_id: str, app: str, endpoint: str, **extra: Any) -> None:
-        """Record one verdict: ids, action, and per-violation filter, category, score and action."""
+        """Record one verdict: ids, action, and per-violation filter, category, score and action.
+
+        Monitor mode (``Verdict.summary``): when a filter in ``mode: monitor`` fired, the record has
+        ``"would_action"`` (the strongest action the monitored findings would have taken: ``"block"`` or
+        ``"respond"`` is a would-block decision) and those violations carry ``"monitor": true``; ``action``
+        is what was done."""
         if self._stream is None:
             return
         record: dict[str, Any] = {
@@ -48,6 +53,8 @@ class AuditLog:
     def write(self, record: dict[str, Any]) -> None:
         if self._stream is None:
             return
+        if "ts" not in record:  # every record is dated (policy reloads too), so summaries can place it in time
+            record = {"ts": round(time.time(), 3), **record}
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._lock:
             self._stream.write(line)

@@ -141,8 +141,10 @@ class ServerConfig(BaseModel):
     apps: dict[str, AppConfig] = Field(min_length=1)
     audit: AuditConfig = Field(default_factory=AuditConfig)  # type: ignore[arg-type]
     reload_interval_s: float = Field(1.0, ge=0, description="Policy file polling interval; 0 disables (SIGHUP still reloads).")
-    stream_hold_chars: int = Field(48, ge=0, description="Characters of a streamed answer held back until checked.")
-    stream_check_every: int = Field(32, ge=1, description="Re-check a streamed answer every this many new characters.")
+    stream_hold_chars: int | None = Field(None, ge=0, le=65536, description="Characters of a streamed answer held back "
+                                          "until checked, for every app; default: each app policy's stream.hold_chars (48).")
+    stream_check_every: int | None = Field(None, ge=1, le=65536, description="Re-check a streamed answer every this many "
+                                           "new characters, for every app; default: the policy's stream.check_every (32).")
     timeouts: Timeouts = Field(default_factory=Timeouts)  # type: ignore[arg-type]
     max_heavy_checks: int = Field(
         2, ge=1, description="Checks of large inputs running at once (in worker threads); more wait their turn."

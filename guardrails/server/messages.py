@@ -61,7 +61,7 @@ class Parsed:
         """Write the verdict's redactions back into the original pieces (media parts stay untouched)."""
         spans: dict[int, list[Span]] = {}
         for v in verdict.violations:
-            if v.action is Action.REDACT and v.message is not None and v.spans:
+            if v.action is Action.REDACT and not v.monitor and v.message is not None and v.spans:
                 spans.setdefault(v.message, []).extend(v.spans)
         for index, found in spans.items():
             for piece in self.pieces[index]:

@@ -16,7 +16,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Metrics:
-    """Requests, decisions, blocks by app/stage/filter/category, filter and upstream latencies."""
+    """Requests, decisions, blocks by app/stage/filter/category, filter and upstream latencies; what filters in
+    monitor mode would have done (``guardrails_would_block_total`` and friends, docs/sidecar.md)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -26,6 +27,14 @@ class Metrics:
         self.decisions = Counter("guardrails_decisions", "Stage decisions by action", ["app", "stage", "action"], registry=r)
         self.blocks = Counter("guardrails_blocks", "Blocking violations", ["app", "stage", "filter", "category"], registry=r)
         self.violations = Counter("guardrails_violations", "Violations of any action", ["app", "stage", "filter", "category", "action"], registry=r)
+        # Monitor (shadow) mode: findings of filters in mode: monitor, which changed nothing (not in the counters above).
+        self.monitored = Counter("guardrails_monitored_violations", "Findings of filters in monitor mode, by the action "
+                                 "they would have taken", ["app", "stage", "filter", "category", "action"], registry=r)
+        self.would_block = Counter("guardrails_would_block", "Findings of filters in monitor mode that would have "
+                                   "blocked (block or respond)", ["app", "stage", "filter", "category"], registry=r)
+        self.would_decisions = Counter("guardrails_would_decisions", "Stage decisions in which a filter in monitor mode "
+                                       "fired, by the strongest action it would have taken", ["app", "stage", "would_action"],
+                                       registry=r)
         self.check_latency = Histogram("guardrails_check_latency_seconds", "Time of one stage check", ["app", "stage"], buckets=_FAST, registry=r)
         self.filter_latency = Histogram("guardrails_filter_latency_seconds", "Time of one filter call", ["app", "stage", "filter"], buckets=_FAST, registry=r)
         self.request_duration = Histogram("guardrails_request_duration_seconds", "Time to the response (start of a stream)", ["app", "endpoint"], buckets=_SLOW, registry=r)
@@ -61,10 +70,19 @@ class Metrics:
         stage = verdict.stage.value
         self.child(self.decisions, app, stage, verdict.action.value).inc()
         self.child(self.check_latency, app, stage).observe(verdict.latency_ms / 1000)
+        monitored = False
         for v in verdict.violations:
+            if v.monitor:  # monitor mode: what it would have done, counted apart from what was done
+                monitored = True
+                self.child(self.monitored, app, stage, v.filter, v.category, v.action.value).inc()
+                if v.action.blocks:
+                    self.child(self.would_block, app, stage, v.filter, v.category).inc()
+                continue
             self.child(self.violations, app, stage, v.filter, v.category, v.action.value).inc()
             if v.action.value == "block":
                 self.child(self.blocks, app, stage, v.filter, v.category).inc()
+        if monitored:
+            self.child(self.would_decisions, app, stage, verdict.would_action.value).inc()
 
     def filter_times(self, app: str, stage: str, timings: list[tuple[str, float]]) -> None:
         for filter_id, seconds in timings:

@@ -405,7 +405,7 @@ class _StreamModerator:
     def _stream(self, slot: tuple[int, str]) -> OutputStream:
         st = self.streams.get(slot)
         if st is None:
-            cfg = self.sc.config
+            cfg = self.sc.config  # its stream_* override the app policy's `stream:` (guardrails.streaming)
             st = self.handle.guard.stream(ctx=self.ctx, hold_chars=cfg.stream_hold_chars, check_every=cfg.stream_check_every)
             self.streams[slot] = st
         return st
