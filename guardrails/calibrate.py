@@ -47,7 +47,7 @@ import yaml
 
 from guardrails.engine import Engine
 from guardrails.errors import PolicyError
-from guardrails.eval.dataset import MAX_REPORTED_PROBLEMS, DatasetError, Example, parse_line
+from guardrails.eval.dataset import DatasetError, Example, parse_line, raise_problems
 from guardrails.eval.metrics import wilson_interval
 from guardrails.filters.base import BaseFilter
 from guardrails.filter_config import FilterConfig
@@ -189,11 +189,7 @@ def read_rows(benign: Iterable[str | Path] = (), attacks: Iterable[str | Path] =
                     problems.append(f"{where}: {exc}")
     for path in audit_logs:
         read_audit_export(path, rows, problems)
-    if problems:
-        if len(problems) > MAX_REPORTED_PROBLEMS:
-            extra = len(problems) - MAX_REPORTED_PROBLEMS
-            problems = [*problems[:MAX_REPORTED_PROBLEMS], f"... and {extra} more bad line(s)"]
-        raise DatasetError(problems)
+    raise_problems(problems)
     return rows
 
 

@@ -69,12 +69,18 @@ def read_dataset(paths: Iterable[str | Path]) -> list[Example]:
     problems: list[str] = []
     for path in paths:
         examples.extend(_read_file(Path(path), problems))
-    if problems:
-        if len(problems) > MAX_REPORTED_PROBLEMS:
-            extra = len(problems) - MAX_REPORTED_PROBLEMS
-            problems = [*problems[:MAX_REPORTED_PROBLEMS], f"... and {extra} more bad line(s)"]
-        raise DatasetError(problems)
+    raise_problems(problems)
     return examples
+
+
+def raise_problems(problems: list[str]) -> None:
+    """Raise DatasetError listing the bad lines (the first MAX_REPORTED_PROBLEMS, then a count), if any."""
+    if not problems:
+        return
+    if len(problems) > MAX_REPORTED_PROBLEMS:
+        extra = len(problems) - MAX_REPORTED_PROBLEMS
+        problems = [*problems[:MAX_REPORTED_PROBLEMS], f"... and {extra} more bad line(s)"]
+    raise DatasetError(problems)
 
 
 def _read_file(path: Path, problems: list[str]) -> list[Example]:

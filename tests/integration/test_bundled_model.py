@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,6 +22,7 @@ transformers = pytest.importorskip("transformers")
 
 from guardrails import Guard, PolicyError, VerdictRecord  # noqa: E402
 from guardrails.weights_pin import HASH_CACHE_ENV  # noqa: E402
+from tests.helpers.forced import one_torch_thread  # noqa: E402,F401  (an autouse fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -213,10 +214,3 @@ def test_serve_model_refuses_changed_weights(model_dir: Path, tmp_path: Path) ->
     with pytest.raises(ServerConfigError, match="model.safetensors: sha256 differs"):
         create_app(loaded)
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

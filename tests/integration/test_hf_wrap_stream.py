@@ -4,7 +4,7 @@ tokens come back restored; the policy's ``stream:`` window is used; planted viol
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,6 +13,7 @@ transformers = pytest.importorskip("transformers")
 
 from guardrails import Guard  # noqa: E402
 from tests.helpers.tiny_models import build_tiny_llama, load_causal_lm  # noqa: E402
+from tests.helpers.forced import ForcedAnswer, one_torch_thread  # noqa: E402,F401  (one_torch_thread: an autouse fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -21,32 +22,11 @@ PLACEHOLDER = "<EMAIL_ADDRESS_1>"
 PROMPT = f"Please write to {EMAIL} about the refund."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def llama(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     return load_causal_lm(build_tiny_llama(tmp_path_factory.mktemp("llama")))
 
-
-class ForcedAnswer(transformers.LogitsProcessor):
-    """Makes the (random, tiny) model generate exactly ``ids``."""
-
-    def __init__(self, ids: list[int], eos: int) -> None:
-        self.ids, self.eos, self.start = ids, eos, None
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self.start is None:
-            self.start = input_ids.shape[1]
-        i = input_ids.shape[1] - self.start
-        forced = torch.full_like(scores, float("-inf"))
-        forced[:, self.ids[i] if i < len(self.ids) else self.eos] = 0.0
-        return forced
 
 
 class Recording(transformers.TextStreamer):
