@@ -179,10 +179,7 @@ class Engine:
         """Check generated text. Output filters read the answer with its ``prompt`` (default: the
         prompt of the input check that used the same ``ctx``; pass the request's ctx also to restore
         pseudonymised values)."""
-        if prompt is not None:
-            ctx = ctx if ctx is not None else Context()
-            ctx.prompt = prompt
-        return self.check(text, Stage.OUTPUT, ctx=ctx)
+        return self.check(text, Stage.OUTPUT, ctx=_with_prompt(ctx, prompt))
 
     def check(
         self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
@@ -217,10 +214,7 @@ class Engine:
         return await self.acheck(prompt, Stage.INPUT, ctx=ctx)
 
     async def acheck_output(self, text: str, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
-        if prompt is not None:
-            ctx = ctx if ctx is not None else Context()
-            ctx.prompt = prompt
-        return await self.acheck(text, Stage.OUTPUT, ctx=ctx)
+        return await self.acheck(text, Stage.OUTPUT, ctx=_with_prompt(ctx, prompt))
 
     async def acheck(
         self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
@@ -412,6 +406,15 @@ def _describe_error(exc: Exception) -> str:
 def _merge_scores(into: dict[str, float], new: Any) -> None:
     for category, score in dict(new).items():
         into[category] = max(score, into.get(category, 0.0))
+
+
+def _with_prompt(ctx: Context | None, prompt: str | None) -> Context | None:
+    """The context of an output check: ``prompt`` (when given) is the request the answer responds to."""
+    if prompt is None:
+        return ctx
+    ctx = ctx if ctx is not None else Context()
+    ctx.prompt = prompt
+    return ctx
 
 
 def _prompt_of(texts: list[tuple[str | None, str]]) -> str:
