@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Generator, Mapping, Sequence, TypeVar
 
 from guardrails import registry
 from guardrails.errors import GuardrailsError, PolicyError
@@ -24,6 +24,8 @@ from guardrails.filters.base import BaseFilter, action_level
 from guardrails.policy import Policy, load_policy, policy_from_dict, use_filter_catalog
 from guardrails.signing import TrustedKeys, require_verified
 from guardrails.spans import apply_spans
+from guardrails.check_cache import DEFAULT_SIZE, CheckCache
+from guardrails.conversation import CONTENT, ROLES, Part, parts_of, rewrite, role_group, write_back
 from guardrails.types import Action, Context, FilterResult, Finding, Message, Span, Stage, message_text, render_conversation
 from guardrails.verdict import Verdict, Violation
 
@@ -36,6 +38,11 @@ logger = logging.getLogger(__name__)
 use_filter_catalog(registry)
 
 _E = TypeVar("_E", bound="Engine")
+
+# What a check reads: a plain text, chat messages, or one message (an assistant answer, tool calls and all).
+Content = str | Sequence[Message] | Sequence[Mapping[str, Any]] | Mapping[str, Any]
+# Contexts that tell BaseFilter.cacheable only the stage.
+_STAGE_CTX = {Stage.INPUT: Context(stage=Stage.INPUT), Stage.OUTPUT: Context(stage=Stage.OUTPUT)}
 
 _pool_lock = threading.Lock()
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -81,8 +88,10 @@ class Engine:
 
     Users build the subclass ``guardrails.Guard``, which adds the model and function wrappers."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, cache_size: int = DEFAULT_SIZE) -> None:
         self.policy = policy
+        # Results of cacheable filters on texts already checked (earlier turns of a conversation); 0: none.
+        self.cache: CheckCache | None = CheckCache(cache_size) if cache_size > 0 else None
         self._hash = policy.hash
         self._signer = policy.signer  # key id of its verified signature (guardrails.signing), or None
         self._stages: dict[Stage, list[BoundFilter]] = {
@@ -171,18 +180,19 @@ class Engine:
 
     # -- synchronous API -------------------------------------------------------------------
 
-    def check_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
+    def check_input(self, prompt: Content, *, ctx: Context | None = None) -> Verdict:
         """Check a prompt, or a list of chat messages, before the model sees it."""
         return self.check(prompt, Stage.INPUT, ctx=ctx)
 
-    def check_output(self, text: str, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
-        """Check generated text. Output filters read the answer with its ``prompt`` (default: the
-        prompt of the input check that used the same ``ctx``; pass the request's ctx also to restore
-        pseudonymised values)."""
+    def check_output(self, text: Content, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
+        """Check generated text, or an assistant message (its content, and its ``tool_calls``' names and
+        arguments, which may be a partial JSON fragment while streaming; ``verdict.messages`` holds it
+        redacted). Output filters read the answer with its ``prompt`` (default: the prompt of the input
+        check that used the same ``ctx``; pass the request's ctx also to restore pseudonymised values)."""
         return self.check(text, Stage.OUTPUT, ctx=_with_prompt(ctx, prompt))
 
     def check(
-        self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
+        self, content: Content, stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
     ) -> Verdict:
         """Run one stage. ``max_cost`` skips filters costlier than it (used between stream checkpoints)."""
         self._load_stage(Stage(stage))
@@ -195,7 +205,7 @@ class Engine:
             return done.value  # type: ignore[no-any-return]
 
     def check_alone(
-        self, filter_id: str, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None
+        self, filter_id: str, content: Content, stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None
     ) -> Verdict:
         """Run one filter of a stage by itself, through the same path as ``check`` (loading, timeout,
         on_error, thresholds, actions): what that filter alone decides. Evaluation scores the filters
@@ -210,14 +220,14 @@ class Engine:
 
     # -- asynchronous API ------------------------------------------------------------------
 
-    async def acheck_input(self, prompt: str | Sequence[Message], *, ctx: Context | None = None) -> Verdict:
+    async def acheck_input(self, prompt: Content, *, ctx: Context | None = None) -> Verdict:
         return await self.acheck(prompt, Stage.INPUT, ctx=ctx)
 
-    async def acheck_output(self, text: str, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
+    async def acheck_output(self, text: Content, *, prompt: str | None = None, ctx: Context | None = None) -> Verdict:
         return await self.acheck(text, Stage.OUTPUT, ctx=_with_prompt(ctx, prompt))
 
     async def acheck(
-        self, content: str | Sequence[Message], stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
+        self, content: Content, stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
     ) -> Verdict:
         if not all(b.filter._loaded for b in self._stages[Stage(stage)]):
             await asyncio.to_thread(self._load_stage, Stage(stage))
@@ -240,70 +250,79 @@ class Engine:
     # -- the evaluation plan, shared by the sync and async drivers ----------------------------
 
     def _evaluate(
-        self, content: str | Sequence[Message], stage: Stage, ctx: Context | None, max_cost: int | None = None
+        self, content: Content, stage: Stage, ctx: Context | None, max_cost: int | None = None
     ) -> Generator[_Call, _Outcome, Verdict]:
         start = time.perf_counter()
         ctx = ctx if ctx is not None else Context()
         ctx.stage = stage
-        out_messages: list[Message] | None = None
+        messages: list[dict[str, Any]] | None = None
+        parts: list[Part]
         if isinstance(content, str):
-            texts: list[tuple[str | None, str]] = [(None, content)]
-            messages: list[Message] | None = None
+            parts = [Part(0, "", "", "", content)]
+            prompt = content
         else:
-            messages = [dict(m) for m in content]  # type: ignore[misc]
-            texts = [(m.get("role"), message_text(m)) for m in messages]
-            ctx.messages = messages
+            messages = [dict(m) for m in ([content] if isinstance(content, Mapping) else content)]
+            parts = parts_of(messages)
+            prompt = _prompt_of(messages)
+            if stage is Stage.INPUT:
+                ctx.messages = messages  # type: ignore[assignment]
         if stage is Stage.INPUT and max_cost is None:
-            ctx.prompt = _prompt_of(texts)
+            ctx.prompt = prompt
         violations: list[Violation] = []
         scores: dict[str, dict[str, float]] = {}
-        redactions: dict[int, list[Span]] = {}
+        redactions: dict[tuple[int, str], list[Span]] = {}
         blocked = False
         for bound in self._stages[stage]:
             if max_cost is not None and bound.filter.cost > max_cost:
                 continue
-            targets: list[tuple[str | None, str, int | None]]
-            if bound.filter.conversation and messages is not None:
-                targets = [(None, render_conversation(messages), None)]
-            else:
-                targets = [(role, text, (i if messages is not None else None)) for i, (role, text) in enumerate(texts)]
-            for role, text, index in targets:
-                ctx.role = role
-                started = time.perf_counter()
-                outcome = yield _Call(bound, text, ctx)
-                if ctx.filter_times is not None:  # opt-in per-filter timing (see Context)
-                    ctx.filter_times.append((bound.id, time.perf_counter() - started))
-                decided = outcome if isinstance(outcome, _Failure) else _decide(bound, outcome, text, ctx)
+            found: set[str] = set()
+            for target in self._targets(bound, stage, messages, parts):
+                if target.window and found:
+                    continue  # turns read together add only what no single turn showed
+                ctx.role, ctx.part = target.role, target.kind
+                hit = self._cached(bound, stage, target)
+                outcome: _Outcome
+                if hit is not None:
+                    outcome = hit
+                else:
+                    started = time.perf_counter()
+                    outcome = yield _Call(bound, target.text, ctx)
+                    if ctx.filter_times is not None:  # opt-in per-filter timing (see Context)
+                        ctx.filter_times.append((bound.id, time.perf_counter() - started))
+                    self._remember(bound, stage, target, outcome)
+                decided = outcome if isinstance(outcome, _Failure) else _decide(bound, outcome, target.text, ctx)
                 if isinstance(decided, _Failure):
                     logger.warning("filter %s failed (%s); on_error=%s", bound.id, decided.reason, bound.on_error.value)
-                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), index, decided.reason,
-                                                monitor=bound.monitor))
+                    where = target.where()
+                    violations.append(Violation(bound.id, "filter_error", 1.0, bound.on_error, (), where[0], decided.reason,
+                                                monitor=bound.monitor, role=where[1], part=where[2]))
                     blocked = blocked or (bound.on_error.blocks and not bound.monitor)
                     continue
                 _merge_scores(scores.setdefault(bound.id, {}), outcome.scores)  # type: ignore[union-attr]
                 for finding, action in decided:
-                    spans = finding.spans if index is not None or messages is None else ()
-                    violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index,
-                                                monitor=bound.monitor))
-                    if bound.monitor:
-                        continue  # monitor mode: recorded as what it would have done; nothing changes
-                    if action is Action.REDACT:
-                        redactions.setdefault(index or 0, []).extend(spans)
-                    blocked = blocked or action.blocks
+                    found.add(finding.category)
+                    for (index, role, path), spans in target.locate(finding.spans):
+                        violations.append(Violation(bound.id, finding.category, finding.score, action, spans, index,
+                                                    monitor=bound.monitor, role=role, part=path))
+                        if not bound.monitor and action is Action.REDACT:
+                            redactions.setdefault((index or 0, path or ""), []).extend(spans)
+                    if not bound.monitor:
+                        blocked = blocked or action.blocks
             if blocked:
                 break  # nothing a later filter finds can weaken a block
-        ctx.role = None
+        ctx.role = ctx.part = None
         action = Action.strongest([v.action for v in violations if not v.monitor])
+        restore = stage is Stage.OUTPUT and not blocked and bool(ctx.vault)
+        out_messages: list[Message] | None = None
         if messages is None:
-            out_text = apply_spans(texts[0][1], redactions.get(0, []))
+            out_text = apply_spans(content, redactions.get((0, ""), []))  # type: ignore[arg-type]
+            out_text = ctx.restore(out_text) if restore else out_text
         else:
-            out_messages = [
-                Message(**{**m, "content": apply_spans(texts[i][1], redactions[i])}) if i in redactions else m
-                for i, m in enumerate(messages)
-            ]
-            out_text = message_text(out_messages[-1]) if out_messages else ""
-        if stage is Stage.OUTPUT and not blocked and ctx.vault:
-            out_text = ctx.restore(out_text)
+            written = write_back(messages, parts, redactions) if redactions else messages
+            if restore:
+                written = rewrite(written, parts_of(written), ctx.restore)
+            out_messages = written  # type: ignore[assignment]
+            out_text = message_text(written[-1]) if written else ""
         response = None
         if action is Action.RESPOND:
             first = next(v for v in violations if v.action is Action.RESPOND and not v.monitor)
@@ -325,6 +344,43 @@ class Engine:
         )
         _log(verdict, ctx)
         return verdict
+
+    @staticmethod
+    def _targets(bound: BoundFilter, stage: Stage, messages: list[dict[str, Any]] | None,
+                 parts: list[Part]) -> list[_Target]:
+        """The texts one filter checks: the plain text; or each message part its roles and parts select
+        (then, for ``turn_window`` filters, the recent turns of each role read together); or, for a
+        ``conversation`` filter's input check, the whole conversation rendered once."""
+        filt = bound.filter
+        if messages is None:
+            return [_Target(parts[0].text, (parts[0],), (0,), plain=True)]
+        if filt.conversation and stage is Stage.INPUT:
+            return [_Target(render_conversation(messages), (), (), role=None, kind=None)]
+        kinds = filt.parts()
+        roles = filt.roles() if stage is Stage.INPUT else None
+        chosen = [p for p in parts if p.text and p.kind in kinds and (roles is None or p.group in roles)]
+        out = [_Target(p.text, (p,), (0,), role=p.role, kind=p.kind) for p in chosen]
+        if filt.turn_window > 0 and stage is Stage.INPUT:
+            for group in ROLES:
+                if group in (roles or ()):
+                    window = _turns(chosen, group, filt.turn_window)
+                    if window is not None:
+                        out.append(window)
+        return out
+
+    def _cached(self, bound: BoundFilter, stage: Stage, target: _Target) -> FilterResult | None:
+        if self.cache is None or not bound.filter.cacheable(_STAGE_CTX[stage]):
+            return None
+        return self.cache.get(self._key(bound, stage, target))
+
+    def _remember(self, bound: BoundFilter, stage: Stage, target: _Target, outcome: _Outcome) -> None:
+        if self.cache is not None and isinstance(outcome, FilterResult) and bound.filter.cacheable(_STAGE_CTX[stage]):
+            self.cache.put(self._key(bound, stage, target), outcome)
+
+    def _key(self, bound: BoundFilter, stage: Stage, target: _Target) -> Any:
+        role = role_group(target.role) if target.role is not None else ""
+        kind = "turns" if target.window else (target.kind or "")
+        return CheckCache.key(self._hash, bound.id, stage.value, role, kind, target.text)
 
     def _call(self, call: _Call) -> _Outcome:
         bound = call.bound
@@ -352,6 +408,62 @@ class Engine:
             return _Failure(f"timeout after {bound.timeout_s * 1000:.0f} ms")  # type: ignore[operator]
         except Exception as exc:  # noqa: BLE001
             return _Failure(_describe_error(exc))
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One text a filter checks and the message parts it is made of (``offsets``: where each starts)."""
+
+    text: str
+    parts: tuple[Part, ...]
+    offsets: tuple[int, ...]
+    role: str | None = None
+    kind: str | None = None
+    window: bool = False  # several turns read together
+    plain: bool = False  # a plain text, not chat messages
+
+    def where(self) -> tuple[int | None, str | None, str | None]:
+        if self.plain:
+            return None, None, None
+        if len(self.parts) == 1 and not self.window:
+            p = self.parts[0]
+            return p.message, p.role, p.path
+        if self.parts:
+            last = self.parts[-1]
+            return last.message, last.role, "turns"
+        return None, None, None
+
+    def locate(self, spans: tuple[Span, ...]) -> list[tuple[tuple[int | None, str | None, str | None], tuple[Span, ...]]]:
+        """Where a finding's spans are: per part touched, spans relative to that part (a span across
+        two parts is cut in two); a finding without spans is located at the target itself."""
+        if self.plain:
+            return [((None, None, None), spans)]
+        if not self.window:
+            if not self.parts:  # a conversation filter read the rendered conversation: no part to point at
+                return [((None, None, None), ())]
+            return [(self.where(), spans)]
+        out: list[tuple[tuple[int | None, str | None, str | None], tuple[Span, ...]]] = []
+        for part, offset in zip(self.parts, self.offsets):
+            end = offset + len(part.text)
+            local = tuple(Span(max(s.start, offset) - offset, min(s.end, end) - offset, s.label, s.replacement)
+                          for s in spans if s.start < end and s.end > offset)
+            if local:
+                out.append(((part.message, part.role, part.path), local))
+        return out or [(self.where(), ())]
+
+
+def _turns(parts: list[Part], group: str, size: int) -> _Target | None:
+    """The last ``size`` turns of one role group, their content read together (None: fewer than two)."""
+    chosen = [p for p in parts if p.group == group and p.kind == CONTENT]
+    turns = sorted({p.message for p in chosen})[-size:]
+    if len(turns) < 2:
+        return None
+    inside = [p for p in chosen if p.message in turns]
+    offsets, pos = [], 0
+    for p in inside:
+        offsets.append(pos)
+        pos += len(p.text) + 1
+    return _Target("\n".join(p.text for p in inside), tuple(inside), tuple(offsets), role=group, kind=CONTENT, window=True)
 
 
 def _decide(bound: BoundFilter, result: FilterResult, text: str, ctx: Context) -> list[tuple[Finding, Action]] | _Failure:
@@ -417,12 +529,12 @@ def _with_prompt(ctx: Context | None, prompt: str | None) -> Context | None:
     return ctx
 
 
-def _prompt_of(texts: list[tuple[str | None, str]]) -> str:
-    """The request an answer will respond to: the last user turn (a plain text: all of it)."""
-    for role, text in reversed(texts):
-        if role in (None, "user"):
-            return text
-    return texts[-1][1] if texts else ""
+def _prompt_of(messages: list[dict[str, Any]]) -> str:
+    """The request an answer will respond to: the last user turn."""
+    for m in reversed(messages):
+        if m.get("role", "user") == "user":
+            return message_text(m)
+    return message_text(messages[-1]) if messages else ""
 
 
 def _log(verdict: Verdict, ctx: Context) -> None:

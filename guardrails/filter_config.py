@@ -6,9 +6,9 @@ extends it with its own keys (``BaseFilter.Config``), and ``guardrails.filters.b
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from guardrails.thresholds import Threshold
 
@@ -40,6 +40,26 @@ class FilterConfig(BaseModel):
                     "actions, more categories, entities, patterns or words), never weaker or absent "
                     "(guardrails.policy_locks; docs/security.md, Locked floors).",
     )
+
+    roles: tuple[Literal["user", "tool", "system", "assistant"], ...] | None = Field(
+        None, min_length=1,
+        description="Input stage: which chat messages the entry reads (developer counts as system, function as tool, "
+                    "custom roles as user). Default: the filter's own (builtin: user and tool; pattern and PII filters: "
+                    "every role). The output stage reads the assistant's answer.",
+    )
+    parts: tuple[Literal["content", "tool_arguments", "tool_names", "metadata"], ...] | None = Field(
+        None, min_length=1,
+        description="Which parts of a message the entry reads: content (text parts, refusal, reasoning), "
+                    "tool_arguments and tool_names (tool_calls[].function), metadata (name, tool_call_id, ids). "
+                    "Default: the filter's own (builtin: content and tool_arguments; others: all).",
+    )
+
+    @field_validator("roles")
+    @classmethod
+    def _output_reads_the_answer(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and (info.context or {}).get("stage") == "output" and set(value) != {"assistant"}:
+            raise ValueError("the output stage reads the assistant's answer: write roles: [assistant] or leave roles out")
+        return value
 
     def files_read(self) -> tuple[str, ...]:
         """Files this entry reads besides the policy (e.g. a deny list): hot reload watches them."""

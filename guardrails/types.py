@@ -156,7 +156,8 @@ class Context:
     (pseudonymisation) back to the original values; it lives only as long as this object (one
     request) and is never logged. ``filter_times``, when a list, receives ``(filter id, seconds)``
     for every filter call of this request's checks (opt-in timing; the caller empties it as it reads
-    it). ``metadata`` is free-form data for filters; the engine never reads it.
+    it). ``role`` and ``part`` name the chat message's role and the kind of part under check
+    (guardrails.conversation). ``metadata`` is free-form data for filters; the engine never reads it.
     """
 
     stage: Stage = Stage.INPUT
@@ -164,6 +165,7 @@ class Context:
     prompt: str | None = field(default=None, repr=False)
     locale: str | None = None
     role: str | None = None
+    part: str | None = None  # the kind of message part being checked (guardrails.conversation.PART_KINDS)
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     vault: dict[str, str] = field(default_factory=dict, repr=False)
     filter_times: list[tuple[str, float]] | None = field(default=None, repr=False)

@@ -24,6 +24,10 @@ class Violation:
     message: int | None = None  # index of the chat message the spans refer to
     error: str | None = None  # set when the filter crashed or timed out
     monitor: bool = False  # the filter is in monitor mode: the action was recorded, not taken
+    role: str | None = None  # role of that chat message
+    part: str | None = None  # where in the message the spans refer to: "content", "content[1].text",
+    # "tool_calls[0].function.arguments", "tool_calls[0].function.name", "name", ...; "turns" for a
+    # finding in several turns read together (its spans then refer to no single part, and are empty)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,6 +39,10 @@ class Violation:
         }
         if self.message is not None:
             out["message"] = self.message
+        if self.role is not None:
+            out["role"] = self.role
+        if self.part is not None:
+            out["part"] = self.part
         if self.error is not None:
             out["error"] = self.error
         if self.monitor:

@@ -3,7 +3,7 @@
 
 The layers, lowest first:
 
-    types    guardrails.types, errors, spans, normalize, taxonomy, categories, verdict, thresholds
+    types    guardrails.types, errors, spans, normalize, taxonomy, categories, verdict, thresholds, conversation
     policy   guardrails.policy, guardrails._yaml, guardrails.filter_config (the keys of a policy's filter entry)
              guardrails.signing (policy signatures: keys, .sig files, verification while a policy loads)
              guardrails.model_parent (`extends: model`), guardrails.weights_pin (weight pins, hashing)
@@ -12,7 +12,7 @@ The layers, lowest first:
     runtime  guardrails.runtime.*            (the lower part of the filters layer: it never imports a filter)
              guardrails.bundled (a model's bundled guardrails.yaml, loading a policy for a model)
     filters  guardrails.filters.*, detector.*, pii_analyzer, safety_prompts, linear_regex
-    engine   guardrails.engine, streaming, registry
+    engine   guardrails.engine, streaming, registry, check_cache
     app      guardrails (the package's public facade), guard (the Guard class), hf / hf.*, protect, server.*,
              cli.*, eval.*, testing (helpers for plugin authors' tests),
              audit_summary (summaries of the sidecar's audit log, `guardrails audit`)
@@ -50,6 +50,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.taxonomy": "types",
     "guardrails.categories": "types",
     "guardrails.verdict": "types",
+    "guardrails.conversation": "types",
     "guardrails.thresholds": "types",
     "guardrails.policy": "policy",
     "guardrails.filter_config": "policy",
@@ -73,6 +74,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.engine": "engine",
     "guardrails.streaming": "engine",
     "guardrails.registry": "engine",
+    "guardrails.check_cache": "engine",
     "guardrails": "app",
     "guardrails.guard": "app",
     "guardrails.testing": "app",

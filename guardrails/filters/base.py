@@ -46,6 +46,13 @@ class BaseFilter:
     conversation: ClassVar[bool] = False
     actions: ClassVar[frozenset[str]] = frozenset({"block", "redact", "flag"})
     default_threshold: ClassVar[float] = 0.5
+    # Chat input: the message roles (guardrails.conversation.ROLES) and parts (PART_KINDS) the filter reads
+    # when the policy entry names none (its `roles:` / `parts:` keys).
+    default_roles: ClassVar[frozenset[str]] = frozenset({"user", "tool", "system", "assistant"})
+    default_parts: ClassVar[frozenset[str]] = frozenset({"content", "tool_arguments", "tool_names", "metadata"})
+    # > 0: besides each message, the engine checks the last `turn_window` turns of each role joined, so
+    # that an instruction split across turns (or a role-play set up earlier) is seen whole.
+    turn_window: ClassVar[int] = 0
 
     def __init__(self, config: FilterConfig) -> None:
         self.config = config
@@ -71,6 +78,20 @@ class BaseFilter:
         """The policy action for findings of ``category`` when it differs from the entry's
         ``action`` (per-category rules); None: the entry's action."""
         return None
+
+    def roles(self) -> frozenset[str]:
+        """The roles of the chat messages this entry reads at the input stage."""
+        return frozenset(self.config.roles) if self.config.roles is not None else self.default_roles
+
+    def parts(self) -> frozenset[str]:
+        """The parts of a message (content, tool_arguments, tool_names, metadata) this entry reads."""
+        return frozenset(self.config.parts) if self.config.parts is not None else self.default_parts
+
+    def cacheable(self, ctx: Context) -> bool:
+        """True when ``check(text, ctx)`` depends on nothing but ``text``, the stage, the role and the part
+        (no model sampling, no ``ctx.prompt``, ``ctx.messages`` or vault): the engine may then reuse the
+        result of an identical earlier check (its per-message cache). Keep False when unsure."""
+        return False
 
     def load(self) -> None:
         """Load models or build engines. Called once, before the first check."""

@@ -11,9 +11,12 @@ harmful_response (an answer that carries out a harmful request, read together wi
 toxicity and each hazard category. Only the categories listed are enforced (omitted: the
 stage's measured defaults); ``off`` allows a category, which also stops ``harmful_request`` /
 ``harmful_response`` from counting it. ``FilterResult.scores`` always holds every score.
-With chat messages, each user / tool message is scored on its own and the user turns are also
-scored joined, so an instruction split across turns is still seen. System and assistant messages
-are the deployer's and the model's own words and are not scored.
+With chat messages, each user and tool message is scored on its own (the engine hands it one
+part at a time) and the last ``turn_window`` turns of each role are also scored read together,
+so an instruction split across turns is still seen. System and assistant messages are the
+deployer's and the model's own words and are not read unless the entry's ``roles`` names them.
+``action: redact`` removes the segment that scored (e.g. the injected instruction inside a tool
+result or a retrieved document) and lets the rest of the text through.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
 INPUT_CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", *HAZARDS)
 OUTPUT_CATEGORIES = ("harmful_response", "toxicity", *HAZARDS)
-SKIPPED_ROLES = frozenset({"system", "developer", "assistant"})
 UMBRELLA = {"input": "harmful_request", "output": "harmful_response"}
 # A hazard is named in an umbrella finding's label when its own score reaches this.
 NAMED_HAZARD_SCORE = 0.3
@@ -97,8 +99,10 @@ class BuiltinFilter(BaseFilter):
     name = "builtin"
     Config = BuiltinConfig
     cost = 1
-    conversation = True
-    actions = frozenset({"block", "flag"})
+    actions = frozenset({"block", "flag", "redact"})
+    default_roles = frozenset({"user", "tool"})
+    default_parts = frozenset({"content", "tool_arguments"})
+    turn_window = 6
 
     def __init__(self, config: BuiltinConfig) -> None:
         super().__init__(config)
@@ -106,6 +110,9 @@ class BuiltinFilter(BaseFilter):
         self._detector: Any = None
         self._rules: dict[str, dict[str, CategoryRule]] = {}
         self._recent = _Recent()
+
+    def cacheable(self, ctx: Context) -> bool:
+        return ctx.stage is Stage.INPUT  # an answer is read with its prompt
 
     def is_light(self) -> bool:
         return True  # numpy dot products over hashed n-grams, about 3 ms per 1,000 characters
@@ -139,28 +146,6 @@ class BuiltinFilter(BaseFilter):
         """The enforced categories of a stage and their thresholds (after load)."""
         return {c: float(r.threshold) for c, r in self._rules.get(stage, {}).items() if not r.off and r.threshold is not None}
 
-    def _texts(self, text: str, ctx: Context) -> list[str]:
-        messages = ctx.messages if ctx.stage is Stage.INPUT else None
-        if not messages:
-            return [text]
-        texts = []
-        user_turns = []
-        for m in messages:
-            content = m.get("content")
-            if isinstance(content, list):
-                content = "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
-            if not isinstance(content, str) or not content.strip():
-                continue
-            role = m.get("role", "user")
-            if role in SKIPPED_ROLES:
-                continue
-            texts.append(content)
-            if role == "user":
-                user_turns.append(content)
-        if len(user_turns) > 1:
-            texts.append("\n".join(user_turns))
-        return texts or [""]
-
     def _scores(self, text: str, ctx: Context) -> tuple[dict[str, float], dict[str, tuple[int, int] | None]]:
         """Every category's score at this stage, and the span that scored it (single texts only)."""
         det = self._detector
@@ -172,17 +157,8 @@ class BuiltinFilter(BaseFilter):
             spans: dict[str, tuple[int, int] | None] = {c: answer.spans.get(c) for c in OUTPUT_CATEGORIES}
             spans["harmful_response"] = None  # the whole answer, read with its prompt
             return scores, spans
-        texts = self._texts(text, ctx)
-        single = len(texts) == 1 and texts[0] is text
-        scores = {c: 0.0 for c in INPUT_CATEGORIES}
-        spans = {}
-        for t in texts:
-            d = self._recent.get(det, t)
-            for c in INPUT_CATEGORIES:
-                if c not in spans or d.scores[c] > scores[c]:
-                    scores[c] = d.scores[c]
-                    spans[c] = d.spans[c] if single else None
-        return scores, spans
+        d = self._recent.get(det, text)
+        return {c: d.scores[c] for c in INPUT_CATEGORIES}, {c: d.spans[c] for c in INPUT_CATEGORIES}
 
     def check(self, text: str, ctx: Context) -> FilterResult:
         stage = "output" if ctx.stage is Stage.OUTPUT else "input"
@@ -201,6 +177,11 @@ class BuiltinFilter(BaseFilter):
                 continue
             label = f"{umbrella}/{named}" if c == umbrella and scores[named] >= NAMED_HAZARD_SCORE else c
             span = spans.get(c)
-            found = (Span(span[0], span[1], label),) if span and span[1] > span[0] else ()
+            if span and span[1] > span[0]:
+                found: tuple[Span, ...] = (Span(span[0], span[1], label),)
+            elif text and (self.action_for(c, ctx) or self.config.action) == "redact":
+                found = (Span(0, len(text), label),)  # scored on the whole text: redacting removes it all
+            else:
+                found = ()
             findings.append(Finding(c, round(scores[c], 4), found))
         return FilterResult(tuple(findings), {c: round(v, 4) for c, v in scores.items()})

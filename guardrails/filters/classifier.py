@@ -95,6 +95,13 @@ class ClassifierFilter(EncoderFilter):
         if cfg.chunk_tokens is not None and cfg.chunk_tokens > classifier.window:
             raise FilterLoadError(f"chunk_tokens: {cfg.chunk_tokens} exceeds the model's window of {classifier.window} tokens")
 
+    def roles(self) -> frozenset[str]:
+        """An injection / jailbreak classifier reads user and tool messages unless ``roles`` says otherwise
+        (system prompts and the model's own turns are not attacks on it); any other, every role."""
+        if self.config.roles is None and set(self.config.labels.values()) <= {"prompt_injection", "jailbreak"}:
+            return frozenset({"user", "tool"})
+        return super().roles()
+
     def threshold_for(self, category: str, ctx: Context) -> float:
         rule = self.config.categories.get(category)
         if rule is not None and rule.threshold is not None:

@@ -107,6 +107,9 @@ class DenyListFilter(BaseFilter):
             if bodies:
                 self._regexes.append((compile_alternation(bodies), unspaced))
 
+    def cacheable(self, ctx: Context) -> bool:
+        return True  # a pure function of the text
+
     def check(self, text: str, ctx: Context) -> FilterResult:
         category = self.config.category
         if not self._regexes:

@@ -58,6 +58,9 @@ class LengthFilter(BaseFilter):
                 return m.start()
         return None
 
+    def cacheable(self, ctx: Context) -> bool:
+        return True  # a pure function of the text
+
     def check(self, text: str, ctx: Context) -> FilterResult:
         cuts = [c for c in (self._token_cut(text), self.config.max_chars if len(text) > (self.config.max_chars or len(text)) else None) if c is not None]
         if not cuts:

@@ -232,6 +232,10 @@ class PiiFilter(BaseFilter):
             key = cfg.hash_key.get_secret_value() if cfg.hash_key else os.environ.get(HASH_KEY_ENV, "")
             self._hash_key = key.encode() if key else _random_process_key()
 
+    def cacheable(self, ctx: Context) -> bool:
+        # Pseudonyms come from the request's vault, and an answer is read against it: not a function of the text.
+        return ctx.stage is Stage.INPUT and self.config.action != "pseudonymize"
+
     def check(self, text: str, ctx: Context) -> FilterResult:
         zero = {e: 0.0 for e in self.entities}
         if not text.strip():

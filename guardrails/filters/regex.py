@@ -39,6 +39,9 @@ class RegexFilter(BaseFilter):
         self.config: RegexConfig = config
         self._patterns = [compile_linear(p, case_sensitive=config.case_sensitive) for p in config.patterns]
 
+    def cacheable(self, ctx: Context) -> bool:
+        return True  # a pure function of the text
+
     def check(self, text: str, ctx: Context) -> FilterResult:
         norm = normalize(text) if self.config.normalize else None
         target = norm.text if norm else text

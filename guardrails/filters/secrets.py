@@ -85,6 +85,9 @@ class SecretsFilter(BaseFilter):
         self._patterns = [(k, re.compile(p, re.ASCII)) for k, p in KNOWN.items() if k in config.kinds]
         self._entropy = ENTROPY_KIND in config.kinds
 
+    def cacheable(self, ctx: Context) -> bool:
+        return True  # a pure function of the text
+
     def check(self, text: str, ctx: Context) -> FilterResult:
         found: dict[str, list[Span]] = {}
         taken: list[tuple[int, int]] = []
