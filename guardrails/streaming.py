@@ -161,6 +161,16 @@ class OutputStream:
         self.finished = True
         return out
 
+    def _verdict(self, text: str, max_cost: int | None) -> Verdict:
+        """The output stage's verdict on ``text`` (a window of the answer, or all of it); subclasses that stream
+        another part of an answer (a tool call's arguments) check it in its place."""
+        return self.guard.check(text, Stage.OUTPUT, ctx=self.ctx, max_cost=max_cost)
+
+    def _redactions(self, verdict: Verdict) -> list[Span]:
+        """The spans of ``text`` (as given to _verdict) that the verdict redacts."""
+        # A monitored redaction changes nothing.
+        return [s for v in verdict.violations if v.action is Action.REDACT and not v.monitor for s in v.spans]
+
     def _slice(self, start: int, end: int) -> str:
         return self._tail[start - self._base:end - self._base]
 
@@ -170,18 +180,13 @@ class OutputStream:
         full = final or sentence_end or not self._has_costly or self.length - self._full_len >= self.model_every
         offset = 0 if final else max(0, self.emitted_upto - self.context_chars)
         text = self.text if final else self._slice(offset, self.length)
-        verdict = self.guard.check(text, Stage.OUTPUT, ctx=self.ctx, max_cost=None if full else 1)
+        verdict = self._verdict(text, max_cost=None if full else 1)
         self.verdict = verdict
         if not verdict.allowed:
             return ""
         if full:
             self._full_len = self.length
-        spans = merge_spans(
-            Span(s.start + offset, s.end + offset, s.label, s.replacement)
-            for v in verdict.violations
-            if v.action is Action.REDACT and not v.monitor  # a monitored redaction changes nothing
-            for s in v.spans
-        )
+        spans = merge_spans(Span(s.start + offset, s.end + offset, s.label, s.replacement) for s in self._redactions(verdict))
         cut = self.length if final else self._safe_cut(spans)
         if cut <= self.emitted_upto:
             return ""

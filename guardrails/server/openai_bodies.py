@@ -72,7 +72,7 @@ def chunk_choice(text: str | None, finish: str | None, *, chat: bool, index: int
     return {"index": index, "text": text or "", "logprobs": None, "finish_reason": finish}
 
 
-def closing_choice(index: int, finish: str | None, fields: Mapping[str, str], *, chat: bool) -> dict[str, Any]:
+def closing_choice(index: int, finish: str | None, fields: Mapping[str, Any], *, chat: bool) -> dict[str, Any]:
     """A choice the moderator writes itself in a passed-through stream: the text it still held (``fields``
     maps a text key, e.g. ``content`` / ``reasoning_content`` / ``text``, to its text) at the end of the
     stream, or the cut of a blocked stream (``finish`` content_filter)."""
@@ -87,19 +87,28 @@ def closing_choice(index: int, finish: str | None, fields: Mapping[str, str], *,
 # -- refusals ---------------------------------------------------------------------------------------
 
 
-def refusal(cid: str, *, chat: bool, created: int, model: str, text: str) -> dict[str, Any]:
-    """The answer to a blocked request: ``text`` (the policy's refusal or the category's message) with
-    finish_reason content_filter and no token use."""
-    return completion(cid, chat=chat, created=created, model=model, choices=[choice(text, CONTENT_FILTER, chat=chat)],
-                      usage=usage())
+def refusal(cid: str, *, chat: bool, created: int, model: str, text: str, n: int = 1) -> dict[str, Any]:
+    """The answer to a blocked request: ``n`` choices (one per choice asked for), each ``text`` (the policy's
+    refusal or the category's message) with finish_reason content_filter, and no token use."""
+    return completion(cid, chat=chat, created=created, model=model,
+                      choices=[choice(text, CONTENT_FILTER, chat=chat, index=i) for i in range(n)], usage=usage())
 
 
-def refusal_events(cid: str, *, chat: bool, created: int, model: str, text: str) -> Iterator[bytes]:
-    """The streamed answer to a blocked request: the text, a content_filter finish, ``[DONE]``."""
+def refusal_events(cid: str, *, chat: bool, created: int, model: str, text: str, n: int = 1,
+                   include_usage: bool = False) -> Iterator[bytes]:
+    """The streamed answer to a blocked request: the text of each of the ``n`` choices, their content_filter
+    finish, the usage chunk (no token use) when the client asked for it, ``[DONE]``."""
     head = envelope(cid, chat=chat, created=created, model=model)
-    yield chunk_event(head, [chunk_choice(text, None, chat=chat, role=True)])
-    yield chunk_event(head, [chunk_choice(None, CONTENT_FILTER, chat=chat)])
+    yield chunk_event(head, [chunk_choice(text, None, chat=chat, index=i, role=True) for i in range(n)])
+    yield chunk_event(head, [chunk_choice(None, CONTENT_FILTER, chat=chat, index=i) for i in range(n)])
+    if include_usage:
+        yield usage_event(head, usage())
     yield sse.DONE_EVENT
+
+
+def usage_event(head: Mapping[str, Any], counts: Mapping[str, Any]) -> bytes:
+    """The last chunk of a stream whose client asked for ``stream_options.include_usage``: no choices, the usage."""
+    return sse.event({**head, "choices": [], "usage": dict(counts)})
 
 
 # -- other bodies -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Iterator, TypeVar
 
 import httpx
 from starlette.background import BackgroundTask
@@ -21,6 +21,7 @@ from guardrails.server._http import ApiError, loads, read_json
 from guardrails.server.messages import parse_messages, refuse_uncheckable
 from guardrails.server.state import AppState, GuardHandle, Sidecar, check_units
 from guardrails.streaming import OutputStream
+from guardrails.tool_stream import ToolArgumentsStream, check_tool_call, checked_call
 from guardrails.types import Action, Context, Message
 from guardrails.verdict import Verdict
 
@@ -34,6 +35,10 @@ _DIGIT_RUN = re.compile(r"[0-9]{6}")
 _SEPARATORS = re.compile(r"[._-]")
 # What of an upstream's error event is logged: its type, when it looks like an identifier.
 _ERROR_TYPE = re.compile(r"[A-Za-z0-9_.]{1,64}")
+# What of a non-SSE streaming answer is logged: its media type, when it looks like one.
+_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]{1,64}/[a-z0-9.+-]{1,64}")
+# The most choices (``n``) one request may ask for, as OpenAI's API allows.
+MAX_CHOICES = 128
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,24 @@ async def completions(sc: Sidecar, request: Request, kind: Kind) -> Response:
 # -- input --------------------------------------------------------------------------------------
 
 
+def choices_asked(body: dict[str, Any]) -> int:
+    """The request's ``n`` (1 when absent); a 400 unless it is an integer from 1 to MAX_CHOICES."""
+    n = body.get("n")
+    if n is None:
+        return 1
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CHOICES:
+        raise ApiError(400, f"'n' must be an integer from 1 to {MAX_CHOICES}", param="n", code="invalid_value")
+    return n
+
+
+def usage_asked(body: dict[str, Any]) -> bool:
+    """Whether a streaming client asked for the final usage chunk (``stream_options.include_usage``)."""
+    options = body.get("stream_options")
+    return bool(body.get("stream")) and isinstance(options, dict) and options.get("include_usage") is True
+
+
 def _apply_limits(body: dict[str, Any], app: AppState) -> None:
+    choices_asked(body)
     cap = app.config.limits.max_tokens
     if cap is None:
         return
@@ -180,16 +202,21 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
 
 def _blocked(handle: GuardHandle, app: AppState, body: dict[str, Any], kind: Kind, stream: bool, rid: str,
              headers: dict[str, str], verdict: Verdict) -> Response:
-    """The answer to a blocked prompt: the policy's refusal, or the category's message (action respond)."""
+    """The answer to a blocked prompt: the policy's refusal, or the category's message (action respond), once per
+    choice the client asked for (``n``; times the prompts of a /completions list), with the usage chunk when asked."""
     if app.config.block_style == "error" and verdict.response is None:
         return _block_error("input", rid).response(headers)
     model: str = body["model"] if isinstance(body.get("model"), str) else "guardrails"
     cid, created, text = bodies.completion_id(kind.chat, f"guardrails-{rid}"), int(time.time()), handle.guard.reply(verdict)
+    prompt = body.get("prompt")
+    n = choices_asked(body) * (len(prompt) if not kind.chat and isinstance(prompt, list) else 1)
     if not stream:
-        return JSONResponse(bodies.refusal(cid, chat=kind.chat, created=created, model=model, text=text), headers=headers)
+        return JSONResponse(bodies.refusal(cid, chat=kind.chat, created=created, model=model, text=text, n=n),
+                            headers=headers)
 
     async def events() -> AsyncIterator[bytes]:
-        for event in bodies.refusal_events(cid, chat=kind.chat, created=created, model=model, text=text):
+        for event in bodies.refusal_events(cid, chat=kind.chat, created=created, model=model, text=text, n=n,
+                                           include_usage=usage_asked(body)):
             yield event
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -375,6 +402,20 @@ async def _forward_stream(sc: Sidecar, app: AppState, handle: GuardHandle, body:
         out = _error_from_status(sc, app, resp.status_code, content)
         out.headers.update(headers)
         return out
+    media = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "text/event-stream":
+        await resp.aclose()  # its body is never read: it may hold anything
+        logger.warning("request %s: the upstream answered a streaming request with HTTP %d and content type %s, "
+                       "not an event stream", ctx.request_id, resp.status_code,
+                       media if _MEDIA_TYPE.fullmatch(media) else "unknown")
+        error = _stream_error(sc, app, "upstream_not_sse", "The upstream model server did not answer with an event stream.")
+
+        async def failed() -> AsyncIterator[bytes]:
+            yield error
+            yield sse.DONE_EVENT
+
+        return StreamingResponse(failed(), media_type="text/event-stream", headers=headers,
+                                 background=BackgroundTask(app.release))
     moderator = _StreamModerator(sc, app, handle, ctx, kind, body, resp, deadline=deadline)
     # The background task also runs when the client left before the body started.
     return StreamingResponse(moderator.run(), media_type="text/event-stream", headers=headers,
@@ -383,11 +424,44 @@ async def _forward_stream(sc: Sidecar, app: AppState, handle: GuardHandle, body:
 
 def _index(choice: dict[str, Any]) -> int:
     index = choice.get("index", 0)
-    return index if isinstance(index, int) else 0
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0
+
+
+def _arguments_key(k: int) -> str:
+    """The slot name of tool call ``k``'s arguments (also the audit record's ``field``)."""
+    return f"tool_calls[{k}].function.arguments"
+
+
+@dataclass
+class _ToolCall:
+    """One streamed tool call of one choice: the fields of its first fragment (id, type), its name as it
+    arrived, and whether its head (id, type, name) went out."""
+
+    k: int
+    head: dict[str, Any]
+    name: str = ""
+    announced: bool = False
+
+
+def _add_fragment(fragments: dict[int, dict[str, Any]], call: _ToolCall, name: str | None, arguments: str) -> None:
+    """Queue what of tool call ``call`` goes out in this chunk: its head once its name is checked, then the
+    arguments released so far (nothing while they are held)."""
+    if not call.announced and name is None and not arguments:
+        return
+    out = fragments.setdefault(call.k, {"index": call.k})
+    fn = out.setdefault("function", {})
+    if not call.announced:
+        out.update({key: value for key, value in call.head.items() if key not in out})
+        call.announced = True
+    if name is not None:
+        fn["name"] = fn.get("name", "") + name
+    fn["arguments"] = fn.get("arguments", "") + arguments
+    out["function"] = out.pop("function")  # index, id, type, then function: the order OpenAI writes
 
 
 class _StreamModerator:
-    """Re-emits an upstream SSE stream, each choice's text fields passed through their own OutputStream."""
+    """Re-emits an upstream SSE stream, each choice's text fields and tool calls' arguments passed through their
+    own OutputStream. A block cuts only its choice; the stream ends early once every choice is cut."""
 
     def __init__(self, sc: Sidecar, app: AppState, handle: GuardHandle, ctx: Context, kind: Kind, body: dict[str, Any],
                  resp: httpx.Response, deadline: float) -> None:
@@ -395,18 +469,32 @@ class _StreamModerator:
         self.resp = resp
         self.deadline = deadline  # on the event loop's clock
         self.closed = False
-        self.streams: dict[tuple[int, str], OutputStream] = {}
+        self.streams: dict[tuple[int, str], OutputStream] = {}  # (choice, text key or a tool call's arguments)
+        self.calls: dict[tuple[int, str], _ToolCall] = {}  # the same slots, for tool calls
         self.recorded: set[tuple[int, str]] = set()
         self.seen: set[int] = set()  # choice indexes the upstream sent
         self.finished: set[int] = set()  # ... and those it gave a finish_reason
+        self.cut: set[int] = set()  # ... and those a check cut
+        prompt = body.get("prompt")
+        self.choices = choices_asked(body) * (len(prompt) if not kind.chat and isinstance(prompt, list) else 1)
+        self.include_usage = usage_asked(body)
+        self.usage: Any = None  # the latest usage the upstream sent
+        self.usage_chunk: dict[str, Any] | None = None  # the upstream's own usage chunk, sent last
         self.template = bodies.envelope(f"guardrails-{ctx.request_id}", chat=kind.chat, created=int(time.time()),
                                         model=body.get("model", ""))
+
+    def _options(self) -> dict[str, Any]:
+        cfg = self.sc.config  # its stream_* override the app policy's `stream:` (guardrails.streaming)
+        return {"hold_chars": cfg.stream_hold_chars, "check_every": cfg.stream_check_every}
 
     def _stream(self, slot: tuple[int, str]) -> OutputStream:
         st = self.streams.get(slot)
         if st is None:
-            cfg = self.sc.config  # its stream_* override the app policy's `stream:` (guardrails.streaming)
-            st = self.handle.guard.stream(ctx=self.ctx, hold_chars=cfg.stream_hold_chars, check_every=cfg.stream_check_every)
+            call = self.calls.get(slot)
+            if call is not None:
+                st = ToolArgumentsStream(self.handle.guard, call.name, ctx=self.ctx, **self._options())
+            else:
+                st = self.handle.guard.stream(ctx=self.ctx, **self._options())
             self.streams[slot] = st
         return st
 
@@ -429,14 +517,25 @@ class _StreamModerator:
     def _chunk(self, choices: list[dict[str, Any]]) -> bytes:
         return bodies.chunk_event(self.template, choices)
 
-    def _cut(self) -> bytes:
-        """The last event of a stream that turned bad: finish_reason content_filter, with the category's
+    def _cut_choice(self, index: int, verdict: Verdict) -> dict[str, Any]:
+        """The last event of a choice that turned bad: finish_reason content_filter, with the category's
         message as the final text when the block's action is respond."""
-        blocked = next((st.verdict for st in self.streams.values() if st.blocked), None)
-        message = blocked.response if blocked is not None else None
-        fields = {self.kind.text_keys[0]: message} if message else {}
-        return self._chunk([bodies.closing_choice(index, bodies.CONTENT_FILTER, fields, chat=self.kind.chat)
-                            for index in sorted({i for i, _ in self.streams}) or [0]])
+        self.cut.add(index)
+        fields = {self.kind.text_keys[0]: verdict.response} if verdict.response else {}
+        return bodies.closing_choice(index, bodies.CONTENT_FILTER, fields, chat=self.kind.chat)
+
+    def _all_cut(self) -> bool:
+        return bool(self.cut) and self.cut >= self.seen | set(range(self.choices))
+
+    def _end(self) -> Iterator[bytes]:
+        """The usage chunk (the upstream's, or one built from the latest usage it sent, zeros when none), when the
+        upstream sent one or the client asked for it; then ``[DONE]``."""
+        if self.usage_chunk is not None:
+            yield bodies.chunk_event(self.usage_chunk, [])
+        elif self.include_usage:
+            usage = self.usage if isinstance(self.usage, dict) else bodies.usage()
+            yield bodies.usage_event(self.template, usage)
+        yield sse.DONE_EVENT
 
     async def run(self) -> AsyncIterator[bytes]:
         try:
@@ -453,13 +552,14 @@ class _StreamModerator:
         # Idempotent; called again by the background task when a client disconnect cancelled the first call.
         await self.resp.aclose()
 
-    async def _choice(self, choice: dict[str, Any]) -> dict[str, Any] | None | bool:
-        """The moderated choice to emit, None to hold it back, or False when a block is certain."""
+    async def _choice(self, choice: dict[str, Any]) -> dict[str, Any] | Verdict | None:
+        """The moderated choice to emit, None to hold it back, or the blocking verdict when a block is certain."""
         kind = self.kind
         index = _index(choice)
         holder = choice.get("delta") if kind.chat else choice
         holder = holder if isinstance(holder, dict) else {}
         emits: dict[str, str] = {}
+        fragments: dict[int, dict[str, Any]] = {}  # tool call index -> what of it goes out now
         had_text = False
         for key in kind.text_keys:
             piece = holder.get(key)
@@ -469,14 +569,26 @@ class _StreamModerator:
                 emits[key] = await self._push(st, piece)
                 if st.blocked:
                     self._record((index, key), st)
-                    return False
+                    return st.verdict
+        calls = holder.get("tool_calls") if kind.chat else None
+        if isinstance(calls, list):
+            had_text = True
+            for fragment in calls:
+                blocked = await self._tool_fragment(index, fragment, fragments)
+                if blocked is not None:
+                    return blocked
         finish = choice.get("finish_reason")
         if finish is not None:
             for slot, st in list(self.streams.items()):
                 if slot[0] == index and not st.finished:
-                    emits[slot[1]] = emits.get(slot[1], "") + await self._finish(slot, st)
+                    rest = await self._finish(slot, st)
                     if st.blocked:
-                        return False
+                        return st.verdict
+                    call = self.calls.get(slot)
+                    if call is not None:
+                        _add_fragment(fragments, call, None, rest)
+                    else:
+                        emits[slot[1]] = emits.get(slot[1], "") + rest
         out = dict(choice)
         out["logprobs"] = None  # token logprobs would reveal held or redacted text
         if kind.chat:
@@ -484,6 +596,9 @@ class _StreamModerator:
             for key in kind.text_keys:
                 if key in delta and delta[key] is not None or emits.get(key):
                     delta[key] = emits.get(key, "")
+            delta.pop("tool_calls", None)
+            if fragments:
+                delta["tool_calls"] = [fragments[k] for k in sorted(fragments)]
             others = any(k not in kind.text_keys and v is not None for k, v in delta.items())
             if not any(emits.values()) and not others and finish is None and had_text:
                 return None  # held back for now
@@ -494,6 +609,39 @@ class _StreamModerator:
                 return None
             out["text"] = text
         return out
+
+    async def _tool_fragment(self, index: int, fragment: Any, fragments: dict[int, dict[str, Any]]) -> Verdict | None:
+        """Check one streamed tool-call fragment of choice ``index``: its name as soon as it arrives, its arguments
+        as they grow; queue what may go out. Returns the blocking verdict, if any."""
+        if not isinstance(fragment, dict):
+            return None  # no client could use it
+        k = _index(fragment)
+        slot = (index, _arguments_key(k))
+        call = self.calls.get(slot)
+        if call is None:
+            call = self.calls[slot] = _ToolCall(k, {key: fragment[key] for key in ("id", "type") if key in fragment})
+        fn = fragment.get("function")
+        fn = fn if isinstance(fn, dict) else {}
+        name, checked_name = fn.get("name"), None
+        if isinstance(name, str) and name:
+            call.name += name
+            verdict = await self.sc.run(self.handle, check_tool_call, self.handle.guard, call.name, ctx=self.ctx,
+                                        size=len(call.name))
+            self.sc.record(self.app, verdict, self.ctx, self.kind.endpoint, stream=True,
+                           field=f"tool_calls[{k}].function.name")
+            if not verdict.allowed:
+                return verdict
+            redacted = checked_call(verdict)
+            checked_name = redacted[0] if redacted is not None and redacted[0] != call.name else name
+        arguments, released = fn.get("arguments"), ""
+        if isinstance(arguments, str) and arguments:
+            st = self._stream(slot)
+            released = await self._push(st, arguments)
+            if st.blocked:
+                self._record(slot, st)
+                return st.verdict
+        _add_fragment(fragments, call, checked_name, released)
+        return None
 
     def _events(self, resp: httpx.Response) -> AsyncIterator[str]:
         limit = self.app.config.limits.max_event_bytes
@@ -514,18 +662,21 @@ class _StreamModerator:
 
     async def _moderate(self, resp: httpx.Response) -> AsyncIterator[bytes]:
         done = False
+        chunks = 0
         try:
             async for data in self._events(resp):
                 if data.strip() == sse.DONE:
                     done = True
                     break
+                if not data.strip():
+                    continue  # an empty event (a keep-alive)
                 try:
                     chunk = loads(data)
                 except ValueError:
-                    logger.warning("request %s: dropped an upstream event that is not JSON", self.ctx.request_id)
-                    continue
+                    raise sse.BadEvent("an upstream event is not JSON") from None
                 if not isinstance(chunk, dict):
-                    continue
+                    raise sse.BadEvent("an upstream event is not a JSON object")
+                chunks += 1
                 if "error" in chunk:
                     yield self._upstream_error_event(chunk)
                     yield sse.DONE_EVENT
@@ -533,46 +684,67 @@ class _StreamModerator:
                 for key in ("id", "created", "model", "system_fingerprint"):
                     if key in chunk:
                         self.template[key] = chunk[key]
+                if chunk.get("usage") is not None:
+                    self.usage = chunk["usage"]
+                if not chunk.get("choices") and isinstance(chunk.get("usage"), dict):
+                    self.usage_chunk = chunk  # sent at the end, after anything still held is released
+                    continue
                 out_choices: list[dict[str, Any]] = []
                 for choice in chunk.get("choices") or []:
                     if not isinstance(choice, dict):
                         continue
-                    self.seen.add(_index(choice))
+                    index = _index(choice)
+                    self.seen.add(index)
                     if choice.get("finish_reason") is not None:
-                        self.finished.add(_index(choice))
+                        self.finished.add(index)
+                    if index in self.cut:
+                        continue  # the rest of a cut choice is dropped
                     out = await self._choice(choice)
-                    if out is False:
-                        yield self._cut()
-                        yield sse.DONE_EVENT
-                        return
-                    if isinstance(out, dict) and out:
+                    if isinstance(out, Verdict):
+                        out_choices.append(self._cut_choice(index, out))
+                    elif out:
                         out_choices.append(out)
                 if out_choices or not chunk.get("choices"):
                     yield bodies.chunk_event(chunk, out_choices)
+                if self._all_cut():
+                    for event in self._end():  # nothing more can go out: stop the upstream's generation
+                        yield event
+                    return
             if not self._complete(done):
                 raise sse.Truncated("the upstream stream ended with neither a finish_reason nor [DONE]")
+            if not chunks:
+                raise sse.BadEvent("the upstream stream ended without a chunk")
             # End of stream without a finish_reason for some choice: release what is still held.
-            tail: dict[int, dict[str, str]] = {}  # choice index -> {text key: what was still held}
+            closing: dict[int, dict[str, Any]] = {}  # choice index -> its closing choice
+            tails: dict[int, dict[str, Any]] = {}  # choice index -> {text key or "tool_calls": what was still held}
+            fragments: dict[int, dict[int, dict[str, Any]]] = {}
             for slot, st in sorted(self.streams.items()):
-                if st.finished:
+                index = slot[0]
+                if st.finished or index in self.cut:
                     continue
                 rest = await self._finish(slot, st)
-                if st.blocked:
-                    yield self._cut()
-                    yield sse.DONE_EVENT
-                    return
-                if rest:
-                    tail.setdefault(slot[0], {})[slot[1]] = rest
-            if tail:
-                yield self._chunk([bodies.closing_choice(index, None, fields, chat=self.kind.chat)
-                                   for index, fields in tail.items()])
-            yield sse.DONE_EVENT
+                if st.verdict is not None and st.blocked:
+                    closing[index] = self._cut_choice(index, st.verdict)
+                    continue
+                call = self.calls.get(slot)
+                if call is not None:
+                    _add_fragment(fragments.setdefault(index, {}), call, None, rest)
+                elif rest:
+                    tails.setdefault(index, {})[slot[1]] = rest
+            for index, queued in fragments.items():
+                if queued:
+                    tails.setdefault(index, {})["tool_calls"] = [queued[k] for k in sorted(queued)]
+            for index, fields in tails.items():
+                if index not in self.cut:
+                    closing[index] = bodies.closing_choice(index, None, fields, chat=self.kind.chat)
+            if closing:
+                yield self._chunk([closing[index] for index in sorted(closing)])
+            for event in self._end():
+                yield event
         except sse.StreamError as exc:
             # Held text stays held: what the upstream did not finish is not released.
             logger.warning("request %s: upstream stream failed: %s", self.ctx.request_id, exc.code)
-            message = ("The upstream stream ended before the answer was complete." if isinstance(exc, sse.Truncated)
-                       else "The upstream stream sent an event larger than the sidecar accepts.")
-            yield _stream_error(self.sc, self.app, exc.code, message)
+            yield _stream_error(self.sc, self.app, exc.code, exc.message)
             yield sse.DONE_EVENT
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             err = _upstream_error(self.sc, self.app, exc, self.app.config.limits.timeout_s)

@@ -15,17 +15,28 @@ _EOL = re.compile(rb"\r\n|\r|\n")
 
 
 class StreamError(Exception):
-    """The upstream stream is unusable; ``code`` names why (for the client's error event and the log)."""
+    """The upstream stream is unusable; ``code`` names why (for the client's error event and the log), ``message``
+    is what the client's error event says."""
 
     code = "upstream_stream_error"
+    message = "The upstream model server sent a stream the sidecar cannot read."
 
 
 class Truncated(StreamError):
     code = "upstream_stream_truncated"
+    message = "The upstream stream ended before the answer was complete."
 
 
 class EventTooLarge(StreamError):
     code = "upstream_event_too_large"
+    message = "The upstream stream sent an event larger than the sidecar accepts."
+
+
+class BadEvent(StreamError):
+    """An event whose data is not a JSON object (nor ``[DONE]``), or a stream that ends with no chunk at all."""
+
+    code = "upstream_bad_event"
+    message = "The upstream stream sent an event that is not an OpenAI chunk."
 
 
 async def _next_within(it: AsyncIterator[bytes], seconds: float) -> bytes:

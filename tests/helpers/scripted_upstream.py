@@ -23,6 +23,9 @@ class Script:
     text: str = "Hello from the scripted upstream."
     chunks: list[str] | None = None  # streamed pieces; default: the text split after each space
     tool_calls: list[dict[str, Any]] | None = None
+    # Streamed: each tool call's arguments sent in these fragments (the call's head, with "", first).
+    tool_argument_chunks: list[str] | None = None
+    texts: list[str] | None = None  # one answer per choice (n = len(texts)); streamed interleaved, word by word
     finish_reason: str = "stop"
     status: int = 200
     error: dict[str, Any] | None = None  # body sent with a non-200 status
@@ -42,8 +45,15 @@ class Script:
     def pieces(self) -> list[str]:
         if self.chunks is not None:
             return list(self.chunks)
-        words = self.text.split(" ")
-        return [w + " " for w in words[:-1]] + [words[-1]]
+        return _words(self.text)
+
+
+def _words(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w + " " for w in words[:-1]] + [words[-1]]
+
+
+USAGE = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
 
 
 @dataclass
@@ -85,7 +95,14 @@ class ScriptedUpstream:
                 last = body["messages"][-1]["content"] if chat else body["prompt"]
                 s = replace(s, text=s.echo + str(last), chunks=None)
             if body.get("stream"):
-                return StreamingResponse(self._stream(s, chat, model), media_type="text/event-stream")
+                usage = isinstance(body.get("stream_options"), dict) and body["stream_options"].get("include_usage")
+                return StreamingResponse(self._stream(s, chat, model, bool(usage)), media_type="text/event-stream")
+            if s.texts is not None:
+                key = "message" if chat else "text"
+                choices = [{"index": i, key: {"role": "assistant", "content": t} if chat else t, "logprobs": None,
+                            "finish_reason": s.finish_reason} for i, t in enumerate(s.texts)]
+                return JSONResponse({"id": "up-1", "object": "chat.completion" if chat else "text_completion",
+                                     "created": 1, "model": model, "choices": choices, "usage": USAGE})
             if chat:
                 message: dict[str, Any] = {"role": "assistant", "content": s.text}
                 if s.tool_calls is not None:
@@ -98,7 +115,7 @@ class ScriptedUpstream:
             return JSONResponse({
                 "id": "up-1", "object": "chat.completion" if chat else "text_completion", "created": int(time.time()),
                 "model": model, "choices": [choice],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+                "usage": USAGE,
             })
 
         @app.post("/v1/chat/completions")
@@ -126,15 +143,24 @@ class ScriptedUpstream:
             self.raw_cancelled += 1
             raise
 
-    async def _stream(self, s: Script, chat: bool, model: str) -> AsyncIterator[bytes]:
+    async def _stream(self, s: Script, chat: bool, model: str, usage: bool = False) -> AsyncIterator[bytes]:
         self.streams_started += 1
+        obj = "chat.completion.chunk" if chat else "text_completion"
 
         def event(choice: dict[str, Any]) -> bytes:
-            obj = "chat.completion.chunk" if chat else "text_completion"
             data = {"id": "up-stream", "object": obj, "created": 1, "model": model, "choices": [choice]}
             return f"data: {json.dumps(data)}\n\n".encode()
 
         try:
+            if s.texts is not None:
+                async for piece in self._choices(s, chat, event):
+                    yield piece
+                if usage:
+                    data = {"id": "up-stream", "object": obj, "created": 1, "model": model, "choices": [], "usage": USAGE}
+                    yield f"data: {json.dumps(data)}\n\n".encode()
+                yield b"data: [DONE]\n\n"
+                self.streams_completed += 1
+                return
             if chat:
                 yield event({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
             if chat and s.reasoning is not None:
@@ -142,7 +168,16 @@ class ScriptedUpstream:
                     yield event({"index": 0, "delta": {"reasoning_content": word + " "}, "finish_reason": None})
             if chat and s.tool_calls is not None:
                 for i, call in enumerate(s.tool_calls):
-                    yield event({"index": 0, "delta": {"tool_calls": [{"index": i, **call}]}, "finish_reason": None})
+                    if s.tool_argument_chunks is None:
+                        yield event({"index": 0, "delta": {"tool_calls": [{"index": i, **call}]}, "finish_reason": None})
+                        continue
+                    head = {**call, "function": {"name": call["function"]["name"], "arguments": ""}}
+                    yield event({"index": 0, "delta": {"tool_calls": [{"index": i, **head}]}, "finish_reason": None})
+                    for fragment in s.tool_argument_chunks:
+                        if s.chunk_delay_s:
+                            await asyncio.sleep(s.chunk_delay_s)
+                        yield event({"index": 0, "delta": {"tool_calls": [{"index": i, "function": {"arguments": fragment}}]},
+                                     "finish_reason": None})
             for n, piece in enumerate(s.pieces()):
                 if s.fail_after_chunks is not None and n >= s.fail_after_chunks:
                     raise ConnectionResetError("scripted mid-stream failure")
@@ -154,11 +189,34 @@ class ScriptedUpstream:
                 yield event({**choice, "finish_reason": None})
             last = {"index": 0, "delta": {}} if chat else {"index": 0, "text": ""}
             yield event({**last, "finish_reason": "tool_calls" if s.tool_calls else s.finish_reason})
+            if usage:
+                data = {"id": "up-stream", "object": obj, "created": 1, "model": model, "choices": [], "usage": USAGE}
+                yield f"data: {json.dumps(data)}\n\n".encode()
             yield b"data: [DONE]\n\n"
             self.streams_completed += 1
         except (asyncio.CancelledError, GeneratorExit):
             self.streams_cancelled += 1
             raise
+
+
+    async def _choices(self, s: Script, chat: bool, event: Any) -> AsyncIterator[bytes]:
+        """Every choice of ``s.texts``, word by word, interleaved (one choice per chunk, as vLLM sends them)."""
+        assert s.texts is not None
+        pieces = [_words(t) for t in s.texts]
+        if chat:
+            for i in range(len(pieces)):
+                yield event({"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
+        for n in range(max(len(p) for p in pieces)):
+            if s.hold is not None and n == s.hold_after_chunks:
+                await asyncio.to_thread(s.hold.wait, 60)
+            for i, words in enumerate(pieces):
+                if n < len(words):
+                    if s.chunk_delay_s:
+                        await asyncio.sleep(s.chunk_delay_s)
+                    yield event({"index": i, **({"delta": {"content": words[n]}} if chat else {"text": words[n]}),
+                                 "finish_reason": None})
+        for i in range(len(pieces)):
+            yield event({"index": i, **({"delta": {}} if chat else {"text": ""}), "finish_reason": s.finish_reason})
 
 
 class ServerThread:

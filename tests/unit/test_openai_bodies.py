@@ -105,3 +105,19 @@ def test_error_bodies_bytes() -> None:
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: 109\r\nconnection: close\r\n\r\n"
         '{"error": {"message": "too slow", "type": "invalid_request_error", "param": null, "code": "request_timeout"}}'
     )
+
+
+def test_refusal_of_n_choices_and_the_usage_chunk_bytes() -> None:
+    body = bodies.refusal("chatcmpl-r", chat=True, created=1, model="m", text="no", n=2)
+    assert [c["index"] for c in body["choices"]] == [0, 1]
+    events = b"".join(bodies.refusal_events("cmpl-r", chat=False, created=1, model="m", text="no", n=2, include_usage=True))
+    assert events.decode() == (
+        'data: {"id":"cmpl-r","object":"text_completion","created":1,"model":"m","choices":'
+        '[{"index":0,"text":"no","logprobs":null,"finish_reason":null},{"index":1,"text":"no","logprobs":null,"finish_reason":null}]}\n\n'
+        'data: {"id":"cmpl-r","object":"text_completion","created":1,"model":"m","choices":'
+        '[{"index":0,"text":"","logprobs":null,"finish_reason":"content_filter"},'
+        '{"index":1,"text":"","logprobs":null,"finish_reason":"content_filter"}]}\n\n'
+        'data: {"id":"cmpl-r","object":"text_completion","created":1,"model":"m","choices":[],'
+        '"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}\n\n'
+        "data: [DONE]\n\n"
+    )
