@@ -471,7 +471,7 @@ def _score(engine: Engine, fid: str, stage: str, examples: Sequence[Example]) ->
     """Run the filter alone on every row (``Engine.check_alone``): its category scores and violations."""
     out = _Scored([], [])
     for example in examples:
-        verdict = engine.check_alone(fid, example.text, stage, ctx=_context(example, stage))
+        verdict = engine.check_alone(fid, example.content, stage, ctx=_context(example, stage))
         mine = [v for v in verdict.violations if v.filter == fid]
         if any(v.error is not None for v in mine):
             out.scores.append(None)

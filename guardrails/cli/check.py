@@ -9,6 +9,7 @@ from typing import IO, Any, Iterator
 
 from guardrails.cli.model_options import add_model_flags, guard_for
 from guardrails.cli.options import add_trust_flag, trust_of
+from guardrails.eval.dataset import parse_messages
 from guardrails.guard import Guard
 from guardrails.types import Stage
 from guardrails.verdict import Verdict
@@ -25,7 +26,8 @@ def register(sub: Any) -> None:
                                                   "the model's own guardrails.yaml)")
     p.add_argument("--stage", choices=[s.value for s in Stage], default="input")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    p.add_argument("--jsonl", metavar="FILE", help="check each line {text, stage?, id?} of FILE ('-' = stdin); one verdict per line")
+    p.add_argument("--jsonl", metavar="FILE", help="check each line {text, stage?, id?} of FILE ('-' = stdin), or {messages: [OpenAI chat "
+                                                 "messages], ...} in place of text; one verdict per line")
     add_trust_flag(p)
     add_model_flags(p)  # --model PATH_OR_HUB_ID, --model-policy (guardrails.cli.model_options)
     p.set_defaults(handler=run)
@@ -77,19 +79,27 @@ def _run_batch(guard: Guard, source: str, default_stage: Stage) -> int:
                 continue
             try:
                 item = json.loads(line)
-                if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                    raise ValueError("expected an object with a string 'text'")
+                content = _content(item)
                 stage = Stage(item.get("stage", default_stage.value))
             except ValueError as exc:
                 bad += 1
                 print(f"guardrails check: {source}:{n}: {exc}", file=sys.stderr)
                 print(json.dumps({"id": None, "line": n, "error": str(exc)}), flush=True)
                 continue
-            out = guard.check(item["text"], stage).to_dict()
+            out = guard.check(content, stage).to_dict()
             if "id" in item:
                 out = {"id": item["id"], **out}
             print(json.dumps(out, ensure_ascii=False), flush=True)
     return EXIT_USAGE if bad else EXIT_OK
+
+
+def _content(item: Any) -> str | list[dict[str, Any]]:
+    """What one JSONL line asks to check: its ``text``, or its ``messages`` (read strictly)."""
+    if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("messages") is None:
+        return str(item["text"])
+    if isinstance(item, dict) and item.get("messages") is not None and "text" not in item:
+        return list(parse_messages(item["messages"]))
+    raise ValueError("expected an object with a string 'text' or a list of chat 'messages' (one of them)")
 
 
 def _progress(items: Iterator[Any], total: int | None) -> Iterator[Any]:

@@ -1,5 +1,9 @@
 """Evaluation datasets: JSONL lines ``{"text", "label", "category"?, "stage"?, "prompt"?, "source"?, "spans"?}``.
 
+A line may give ``messages`` (OpenAI chat messages: a whole conversation, tool calls and tool results
+included) in place of ``text``: the policy then checks the conversation as the sidecar and the Python
+API do (``Example.content``), and ``text`` is its rendering (for length bands and reports).
+
 An output-stage line (``"stage": "output"``) is a model's answer; ``prompt`` is the request that
 produced it, and the output filters read the answer with it.
 
@@ -16,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from guardrails.conversation import ContentError, parts_of
 from guardrails.errors import GuardrailsError
-from guardrails.types import Stage
+from guardrails.types import Stage, render_conversation
 
 LABELS = ("safe", "unsafe")
 MAX_REPORTED_PROBLEMS = 20
@@ -53,6 +58,12 @@ class Example:
     id: str | None = None
     where: str = field(default="", compare=False)  # "file:line", for messages
     prompt: str | None = None  # output stage: the request the answer responds to
+    messages: tuple[dict[str, Any], ...] | None = field(default=None, compare=False)  # given in place of text
+
+    @property
+    def content(self) -> str | list[dict[str, Any]]:
+        """What a check reads: the chat messages when the line gave them, else the text."""
+        return list(self.messages) if self.messages is not None else self.text
 
     @property
     def unsafe(self) -> bool:
@@ -111,9 +122,12 @@ def parse_line(item: Any, where: str = "<line>", default_source: str = "") -> Ex
     """Validate one decoded JSON line; raise ValueError('field: expected ..., got ...')."""
     if not isinstance(item, dict):
         raise ValueError(f"(line): expected a JSON object, got {_kind(item)}")
-    text = item.get("text")
+    messages = parse_messages(item["messages"]) if item.get("messages") is not None else None
+    text = item.get("text") if messages is None else render_conversation(messages)
     if not isinstance(text, str):
-        raise ValueError(f"text: expected a string, got {_kind(text)}")
+        raise ValueError(f"text: expected a string (or 'messages': a list of chat messages), got {_kind(text)}")
+    if messages is not None and "spans" in item:
+        raise ValueError("spans: give 'text' with spans, not 'messages'")
     label = item.get("label")
     spans = _parse_spans(item["spans"], len(text)) if "spans" in item else None
     if label is None and spans is None:
@@ -136,7 +150,20 @@ def parse_line(item: Any, where: str = "<line>", default_source: str = "") -> Ex
     if prompt is not None and not isinstance(prompt, str):
         raise ValueError(f"prompt: expected a string (the request an answer responds to), got {_kind(prompt)}")
     ident = item.get("id")
-    return Example(text, label, category, source, stage, spans, None if ident is None else str(ident), where, prompt)
+    return Example(text, label, category, source, stage, spans, None if ident is None else str(ident), where, prompt,
+                   messages)
+
+
+def parse_messages(raw: Any) -> tuple[dict[str, Any], ...]:
+    """``messages`` of a JSONL line: a non-empty list of chat message objects, each readable strictly
+    (``guardrails.conversation``); ValueError naming the message otherwise."""
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"messages: expected a non-empty list of chat messages, got {_kind(raw)}")
+    try:
+        parts_of(raw, strict=True)
+    except ContentError as exc:
+        raise ValueError(str(exc)) from None
+    return tuple(raw)
 
 
 def _parse_spans(raw: Any, length: int) -> tuple[GoldSpan, ...]:

@@ -96,7 +96,7 @@ def run(
     start = time.perf_counter()
     for ex in examples:
         stage = ex.stage or default_stage
-        verdict = guard.check(ex.text, stage, ctx=_context(ex, stage))
+        verdict = guard.check(ex.content, stage, ctx=_context(ex, stage))
         out.records.append(_record(guard, ex, stage, verdict, complete_scores))
         if progress is not None:
             progress(1)
@@ -148,7 +148,7 @@ def _score_alone(guard: Guard, bound: BoundFilter, ex: Example, stage: Stage) ->
     """The score (and category scores) of a filter the engine skipped after an earlier block: the
     filter run alone through the engine (``Guard.check_alone``), so a crash or a timeout is the
     engine's filter error here too (score None)."""
-    verdict = guard.check_alone(bound.id, ex.text, stage, ctx=_context(ex, stage))
+    verdict = guard.check_alone(bound.id, ex.content, stage, ctx=_context(ex, stage))
     if any(v.filter == bound.id for v in verdict.errors):
         return None, None
     return _score_of(verdict, bound.id), dict(verdict.scores.get(bound.id, {}))

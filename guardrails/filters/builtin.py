@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
+from guardrails.conversation import role_group
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.taxonomy import HAZARDS
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
@@ -37,6 +38,9 @@ from guardrails.types import Context, FilterResult, Finding, Span, Stage
 INPUT_CATEGORIES = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", *HAZARDS)
 OUTPUT_CATEGORIES = ("harmful_response", "toxicity", *HAZARDS)
 UMBRELLA = {"input": "harmful_request", "output": "harmful_response"}
+# The prompt_injection threshold in tool messages (untrusted content), unless `untrusted:` says otherwise:
+# chosen on the validation split of bipia_email (benchmarks/eval_indirect_injection.py), never on its test split.
+UNTRUSTED_INJECTION = 0.5
 # A hazard is named in an umbrella finding's label when its own score reaches this.
 NAMED_HAZARD_SCORE = 0.3
 
@@ -47,6 +51,14 @@ class BuiltinConfig(FilterConfig):
                           "enforced. Default: the stage's categories at the thresholds measured at training time.",
         json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA,
                            "propertyNames": {"enum": list(sorted(set(INPUT_CATEGORIES + OUTPUT_CATEGORIES)))}},
+    )
+    untrusted: dict[str, CategoryRule] | None = Field(
+        None, description="Input categories enforced differently in tool messages (tool results, retrieved documents: "
+                          "untrusted content, where any instruction aimed at the model is an injection), e.g. "
+                          "{prompt_injection: 0.5}; merged over categories. Default: "
+                          "{prompt_injection: 0.5}.",
+        json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA,
+                           "propertyNames": {"enum": list(INPUT_CATEGORIES)}},
     )
     model: str | None = Field(None, description="Folder with meta.json + weights.npz; default: the shipped model.")
 
@@ -59,8 +71,14 @@ class BuiltinConfig(FilterConfig):
         known = {"input": INPUT_CATEGORIES, "output": OUTPUT_CATEGORIES}.get(stage, INPUT_CATEGORIES + OUTPUT_CATEGORIES)
         return parse_categories(value, set(known), what=f"{stage} category" if stage else "category")
 
+    @field_validator("untrusted", mode="before")
+    @classmethod
+    def _known_untrusted(cls, value: Any) -> Any:
+        return value if value is None else parse_categories(value, set(INPUT_CATEGORIES), what="input category")
+
     def respond_categories(self) -> tuple[str, ...]:
-        return tuple(c for c, rule in (self.categories or {}).items() if rule.action == "respond")
+        rules = [*(self.categories or {}).items(), *(self.untrusted or {}).items()]
+        return tuple(dict.fromkeys(c for c, rule in rules if rule.action == "respond"))
 
 
 @lru_cache(maxsize=4)
@@ -130,9 +148,27 @@ class BuiltinFilter(BaseFilter):
             # A rule without a threshold takes the measured one (else 0.5).
             self._rules[stage] = {c: r if r.threshold is not None or r.off else
                                   r.model_copy(update={"threshold": float(measured.get(c, 0.5))}) for c, r in rules.items()}
+        base = self._rules["input"]
+        untrusted = self.config.untrusted
+        if untrusted is None:  # default: injection enforced at least as strictly as UNTRUSTED_INJECTION, where enforced
+            rule = base.get("prompt_injection")
+            enforced = rule is not None and not rule.off and rule.threshold is not None
+            untrusted = {"prompt_injection": rule.model_copy(update={"threshold": min(float(rule.threshold),  # type: ignore[union-attr,arg-type]
+                                                                                       UNTRUSTED_INJECTION)})} if enforced else {}
+        self._rules["untrusted"] = {**base, **{c: r if r.threshold is not None or r.off else
+                                               r.model_copy(update={"threshold": base[c].threshold if c in base else 0.5})
+                                               for c, r in untrusted.items()}}
+
+    def _table(self, ctx: Context) -> dict[str, CategoryRule]:
+        """The rules in force: the output stage's, the tool role's (untrusted content), or the input stage's."""
+        if ctx.stage is Stage.OUTPUT:
+            return self._rules.get("output", {})
+        if role_group(ctx.role) == "tool" and ctx.role is not None:
+            return self._rules.get("untrusted", {})
+        return self._rules.get("input", {})
 
     def _rule(self, category: str, ctx: Context) -> CategoryRule | None:
-        return self._rules.get("output" if ctx.stage is Stage.OUTPUT else "input", {}).get(category)
+        return self._table(ctx).get(category)
 
     def threshold_for(self, category: str, ctx: Context) -> float:
         rule = self._rule(category, ctx)
@@ -163,7 +199,7 @@ class BuiltinFilter(BaseFilter):
     def check(self, text: str, ctx: Context) -> FilterResult:
         stage = "output" if ctx.stage is Stage.OUTPUT else "input"
         scores, spans = self._scores(text, ctx)
-        rules = self._rules[stage]
+        rules = self._table(ctx)
         umbrella = UMBRELLA[stage]
         allowed = [c for c, r in rules.items() if r.off and c in HAZARDS]
         if allowed:

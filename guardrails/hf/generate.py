@@ -20,10 +20,11 @@ from guardrails.hf.answers import approved_text, encode_answer, eos_ids, pad_id,
 from guardrails.hf.beam import BeamGuard
 from guardrails.hf.monitor import OutputMonitor, stopping_criterion
 from guardrails.hf.options import WrapOptions
-from guardrails.hf.prompts import Prompt, left_pad
+from guardrails.hf.prompts import TOOLS_KEY, Prompt, left_pad
 from guardrails.hf.streamer import StreamerProxy, stream_text
+from guardrails.hf.tool_calls import combined, find_tool_calls, message_of, write_calls
 from guardrails.hf.verdicts import GenerationVerdicts
-from guardrails.types import Context
+from guardrails.types import Action, Context
 from guardrails.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -163,12 +164,28 @@ class GuardedGeneration:
             outcome, final, raw_text = self._streamed_row(self.monitor, row, len(raw))
         else:
             outcome, final, raw_text = self._checked_row(raw, ctx)
+        if final is not None and ctx.metadata.get(TOOLS_KEY):
+            final = self._check_tool_calls(outcome, final, ctx)
         if final is None:
             assert outcome.verdict is not None  # a blocked stream always has its verdict
             outcome.answer = self._encode(self.guard.reply(outcome.verdict))
         elif final != raw_text:
             outcome.answer = self._encode(final)
         return outcome
+
+    def _check_tool_calls(self, outcome: RowOutcome, text: str, ctx: Context) -> str | None:
+        """The approved answer's tool calls (the chat was rendered with tools=), checked as an assistant
+        message; returns the answer with redacted arguments written back, or None when a call is blocked."""
+        calls = find_tool_calls(text)
+        if not calls:
+            return text
+        verdict = self.guard.check_output(message_of(text, calls), ctx=ctx)
+        outcome.verdict = combined(outcome.verdict, verdict)
+        if not verdict.allowed:
+            return None
+        if verdict.action is Action.REDACT and verdict.messages:
+            return write_calls(text, calls, dict(verdict.messages[0]))
+        return text
 
     def _streamed_row(self, monitor: OutputMonitor, row: int, generated: int) -> tuple[RowOutcome, str | None, str]:
         """A row the monitor checked while it grew: (outcome, approved text or None if blocked, text as generated)."""

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from guardrails.engine import Engine
 
 
+# ctx.metadata key set when the chat template was given tools= (the answer may be tool calls).
+TOOLS_KEY = "guardrails.hf.tools"
+
+
 @dataclass
 class Prompt:
     """One prompt row after the input stage."""
@@ -82,6 +86,8 @@ def check_prompt(guard: "Engine", tokenizer: Any, chats: ChatMemory, ids: list[i
 
 def _check_chat(guard: "Engine", tokenizer: Any, ids: list[int], conversation: list[Message], template_kwargs: dict[str, Any]) -> Prompt:
     ctx = Context()
+    if template_kwargs.get("tools"):
+        ctx.metadata[TOOLS_KEY] = True  # the answer may hold tool calls: guardrails.hf.tool_calls reads them
     verdict = guard.check_input(conversation, ctx=ctx)
     model_ids = None
     if verdict.allowed and verdict.messages is not None and verdict.messages != conversation:
