@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -22,7 +23,7 @@ from guardrails.server.messages import parse_messages, refuse_uncheckable
 from guardrails.server.state import AppState, GuardHandle, Sidecar, check_units
 from guardrails.streaming import OutputStream
 from guardrails.tool_stream import ToolArgumentsStream, check_tool_call, checked_call
-from guardrails.types import Action, Context, Message
+from guardrails.types import Action, Context, Message, Stage
 from guardrails.verdict import Verdict
 
 logger = logging.getLogger(__name__)
@@ -346,32 +347,85 @@ async def _forward(sc: Sidecar, app: AppState, handle: GuardHandle, body: dict[s
         sc.metrics.upstream_errors.labels(app.name, "bad_response").inc()
         raise ApiError(502, "The upstream model server sent an answer that is not an OpenAI completion.",
                        type="upstream_error", code="upstream_bad_response")
-    guard = handle.guard
     for choice in data["choices"]:
-        if not isinstance(choice, dict):
-            continue
-        holder = choice.get("message") if kind.chat else choice
-        if not isinstance(holder, dict):
-            continue
-        for key in kind.text_keys:
-            if not isinstance(holder.get(key), str):
-                continue  # e.g. a tool call with no text: passed through untouched
-            verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx, size=len(holder[key]))
-            sc.record(app, verdict, ctx, kind.endpoint, field=key)
-            if not verdict.allowed:
-                if app.config.block_style == "error" and verdict.response is None:
-                    raise _block_error("output", ctx.request_id)
-                for other in kind.text_keys[1:]:
-                    if other in holder:
-                        holder[other] = None  # blocked reasoning is dropped with the answer
-                holder[kind.text_keys[0]] = guard.reply(verdict)
-                choice["finish_reason"] = "content_filter"
-                choice["logprobs"] = None
-                break
-            if verdict.text != holder[key]:
-                holder[key] = verdict.text
-                choice["logprobs"] = None  # token logprobs would spell out what was redacted
+        if isinstance(choice, dict):
+            await _judge_choice(sc, app, handle, ctx, kind, choice)
     return JSONResponse(data, headers=headers)
+
+
+async def _judge_choice(sc: Sidecar, app: AppState, handle: GuardHandle, ctx: Context, kind: Kind,
+                        choice: dict[str, Any]) -> None:
+    """Check one choice of a whole answer on its own: each text field, then its tool calls; a block replaces
+    the choice with the refusal (finish_reason content_filter), a redaction rewrites the text or the arguments."""
+    guard = handle.guard
+    holder = choice.get("message") if kind.chat else choice
+    if not isinstance(holder, dict):
+        return
+    for key in kind.text_keys:
+        if not isinstance(holder.get(key), str):
+            continue  # e.g. a tool call with no text
+        verdict = await sc.run(handle, guard.check_output, holder[key], ctx=ctx, size=len(holder[key]))
+        sc.record(app, verdict, ctx, kind.endpoint, field=key)
+        if not verdict.allowed:
+            _refuse_choice(app, handle, kind, choice, holder, verdict, ctx.request_id)
+            return
+        if verdict.text != holder[key]:
+            holder[key] = verdict.text
+            choice["logprobs"] = None  # token logprobs would spell out what was redacted
+    calls = _tool_calls_of(holder) if kind.chat else None
+    if not calls:
+        return
+    message = {"role": "assistant", "content": "", "tool_calls": [call for _, call in calls]}
+    size = sum(len(c["function"]["name"]) + len(c["function"]["arguments"]) for _, c in calls)
+    verdict = await sc.run(handle, guard.check, [message], Stage.OUTPUT, ctx=ctx, size=check_units(size, len(calls)))
+    sc.record(app, verdict, ctx, kind.endpoint, field="tool_calls")
+    if not verdict.allowed:
+        _refuse_choice(app, handle, kind, choice, holder, verdict, ctx.request_id)
+        return
+    checked = (verdict.messages or [{}])[0].get("tool_calls")
+    if verdict.action is not Action.REDACT or not isinstance(checked, list) or len(checked) != len(calls):
+        return
+    for (original, _), redacted in zip(calls, checked):
+        fn = redacted.get("function") if isinstance(redacted, dict) else None
+        if isinstance(fn, dict):
+            for field in ("name", "arguments"):
+                if isinstance(fn.get(field), str) and fn[field] != _call_text(original["function"].get(field)):
+                    original["function"][field] = fn[field]
+                    choice["logprobs"] = None
+
+
+def _call_text(value: Any) -> str:
+    """A tool call's name or arguments as the checks read it: JSON arguments given as an object, as JSON text."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _tool_calls_of(holder: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each function call of a whole answer's message, with its checked form (name and arguments as text)."""
+    calls = holder.get("tool_calls")
+    out = []
+    for call in calls if isinstance(calls, list) else []:
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict):
+            checked = {"type": "function",
+                       "function": {"name": _call_text(fn.get("name")), "arguments": _call_text(fn.get("arguments"))}}
+            out.append((call, checked))
+    return out
+
+
+def _refuse_choice(app: AppState, handle: GuardHandle, kind: Kind, choice: dict[str, Any], holder: dict[str, Any],
+                   verdict: Verdict, rid: str) -> None:
+    """Replace a blocked choice by the refusal (or the category's message); ``block_style: error`` answers 400."""
+    if app.config.block_style == "error" and verdict.response is None:
+        raise _block_error("output", rid)
+    for other in kind.text_keys[1:]:
+        if other in holder:
+            holder[other] = None  # blocked reasoning is dropped with the answer
+    holder.pop("tool_calls", None)  # and so are its tool calls
+    holder[kind.text_keys[0]] = handle.guard.reply(verdict)
+    choice["finish_reason"] = "content_filter"
+    choice["logprobs"] = None
 
 
 def _timeout(sc: Sidecar, total_s: float) -> httpx.Timeout:

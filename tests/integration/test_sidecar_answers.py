@@ -25,7 +25,7 @@ KEY = "test-answers-key-0001"
 REFUSAL = "Sorry, I can't help with that."
 ZEROS = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 GOOD = " ".join(f"good{i}" for i in range(40)) + "."
-BAD = " ".join(f"fine{i}" for i in range(10)) + " FORBIDDEN " + " ".join(f"after{i}" for i in range(30)) + "."
+BAD = " ".join(f"fine{i}" for i in range(30)) + " FORBIDDEN " + " ".join(f"after{i}" for i in range(30)) + "."
 
 POLICY = f"""
 version: 1
@@ -45,6 +45,28 @@ output:
 refusal: "{REFUSAL}"
 """
 
+TOOLS_KEY = "test-tools-key-0002"
+TOOLS_POLICY = f"""
+version: 1
+name: tools
+output:
+  - filter: secrets
+    action: block
+  - filter: regex
+    id: email
+    patterns: ["[a-z0-9._]+@[a-z0-9.]+[.][a-z]+"]
+    category: email
+    action: redact
+  - filter: tool_calls
+    deny: ["delete_*", "shell"]
+refusal: "{REFUSAL}"
+"""
+AWS_KEY = "AKIA" + "Q7XW2M4ZR9TB6KPL"
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA7bq9v3Xw\\n-----END RSA PRIVATE KEY-----"
+EMAIL = "jane.roe@example.org"
+TOOLS = [{"type": "function", "function": {"name": "send", "parameters": {"type": "object", "properties": {
+    "to": {"type": "string"}, "body": {"type": "string"}}}}}]
+
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[ScriptedUpstream, ServerThread]]:
@@ -60,12 +82,16 @@ def _fresh_script(upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
 
 @pytest.fixture(scope="module")
 def sidecar(upstream: tuple[ScriptedUpstream, ServerThread], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
-    policy = tmp_path_factory.mktemp("answers") / "answers.yaml"
-    policy.write_text(POLICY)
+    folder = tmp_path_factory.mktemp("answers")
+    (folder / "answers.yaml").write_text(POLICY)
+    (folder / "tools.yaml").write_text(TOOLS_POLICY)
     mp = pytest.MonkeyPatch()
     mp.setenv("GR_TEST_ANSWERS_KEY", KEY)
+    mp.setenv("GR_TEST_TOOLS_KEY", TOOLS_KEY)
+    apps = {"answers": {"policy": str(folder / "answers.yaml"), "keys": [{"env": "GR_TEST_ANSWERS_KEY"}]},
+            "tools": {"policy": str(folder / "tools.yaml"), "keys": [{"env": "GR_TEST_TOOLS_KEY"}]}}
     config = build_server_config({"upstream": upstream[1].url + "/v1", "reload_interval_s": 0, "audit": {"path": "off"},
-                                  "apps": {"answers": {"policy": str(policy), "keys": [{"env": "GR_TEST_ANSWERS_KEY"}]}}})
+                                  "apps": apps})
     try:
         with ServerThread(create_app(config)) as server:
             yield server
@@ -73,22 +99,27 @@ def sidecar(upstream: tuple[ScriptedUpstream, ServerThread], tmp_path_factory: p
         mp.undo()
 
 
-def _client(sidecar: ServerThread) -> openai.OpenAI:
-    return openai.OpenAI(base_url=sidecar.url + "/v1", api_key=KEY, max_retries=0, timeout=30)
+def _client(sidecar: ServerThread, key: str = KEY) -> openai.OpenAI:
+    return openai.OpenAI(base_url=sidecar.url + "/v1", api_key=key, max_retries=0, timeout=30)
 
 
-def _raw_stream(sidecar: ServerThread, path: str = "/chat/completions", **body: Any) -> list[Any]:
+def _raw_stream(sidecar: ServerThread, path: str = "/chat/completions", key: str = KEY, **body: Any) -> list[Any]:
     """Every event of a streamed answer, parsed (``[DONE]`` as the string)."""
+    return [e if e == "[DONE]" else json.loads(e) for e in _raw_events(sidecar, path, key, **body)]
+
+
+def _raw_events(sidecar: ServerThread, path: str = "/chat/completions", key: str = KEY, **body: Any) -> list[str]:
+    """The data of every event of a streamed answer, as sent."""
     body = {"model": "m", "stream": True, **body}
     if path == "/chat/completions":
         body.setdefault("messages", [{"role": "user", "content": "hi"}])
-    out: list[Any] = []
-    with httpx.stream("POST", sidecar.url + "/v1" + path, json=body, headers={"authorization": f"Bearer {KEY}"},
+    out: list[str] = []
+    with httpx.stream("POST", sidecar.url + "/v1" + path, json=body, headers={"authorization": f"Bearer {key}"},
                       timeout=30) as resp:
         assert resp.status_code == 200
         for line in resp.iter_lines():
             if line.startswith("data: "):
-                out.append(line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]))
+                out.append(line[6:])
     return out
 
 
@@ -120,8 +151,8 @@ def test_n2_stream_cuts_only_the_bad_choice(sidecar: ServerThread, upstream: tup
 
 def test_stream_with_every_choice_cut_stops_the_upstream(sidecar: ServerThread,
                                                          upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
-    hold = threading.Event()  # the upstream pauses 20 words in until the test is over: the sidecar must stop it
-    upstream[0].reset(texts=[BAD, BAD.replace("fine", "ok")], hold=hold, hold_after_chunks=20)
+    hold = threading.Event()  # the upstream pauses 40 words in until the test is over: the sidecar must stop it
+    upstream[0].reset(texts=[BAD, BAD.replace("fine", "ok")], hold=hold, hold_after_chunks=40)
     try:
         chunks = _raw_stream(sidecar, n=2)
         wait_until(lambda: upstream[0].streams_cancelled == 1)
@@ -230,3 +261,126 @@ def test_an_upstream_stream_that_is_not_sse_becomes_an_error_event_and_a_log_lin
     upstream[0].reset(raw=raw, raw_type=raw_type)
     with pytest.raises(openai.APIError):  # the SDK raises on an error event: no empty success
         list(_client(sidecar).chat.completions.create(model="m", stream=True, messages=[{"role": "user", "content": "hi"}]))
+
+
+# -- tool calls in answers ------------------------------------------------------------------------
+
+
+def _call(name: str, arguments: str) -> dict[str, Any]:
+    return {"id": "call_1", "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _fragments(text: str, size: int = 5) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def _streamed_calls(chunks: Any) -> tuple[dict[int, dict[str, str]], str | None]:
+    """The tool calls a client assembles from a streamed answer (openai SDK chunks), and the last finish_reason."""
+    calls: dict[int, dict[str, str]] = {}
+    finish = None
+    for chunk in chunks:
+        for choice in chunk.choices:
+            for fragment in choice.delta.tool_calls or []:
+                call = calls.setdefault(fragment.index, {"id": "", "name": "", "arguments": ""})
+                call["id"] += fragment.id or ""
+                if fragment.function is not None:
+                    call["name"] += fragment.function.name or ""
+                    call["arguments"] += fragment.function.arguments or ""
+            finish = choice.finish_reason or finish
+    return calls, finish
+
+
+def test_clean_streamed_tool_call_arrives_whole(sidecar: ServerThread, upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    arguments = json.dumps({"to": "the team", "body": "The quarterly report is ready for review on the shared drive."})
+    upstream[0].reset(text="", tool_calls=[_call("send", arguments)], tool_argument_chunks=_fragments(arguments))
+    stream = _client(sidecar, TOOLS_KEY).chat.completions.create(
+        model="m", stream=True, tools=TOOLS, messages=[{"role": "user", "content": "send it"}])  # type: ignore[arg-type]
+    calls, finish = _streamed_calls(stream)
+    assert calls == {0: {"id": "call_1", "name": "send", "arguments": arguments}} and finish == "tool_calls"
+
+
+@pytest.mark.parametrize("secret", [AWS_KEY, PRIVATE_KEY])
+def test_streamed_tool_call_carrying_a_secret_is_cut_before_any_fragment_leaves(
+        sidecar: ServerThread, upstream: tuple[ScriptedUpstream, ServerThread], secret: str) -> None:
+    arguments = '{"to": "ops", "body": "use ' + secret + ' to log in, then rotate it as soon as you can"}'
+    upstream[0].reset(text="", tool_calls=[_call("send", arguments)], tool_argument_chunks=_fragments(arguments, 3))
+    sent = "".join(_raw_events(sidecar, key=TOOLS_KEY, tools=TOOLS))
+    random_part = secret.removeprefix("AKIA").removeprefix("-----BEGIN RSA PRIVATE KEY-----")
+    assert not any(random_part[i:i + 4] in sent for i in range(len(random_part) - 3))  # not even a fragment
+    assert "BEGIN RSA" not in sent
+    upstream[0].reset(text="", tool_calls=[_call("send", arguments)], tool_argument_chunks=_fragments(arguments, 3))
+    stream = _client(sidecar, TOOLS_KEY).chat.completions.create(
+        model="m", stream=True, tools=TOOLS, messages=[{"role": "user", "content": "send it"}])  # type: ignore[arg-type]
+    calls, finish = _streamed_calls(stream)
+    assert finish == "content_filter" and calls[0]["name"] == "send"
+    assert secret[:8] not in calls[0]["arguments"]
+
+
+def test_whole_answer_tool_call_with_an_email_is_redacted(sidecar: ServerThread,
+                                                          upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    upstream[0].reset(tool_calls=[_call("send", json.dumps({"to": EMAIL, "body": "hi"}))], finish_reason="tool_calls")
+    resp = _client(sidecar, TOOLS_KEY).chat.completions.create(
+        model="m", tools=TOOLS, messages=[{"role": "user", "content": "mail jane"}])  # type: ignore[arg-type]
+    calls = resp.choices[0].message.tool_calls
+    assert calls is not None and json.loads(calls[0].function.arguments) == {"to": "<EMAIL>", "body": "hi"}
+    assert calls[0].function.name == "send" and calls[0].id == "call_1" and resp.choices[0].finish_reason == "tool_calls"
+
+
+def test_streamed_tool_call_with_an_email_is_redacted(sidecar: ServerThread,
+                                                      upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    arguments = json.dumps({"to": EMAIL, "body": "The report is ready for review on the shared drive."})
+    upstream[0].reset(text="", tool_calls=[_call("send", arguments)], tool_argument_chunks=_fragments(arguments, 4))
+    stream = _client(sidecar, TOOLS_KEY).chat.completions.create(
+        model="m", stream=True, tools=TOOLS, messages=[{"role": "user", "content": "mail jane"}])  # type: ignore[arg-type]
+    calls, finish = _streamed_calls(stream)
+    assert json.loads(calls[0]["arguments"])["to"] == "<EMAIL>" and finish == "tool_calls"
+
+
+def test_denied_tool_name_is_blocked_whole_or_streamed(sidecar: ServerThread,
+                                                      upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    client = _client(sidecar, TOOLS_KEY)
+    messages: Any = [{"role": "user", "content": "clean up"}]
+    upstream[0].reset(tool_calls=[_call("delete_user", '{"id": 7}')], finish_reason="tool_calls")
+    resp = client.chat.completions.create(model="m", messages=messages)
+    assert resp.choices[0].message.tool_calls is None and resp.choices[0].message.content == REFUSAL
+    assert resp.choices[0].finish_reason == "content_filter"
+    upstream[0].reset(text="", tool_calls=[_call("delete_user", '{"id": 7}')], tool_argument_chunks=['{"id"', ": 7}"])
+    sent = "".join(_raw_events(sidecar, key=TOOLS_KEY))
+    assert "delete_user" not in sent  # the name is checked as it arrives, before it goes out
+    upstream[0].reset(text="", tool_calls=[_call("delete_user", '{"id": 7}')], tool_argument_chunks=['{"id"', ": 7}"])
+    calls, finish = _streamed_calls(client.chat.completions.create(model="m", stream=True, messages=messages))
+    assert calls == {} and finish == "content_filter"
+
+
+def test_langchain_chat_openai_gets_checked_tool_calls(sidecar: ServerThread,
+                                                       upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    langchain_openai = pytest.importorskip("langchain_openai")
+    llm = langchain_openai.ChatOpenAI(model="m", base_url=sidecar.url + "/v1", api_key=TOOLS_KEY, max_retries=0,
+                                      timeout=30).bind_tools(TOOLS)
+    upstream[0].reset(tool_calls=[_call("send", json.dumps({"to": EMAIL, "body": "hi"}))], finish_reason="tool_calls")
+    message = llm.invoke("mail jane")
+    assert message.tool_calls[0]["name"] == "send" and message.tool_calls[0]["args"] == {"to": "<EMAIL>", "body": "hi"}
+    arguments = '{"to": "ops", "body": "the key is ' + AWS_KEY + ', keep it safe and rotate it every month"}'
+    upstream[0].reset(text="", tool_calls=[_call("send", arguments)], tool_argument_chunks=_fragments(arguments, 3))
+    chunks = list(llm.stream("send the key"))
+    streamed = "".join(c.get("args") or "" for chunk in chunks for c in chunk.tool_call_chunks)
+    assert AWS_KEY[:8] not in streamed and AWS_KEY[8:] not in streamed
+    assert any(ch.response_metadata.get("finish_reason") == "content_filter" for ch in chunks)
+
+
+def test_langchain_chat_openai_streams_n1_cut_and_usage(sidecar: ServerThread,
+                                                        upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    langchain_openai = pytest.importorskip("langchain_openai")
+    llm = langchain_openai.ChatOpenAI(model="m", base_url=sidecar.url + "/v1", api_key=KEY, max_retries=0, timeout=30,
+                                      stream_usage=True)
+    upstream[0].reset(text=BAD)
+    chunks = list(llm.stream("a story"))
+    text = "".join(str(c.content) for c in chunks)
+    assert "FORBIDDEN" not in text and text.startswith("fine0")
+    assert any(c.response_metadata.get("finish_reason") == "content_filter" for c in chunks)
+    assert sum((c.usage_metadata or {}).get("total_tokens", 0) for c in chunks) == 0  # the cut stream's usage: zeros
+    assert any(c.usage_metadata is not None for c in chunks)
+    upstream[0].reset(text=GOOD)
+    chunks = list(llm.stream("a story"))
+    assert "".join(str(c.content) for c in chunks) == GOOD
+    assert sum((c.usage_metadata or {}).get("total_tokens", 0) for c in chunks) == USAGE["total_tokens"]
