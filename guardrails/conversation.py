@@ -15,7 +15,6 @@ is not JSON yet (a streamed answer) is checked as it is.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -91,33 +90,18 @@ def message_parts(parts: Sequence[Part], index: int) -> list[Part]:
 
 def write_back(messages: Sequence[Mapping[str, Any]], parts: Sequence[Part],
                redactions: Mapping[tuple[int, str], list[Span]]) -> list[dict[str, Any]]:
-    """A copy of ``messages`` with each part's spans replaced (``apply_spans``); parts and messages
-    without redactions are the same objects as given, media parts included."""
-    out = [m if isinstance(m, dict) else dict(m) for m in messages]
-    copied: set[int] = set()
-    for part in parts:
-        spans = redactions.get((part.message, part.path))
-        if not spans:
-            continue
-        if part.message not in copied:
-            out[part.message] = copy.deepcopy(dict(messages[part.message]))
-            copied.add(part.message)
-        _set(out[part.message], part.path, apply_spans(part.text, spans))
-    return out
+    """A copy of ``messages`` with each part's spans replaced (``apply_spans``). Only the containers on
+    the way to a changed part are copied: every other part (images, audio) is the object given."""
+    return rewrite(messages, parts, lambda part: apply_spans(part.text, redactions.get((part.message, part.path)) or []))
 
 
 def rewrite(messages: Sequence[Mapping[str, Any]], parts: Sequence[Part], change: Any) -> list[dict[str, Any]]:
-    """A copy of ``messages`` with ``change(text) -> text`` applied to every part it changes."""
+    """A copy of ``messages`` with ``change(part) -> text`` written into every part it changes."""
     out = [m if isinstance(m, dict) else dict(m) for m in messages]
-    copied: set[int] = set()
     for part in parts:
-        new = change(part.text)
-        if new == part.text:
-            continue
-        if part.message not in copied:
-            out[part.message] = copy.deepcopy(dict(messages[part.message]))
-            copied.add(part.message)
-        _set(out[part.message], part.path, new)
+        new = change(part)
+        if new != part.text:
+            out[part.message] = _set(out[part.message], _steps(part.path), new)
     return out
 
 
@@ -242,20 +226,21 @@ def _json_or_text(text: str) -> Any:
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _set(message: dict[str, Any], path: str, text: str) -> None:
-    """Write ``text`` at ``path`` (as ``parts_of`` named it) inside a copied message."""
-    holder: Any = message
-    steps = _steps(path)
-    for step in steps[:-1]:
-        holder = holder[step]
-    last = steps[-1]
-    if last == "arguments" and not isinstance(holder.get(last), str):
+def _set(holder: Any, steps: list[str | int], text: str) -> Any:
+    """A shallow copy of ``holder`` with ``text`` written at ``steps`` (as ``parts_of`` named the path)."""
+    copy_: Any = list(holder) if isinstance(holder, list) else dict(holder)
+    head = steps[0]
+    if len(steps) > 1:
+        copy_[head] = _set(holder[head], steps[1:], text)
+        return copy_
+    if head == "arguments" and not isinstance(holder.get(head), str):
         try:  # arguments given as an object stay an object when the redacted text is still JSON
-            holder[last] = json.loads(text)
-            return
+            copy_[head] = json.loads(text)
+            return copy_
         except ValueError:
             pass
-    holder[last] = text
+    copy_[head] = text
+    return copy_
 
 
 def _steps(path: str) -> list[str | int]:

@@ -320,7 +320,7 @@ class Engine:
         else:
             written = write_back(messages, parts, redactions) if redactions else messages
             if restore:
-                written = rewrite(written, parts_of(written), ctx.restore)
+                written = rewrite(written, parts_of(written), lambda part: ctx.restore(part.text))
             out_messages = written  # type: ignore[assignment]
             out_text = message_text(written[-1]) if written else ""
         response = None

@@ -14,6 +14,10 @@ from guardrails.thresholds import Threshold
 
 __all__ = ["FilterConfig"]
 
+# Names the roles and parts keys accept (guardrails.conversation.ROLES and PART_KINDS).
+_ROLES = ("user", "tool", "system", "assistant")
+_PARTS = ("content", "tool_arguments", "tool_names", "metadata")
+
 
 class FilterConfig(BaseModel):
     """Keys every filter entry of a policy accepts. Filters subclass it to add their own keys."""
@@ -42,17 +46,32 @@ class FilterConfig(BaseModel):
     )
 
     roles: tuple[Literal["user", "tool", "system", "assistant"], ...] | None = Field(
-        None, min_length=1,
+        None,
         description="Input stage: which chat messages the entry reads (developer counts as system, function as tool, "
                     "custom roles as user). Default: the filter's own (builtin: user and tool; pattern and PII filters: "
                     "every role). The output stage reads the assistant's answer.",
     )
     parts: tuple[Literal["content", "tool_arguments", "tool_names", "metadata"], ...] | None = Field(
-        None, min_length=1,
+        None,
         description="Which parts of a message the entry reads: content (text parts, refusal, reasoning), "
                     "tool_arguments and tool_names (tool_calls[].function), metadata (name, tool_call_id, ids). "
                     "Default: the filter's own (builtin: content and tool_arguments; others: all).",
     )
+
+    @field_validator("roles", "parts", mode="before")
+    @classmethod
+    def _known_names(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        known = _ROLES if info.field_name == "roles" else _PARTS
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ValueError(f"expected a non-empty list of {', '.join(known)}")
+        for item in value:
+            if item not in known:
+                raise ValueError(f"unknown {info.field_name[:-1]} {item!r}; expected some of {', '.join(known)}")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("roles")
     @classmethod

@@ -21,6 +21,7 @@ result or a retrieved document) and lets the rest of the text through.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -79,6 +80,20 @@ class BuiltinConfig(FilterConfig):
     def respond_categories(self) -> tuple[str, ...]:
         rules = [*(self.categories or {}).items(), *(self.untrusted or {}).items()]
         return tuple(dict.fromkeys(c for c, rule in rules if rule.action == "respond"))
+
+
+_SEGMENT_END = re.compile(r"\n+|(?<=[.!?])\s+")
+
+
+def _segments(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """The sentences and lines inside ``text[span]`` (offsets in ``text``, stripped of surrounding spaces)."""
+    start, end = span
+    out, pos = [], start
+    for m in _SEGMENT_END.finditer(text, start, end):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, end))
+    return [(a, b) for a, b in out if text[a:b].strip()]
 
 
 @lru_cache(maxsize=4)
@@ -196,6 +211,12 @@ class BuiltinFilter(BaseFilter):
         d = self._recent.get(det, text)
         return {c: d.scores[c] for c in INPUT_CATEGORIES}, {c: d.spans[c] for c in INPUT_CATEGORIES}
 
+    def _narrowest(self, text: str, category: str, threshold: float, span: tuple[int, int]) -> tuple[int, int]:
+        """For a redaction: the sentences or lines of ``span`` that reach the threshold by themselves (the
+        injected instruction, not the document around it), as one range; the span itself when none does."""
+        hits = [(a, b) for a, b in _segments(text, span) if self._recent.get(self._detector, text[a:b]).scores[category] >= threshold]
+        return (hits[0][0], hits[-1][1]) if hits else span
+
     def check(self, text: str, ctx: Context) -> FilterResult:
         stage = "output" if ctx.stage is Stage.OUTPUT else "input"
         scores, spans = self._scores(text, ctx)
@@ -213,9 +234,12 @@ class BuiltinFilter(BaseFilter):
                 continue
             label = f"{umbrella}/{named}" if c == umbrella and scores[named] >= NAMED_HAZARD_SCORE else c
             span = spans.get(c)
+            redacts = bool(text) and ctx.stage is Stage.INPUT and (self.action_for(c, ctx) or self.config.action) == "redact"
+            if redacts and span is not None:
+                span = self._narrowest(text, c, float(rule.threshold), span)
             if span and span[1] > span[0]:
                 found: tuple[Span, ...] = (Span(span[0], span[1], label),)
-            elif text and (self.action_for(c, ctx) or self.config.action) == "redact":
+            elif redacts:
                 found = (Span(0, len(text), label),)  # scored on the whole text: redacting removes it all
             else:
                 found = ()
