@@ -12,7 +12,7 @@ The layers, lowest first:
     runtime  guardrails.runtime.*            (the lower part of the filters layer: it never imports a filter)
              guardrails.bundled (a model's bundled guardrails.yaml, loading a policy for a model)
     filters  guardrails.filters.*, detector.*, pii_analyzer, safety_prompts, linear_regex
-    engine   guardrails.engine, streaming, registry, check_cache
+    engine   guardrails.engine, streaming, tool_stream, registry, check_cache
     app      guardrails (the package's public facade), guard (the Guard class), hf / hf.*, protect, server.*,
              cli.*, eval.*, testing (helpers for plugin authors' tests),
              audit_summary (summaries of the sidecar's audit log, `guardrails audit`)
@@ -73,6 +73,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.linear_regex": "filters",
     "guardrails.engine": "engine",
     "guardrails.streaming": "engine",
+    "guardrails.tool_stream": "engine",
     "guardrails.registry": "engine",
     "guardrails.check_cache": "engine",
     "guardrails": "app",
