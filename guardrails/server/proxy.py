@@ -382,8 +382,9 @@ async def _judge_choice(sc: Sidecar, app: AppState, handle: GuardHandle, ctx: Co
     if not verdict.allowed:
         _refuse_choice(app, handle, kind, choice, holder, verdict, ctx.request_id)
         return
+    # Redactions, and placeholders of action pseudonymize restored to the user's own values.
     checked = (verdict.messages or [{}])[0].get("tool_calls")
-    if verdict.action is not Action.REDACT or not isinstance(checked, list) or len(checked) != len(calls):
+    if not isinstance(checked, list) or len(checked) != len(calls):
         return
     for (original, _), redacted in zip(calls, checked):
         fn = redacted.get("function") if isinstance(redacted, dict) else None
