@@ -4,6 +4,7 @@ tool calls in answers (names and arguments, whole or streamed in fragments)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -384,3 +385,32 @@ def test_langchain_chat_openai_streams_n1_cut_and_usage(sidecar: ServerThread,
     chunks = list(llm.stream("a story"))
     assert "".join(str(c.content) for c in chunks) == GOOD
     assert sum((c.usage_metadata or {}).get("total_tokens", 0) for c in chunks) == USAGE["total_tokens"]
+
+
+def _chunk(index: int, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    body = {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": index, "delta": delta, "finish_reason": finish}]}
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+def test_n2_stream_cuts_the_choice_whose_tool_call_carries_a_secret_and_keeps_the_other(
+        sidecar: ServerThread, upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    arguments = '{"to": "ops", "body": "the key is ' + AWS_KEY + ' for the deploy job, rotate it monthly"}'
+    head = {"tool_calls": [{"index": 0, "id": "call_9", "type": "function", "function": {"name": "send", "arguments": ""}}]}
+    raw = [_chunk(0, {"role": "assistant", "content": ""}), _chunk(1, {"role": "assistant", "content": None, **head})]
+    words = [w + " " for w in GOOD.split(" ")]
+    words[-1] = words[-1].rstrip()
+    for word, fragment in itertools.zip_longest(words, _fragments(arguments, 3)):  # the two choices interleaved
+        if fragment is not None:
+            raw.append(_chunk(1, {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]}))
+        if word is not None:
+            raw.append(_chunk(0, {"content": word}))
+    raw += [_chunk(0, {}, "stop"), _chunk(1, {}, "tool_calls"), b"data: [DONE]\n\n"]
+    upstream[0].reset(raw=raw)
+    chunks = _raw_stream(sidecar, key=TOOLS_KEY, n=2, tools=TOOLS)
+    sent = json.dumps(chunks)
+    assert "Q7XW" not in sent and "AKIA" not in sent
+    finishes = {c["index"]: c["finish_reason"] for ch in chunks[:-1] for c in ch["choices"] if c["finish_reason"]}
+    assert finishes == {0: "stop", 1: "content_filter"}
+    text = "".join(c["delta"].get("content") or "" for ch in chunks[:-1] for c in ch["choices"] if c["index"] == 0)
+    assert text == GOOD
