@@ -70,7 +70,7 @@ class FilterConfig(BaseModel):
             raise ValueError(f"expected a non-empty list of {', '.join(known)}")
         for item in value:
             if item not in known:
-                raise ValueError(f"unknown {info.field_name[:-1]} {item!r}; expected some of {', '.join(known)}")
+                raise ValueError(f"unknown {str(info.field_name)[:-1]} {item!r}; expected some of {', '.join(known)}")
         return tuple(dict.fromkeys(value))
 
     @field_validator("roles")
