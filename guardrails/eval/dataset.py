@@ -125,7 +125,8 @@ def parse_line(item: Any, where: str = "<line>", default_source: str = "") -> Ex
     messages = parse_messages(item["messages"]) if item.get("messages") is not None else None
     text = item.get("text") if messages is None else render_conversation(messages)
     if not isinstance(text, str):
-        raise ValueError(f"text: expected a string (or 'messages': a list of chat messages), got {_kind(text)}")
+        alternative = " (or 'messages': a list of chat messages)" if text is None else ""
+        raise ValueError(f"text: expected a string{alternative}, got {_kind(text)}")
     if messages is not None and "spans" in item:
         raise ValueError("spans: give 'text' with spans, not 'messages'")
     label = item.get("label")
