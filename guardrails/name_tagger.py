@@ -119,11 +119,13 @@ def candidates(tokens: list[Token]) -> list[bool]:
 
 @dataclass(frozen=True)
 class Doc:
-    """A tokenized text and what features need to know about all of it."""
+    """A tokenized text and what features need to know about all of it (lists padded by two)."""
 
     tokens: list[Token]
     candidates: list[bool]
-    flags: list[str]  # gazetteer flags per token ("-" for non-candidates)
+    flags: list[str]  # gazetteer flags per token ("-" for non-candidates), padded with "_"
+    lower: list[str]  # lower-cased tokens, padded with "<s>" / "</s>"
+    shapes: list[str]  # shape() of each token, padded with "_"
     lower_words: frozenset[str]  # words written in lower case somewhere in the text
     shouting: bool  # most words are upper case
 
@@ -131,54 +133,103 @@ class Doc:
     def of(cls, text: str, gaz: Gazetteer) -> "Doc":
         tokens = tokenize(text)
         cand = candidates(tokens)
-        for m in _PLACEHOLDER.finditer(text):  # <PERSON_1>, <EMAIL_ADDRESS>: the engine's placeholders
-            for k, t in enumerate(tokens):
-                if m.start() <= t.start < m.end():
-                    cand[k] = False
-        flags = [gaz.flags(t.text) if c else "-" for t, c in zip(tokens, cand)]
+        if "<" in text:
+            for m in _PLACEHOLDER.finditer(text):  # <PERSON_1>, <EMAIL_ADDRESS>: the engine's placeholders
+                for k, t in enumerate(tokens):
+                    if m.start() <= t.start < m.end():
+                        cand[k] = False
         words = [t.text for t in tokens if t.text[:1].isalpha()]
         upper = sum(1 for w in words if w.isupper() and len(w) > 1)
-        return cls(tokens, cand, flags, frozenset(w for w in words if w.islower()), upper * 2 > len(words) >= 3)
+        shouting = upper * 2 > len(words) >= 3
+        code = _code_ranges(text)
+        for k, t in enumerate(tokens):
+            if cand[k] and t.text[:1].isupper() and not _looks_like_a_name(text, t, gaz, shouting, code):
+                cand[k] = False
+        flags = [gaz.flags(t.text) if c else "-" for t, c in zip(tokens, cand)]
+        lower = [t.text.lower() for t in tokens]
+        return cls(
+            tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
+            ["_", "_", *(shape(t.text) for t in tokens), "_", "_"],
+            frozenset(w for w in words if w.islower()), shouting,
+        )
+
+
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]+`", re.DOTALL)
+_CAMEL_NAME = re.compile(r"(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von)[A-Z][^\W\d_A-Z]+")
+_CODE_BEFORE = frozenset("_.=(/\\[{<@#$:")
+_CODE_AFTER = frozenset("_(=[{/\\@")
+
+
+def _code_ranges(text: str) -> list[tuple[int, int]]:
+    """Markdown code (fenced blocks and `inline`): no names are looked for there."""
+    return [m.span() for m in _CODE.finditer(text)] if "`" in text else []
+
+
+def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code: list[tuple[int, int]]) -> bool:
+    """Rules out identifiers, constants and code before any scoring.
+
+    Kept: Title-case words and their hyphen / apostrophe compounds (Jean-Luc, O'Brien, McDonald).
+    Dropped: camelCase (TableCell), parts in other cases (PHP-FPM, US-standard), words glued to
+    code punctuation (os.path, foo_bar, Main(), key=Value), words inside Markdown code, and upper-case
+    words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
+    """
+    w = t.text
+    if any(s <= t.start < e for s, e in code):
+        return False
+    before = text[t.start - 1] if t.start else " "
+    after = text[t.end : t.end + 2]
+    if before in _CODE_BEFORE and not (before == "." and t.start > 1 and text[t.start - 2] in " \n") and before != ":":
+        return False
+    if after[:1] in _CODE_AFTER or (after[:1] == "." and after[1:2].isalnum()):
+        return False
+    if w.isupper():
+        low = w.lower()
+        return shouting or (low not in gaz.sets["word"] and any(low in gaz.sets[k] for k in ("first", "last", "place")))
+    for part in re.split(r"[-'’]", w):
+        if len(part) <= 2 and part.islower():
+            continue  # d'Artagnan, l'Aquila
+        if not (part[:1].isupper() and (part[1:].islower() or not part[1:] or _CAMEL_NAME.fullmatch(part))):
+            return False
+    return True
 
 
 def features(doc: Doc, i: int) -> list[str]:
     """Feature strings of token ``i`` of ``doc``."""
-    tokens, flags = doc.tokens, doc.flags
+    tokens = doc.tokens
     w = tokens[i].text
-    low = w.lower()
-
-    def word(j: int) -> str:
-        if j < 0:
-            return "<s>"
-        if j >= len(tokens):
-            return "</s>"
-        return tokens[j].text.lower()
-
-    def shp(j: int) -> str:
-        return shape(tokens[j].text) if 0 <= j < len(tokens) else "_"
-
-    def flg(j: int) -> str:
-        return flags[j] if 0 <= j < len(tokens) else "_"
-
-    p1, p2, n1, n2 = word(i - 1), word(i - 2), word(i + 1), word(i + 2)
-    start = i == 0 or (p1 in _SENTENCE_END and not (p1 == "." and p2 in TITLES))
-    start = start or tokens[i].new_line
-    sh = shape(w)
-    g = flags[i]
+    k = i + 2  # index into the padded lists
+    low, p1, p2, n1, n2 = doc.lower[k], doc.lower[k - 1], doc.lower[k - 2], doc.lower[k + 1], doc.lower[k + 2]
+    sh, p1sh, n1sh = doc.shapes[k], doc.shapes[k - 1], doc.shapes[k + 1]
+    g, p1g, n1g = doc.flags[k], doc.flags[k - 1], doc.flags[k + 1]
+    start = i == 0 or (p1 in _SENTENCE_END and not (p1 == "." and p2 in TITLES)) or tokens[i].new_line
+    lo = low in doc.lower_words
     return [
         "b", f"w={low}", f"sh={sh}", f"s3={low[-3:]}", f"s2={low[-2:]}", f"p3={low[:3]}", f"g={g}",
         f"st={start}", f"st|g={start}|{g}", f"len={min(len(w), 12)}", f"up={w.isupper()}",
         f"p1={p1}", f"p2={p2}", f"n1={n1}", f"n2={n2}", f"p2p1={p2} {p1}", f"n1n2={n1} {n2}",
-        f"p1sh={shp(i - 1)}", f"n1sh={shp(i + 1)}", f"p1g={flg(i - 1)}", f"n1g={flg(i + 1)}",
-        f"p1g|g={flg(i - 1)}|{g}", f"g|n1g={g}|{flg(i + 1)}", f"p1|g={p1}|{g}", f"g|n1={g}|{n1}",
+        f"p1sh={p1sh}", f"n1sh={n1sh}", f"p1g={p1g}", f"n1g={n1g}",
+        f"p1g|g={p1g}|{g}", f"g|n1g={g}|{n1g}", f"p1|g={p1}|{g}", f"g|n1={g}|{n1}",
         f"p1|sh={p1}|{sh}", f"sh|n1={sh}|{n1}", f"st|w={start}|{low}",
-        f"shs={shp(i - 1)}|{sh}|{shp(i + 1)}", f"g|st|n1sh={g}|{start}|{shp(i + 1)}",
-        f"lo={low in doc.lower_words}", f"lo|st={low in doc.lower_words}|{start}", f"sc={doc.shouting}|{sh}|{g}",
+        f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}",
+        f"lo={lo}", f"lo|st={lo}|{start}", f"sc={doc.shouting}|{sh}|{g}",
     ]
 
 
+_hash_cache: dict[str, int] = {}
+
+
 def hashed(feats: Iterable[str]) -> list[int]:
-    return [zlib.crc32(f.encode("utf-8")) & (N_FEATURES - 1) for f in feats]
+    """Column of each feature string (CRC-32, stable across processes; cached)."""
+    cache = _hash_cache
+    if len(cache) > 500_000:
+        cache.clear()
+    out = []
+    for f in feats:
+        h = cache.get(f)
+        if h is None:
+            h = cache[f] = zlib.crc32(f.encode("utf-8")) & (N_FEATURES - 1)
+        out.append(h)
+    return out
 
 
 class NameTagger:
@@ -200,9 +251,12 @@ class NameTagger:
 
     def probabilities(self, doc: Doc, rows: list[int]) -> np.ndarray:
         """Softmax over LABELS for the tokens at ``rows``."""
-        scores = np.empty((len(rows), len(LABELS)), dtype=np.float32)
-        for r, i in enumerate(rows):
-            scores[r] = self.weights[hashed(features(doc, i))].sum(axis=0)
+        columns: list[int] = []
+        offsets: list[int] = []
+        for i in rows:
+            offsets.append(len(columns))
+            columns.extend(hashed(features(doc, i)))
+        scores = np.add.reduceat(self.weights[columns], offsets, axis=0)
         scores += self.bias
         scores -= scores.max(axis=1, keepdims=True)
         np.exp(scores, out=scores)
@@ -215,15 +269,18 @@ class NameTagger:
         if not rows:
             return []
         probs = self.probabilities(doc, rows)
-        return decode(text, doc.tokens, rows, probs, self.threshold)
+        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags)
 
 
-def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, threshold: float) -> list[TaggedSpan]:
+def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, threshold: float,
+           flags: list[str] | None = None) -> list[TaggedSpan]:
     """Join adjacent name tokens (particles inside allowed) into spans.
 
     A token is a name token when ``1 - P(O)`` reaches ``threshold``; a span takes the label its
     tokens favour together (so "Graham Whitlock" stays one PERSON even if "Graham" alone looks like
-    a town) and scores the mean ``1 - P(O)`` of its words.
+    a town) and scores the mean ``1 - P(O)`` of its words. A span right after a form of address
+    ("Mrs. Lennox"), or of several words that start with a first name that is no place ("Marta
+    Palermo"), is a PERSON whatever the gazetteer of places says.
     """
     entity_p: dict[int, np.ndarray] = {}
     for r, i in enumerate(rows):
@@ -247,10 +304,17 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
             continue
         run = [entity_p[t] for t in range(i, j + 1) if not _is_particle(tokens[t])]
         total = np.sum(run, axis=0)
-        label = LABELS[1] if total[1] >= total[2] else LABELS[2]
-        spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, float(np.mean([1.0 - p[0] for p in run]))))
+        label = LABELS[1] if total[1] >= total[2] or _person_cue(tokens, i, j, flags) else LABELS[2]
+        spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
         i = j + 1
     return spans
+
+
+def _person_cue(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
+    before = [t.text.lower() for t in tokens[max(0, i - 2) : i]]
+    if before and (before[-1] in ADDRESS_FORMS or before[-1] == "." and len(before) == 2 and before[0] in ADDRESS_FORMS):
+        return True
+    return flags is not None and j > i and "f" in flags[i] and "p" not in flags[i]
 
 
 def _is_particle(token: Token) -> bool:
@@ -258,9 +322,8 @@ def _is_particle(token: Token) -> bool:
 
 
 def _adjacent(text: str, a: Token, b: Token) -> bool:
-    """Tokens of one name: separated by one or two spaces (no line break, no punctuation)."""
-    gap = text[a.end : b.start]
-    return 0 < len(gap) <= 2 and gap.isspace() and "\n" not in gap
+    """Tokens of one name: separated by one or two spaces (no tab, line break or punctuation)."""
+    return text[a.end : b.start] in (" ", "  ", "\u00a0")
 
 
 def shared_tagger() -> NameTagger:

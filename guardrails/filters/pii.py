@@ -33,8 +33,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_ENTITIES = (
     "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "CRYPTO",
     "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "UK_NINO", "MAC_ADDRESS",
-    "MEDICAL_LICENSE", "PERSON", "LOCATION",
+    "MEDICAL_LICENSE",
 )
+# Found by the shipped name tagger without any model; listed in entities: to turn them on.
+NAME_ENTITIES = ("PERSON", "LOCATION")
 # Score thresholds of the shipped name tagger's entities unless the policy's thresholds: says otherwise
 # (a ner_model's scores use the entry's threshold). Chosen on synthetic sentences; docs/pii.md.
 DEFAULT_THRESHOLDS = {"PERSON": 0.9, "LOCATION": 0.9}
@@ -96,7 +98,8 @@ class PiiConfig(FilterConfig):
     ner_labels: dict[str, str] = Field(default_factory=dict, description="NER model label -> entity type, added to the defaults.")
     offline: bool = Field(False, description="Never fetch a transformers ner_model from the hub (set by the policy's offline: true).")
     entities: tuple[str, ...] | None = Field(
-        None, description="Entity types to find; default: the common pattern entities, PERSON and LOCATION (plus ORGANIZATION with ner_model)."
+        None, description="Entity types to find; default: the common pattern entities (plus PERSON, LOCATION, ORGANIZATION with ner_model). "
+        "PERSON and LOCATION work without a model (the shipped tagger) when listed here."
     )
     thresholds: dict[str, Threshold] = Field(default_factory=dict, description="Per-entity score thresholds (override threshold).")
     languages: tuple[str, ...] = Field(("en",), min_length=1, description="Languages whose recognizers run (each adds one pass).")

@@ -29,11 +29,11 @@ def _guard(entry: dict[str, object], output: dict[str, object] | None = None) ->
 
 def test_real_spacy_pipeline_finds_a_name_the_pattern_only_path_does_not() -> None:
     spacy_guard = _guard({"action": "redact", "ner_model": MODEL})
-    default_guard = _guard({"action": "redact"})
+    tagger_guard = _guard({"action": "redact", "entities": ["PERSON", "LOCATION"]})
     pattern_guard = _guard({"action": "redact", "entities": ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]})
     assert spacy_guard.check_input(LOWER_CASE_NAME).text == "<PERSON> called yesterday about the refund"
     assert pattern_guard.check_input(LOWER_CASE_NAME).violations == ()
-    assert default_guard.check_input(LOWER_CASE_NAME).violations == ()
+    assert tagger_guard.check_input(LOWER_CASE_NAME).violations == ()
 
 
 def test_real_spacy_pipeline_keeps_pattern_entities_and_restores_pseudonyms() -> None:

@@ -15,15 +15,17 @@ from guardrails.pii_phone import plausible_phone
 from tests.helpers.pii_cases import load_cases
 
 _guards: dict[str, Guard] = {}
+ENTITIES = ["PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]
 
 
 def guard(input_entry: dict[str, Any], output_entry: dict[str, Any] | None = None) -> Guard:
+    """One pii entry per stage, looking for names, places and a few pattern entities (cached)."""
     key = repr((input_entry, output_entry))
     if key not in _guards:
         _guards[key] = Guard.from_policy({
             "name": "names",
-            "input": [{"filter": "pii", **input_entry}],
-            "output": [{"filter": "pii", **output_entry}] if output_entry else [],
+            "input": [{"filter": "pii", "entities": ENTITIES, **input_entry}],
+            "output": [{"filter": "pii", "entities": ENTITIES, **output_entry}] if output_entry else [],
         })
     return _guards[key]
 
@@ -64,6 +66,20 @@ def test_multilingual_pseudonymize_restored_across_a_streamed_answer() -> None:
     text = "".join(pieces) + stream.finish()
     expected = answer.replace("<PERSON_1>", "Günther Kowalczyk").replace("<LOCATION_1>", "Regensburg").replace("<PERSON_2>", "Séverine Dufresne")
     assert text == expected
+
+
+def test_default_policy_flags_names_and_places_without_changing_them() -> None:
+    g = Guard.from_policy("default")
+    text = "My name is Priya Raman, I live in Leeds; mail priya@example.org"
+    v = g.check_input(text)
+    assert v.allowed and v.text == "My name is Priya Raman, I live in Leeds; mail <EMAIL_ADDRESS>"
+    flagged = sorted((s.label, text[s.start : s.end]) for x in v.violations for s in x.spans if s.label in ("PERSON", "LOCATION"))
+    assert flagged == [("LOCATION", "Leeds"), ("PERSON", "Priya Raman")]
+
+
+def test_names_not_looked_for_unless_listed() -> None:
+    plain = Guard.from_policy({"name": "plain", "input": [{"filter": "pii", "action": "redact"}]})
+    assert plain.check_input("My name is Priya Raman.").violations == ()
 
 
 def test_new_name_written_by_the_model_is_redacted_not_restored() -> None:
