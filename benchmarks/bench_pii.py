@@ -192,7 +192,7 @@ def detectors(spacy_model: str | None) -> dict[str, Callable[[str], list[tuple[i
                                               analyzer.analyze(t, language="en", entities=list(PATTERN_ONLY), score_threshold=0.4)],
         "pattern-only": pattern,
         "shipped tagger": of_filter({"entities": list(WITH_NAMES)}),
-        "names only, context_words: false (default policy's pii_names)": of_filter({"entities": ["PERSON", "LOCATION"], "context_words": False}),
+        "names only, context_words: false (docs/pii.md's pii_names)": of_filter({"entities": ["PERSON", "LOCATION"], "context_words": False}),
     }
     if spacy_model:
         out[f"presidio+spaCy ({spacy_model})"] = of_filter({"ner_model": spacy_model, "entities": list(WITH_NAMES)})
@@ -241,7 +241,7 @@ def run_accuracy(spacy_model: str | None, scale: float) -> None:
 
 def run_benign(detect: Callable[[str], list[tuple[int, int, str]]]) -> None:
     root = DATA.parent
-    print("\nbenign real prompts with any PERSON / LOCATION finding (shipped tagger, default thresholds: what the default policy flags)")
+    print("\nbenign real prompts with any PERSON / LOCATION finding (shipped tagger, default thresholds)")
     rng = random.Random(0)
     for name in BENIGN:
         path = root / name

@@ -27,7 +27,6 @@ LABELS = ("O", "PERSON", "LOCATION")
 N_FEATURES = 1 << 18
 GAZETTEER_KINDS = ("first", "last", "place", "word")  # word: frequent words of the languages
 
-# Words, with inner apostrophes and hyphens (O'Brien, Jean-Luc), or one other visible character.
 # Words, joined over hyphens and apostrophes (O'Brien, Jean-Luc, You're); a possessive 's is split off.
 _TOKEN = re.compile(r"[^\W\d_]+(?:(?:-|['’](?![sS]\b))[^\W\d_]+)*|\d+|\S")
 PARTICLES = frozenset({
@@ -269,12 +268,12 @@ class NameTagger:
         if not rows:
             return []
         probs = self.probabilities(doc, rows)
-        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags)
+        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags[2:-2])
 
 
 def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, threshold: float,
            flags: list[str] | None = None) -> list[TaggedSpan]:
-    """Join adjacent name tokens (particles inside allowed) into spans.
+    """Join adjacent name tokens (particles inside allowed) into spans; ``flags``: gazetteer flags per token.
 
     A token is a name token when ``1 - P(O)`` reaches ``threshold``; a span takes the label its
     tokens favour together (so "Graham Whitlock" stays one PERSON even if "Graham" alone looks like

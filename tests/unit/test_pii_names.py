@@ -68,13 +68,10 @@ def test_multilingual_pseudonymize_restored_across_a_streamed_answer() -> None:
     assert text == expected
 
 
-def test_default_policy_flags_names_and_places_without_changing_them() -> None:
-    g = Guard.from_policy("default")
+def test_default_policy_leaves_names_and_places_alone() -> None:
     text = "My name is Priya Raman, I live in Leeds; mail priya@example.org"
-    v = g.check_input(text)
-    assert v.allowed and v.text == "My name is Priya Raman, I live in Leeds; mail <EMAIL_ADDRESS>"
-    flagged = sorted((s.label, text[s.start : s.end]) for x in v.violations for s in x.spans if s.label in ("PERSON", "LOCATION"))
-    assert flagged == [("LOCATION", "Leeds"), ("PERSON", "Priya Raman")]
+    v = Guard.from_policy("default").check_input(text)
+    assert v.text == "My name is Priya Raman, I live in Leeds; mail <EMAIL_ADDRESS>"
 
 
 def test_names_not_looked_for_unless_listed() -> None:
