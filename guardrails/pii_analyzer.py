@@ -47,6 +47,8 @@ PATTERN_ENTITIES = frozenset({
 })
 # Entities only a NER model finds (after label mapping).
 NER_ENTITIES = frozenset({"PERSON", "LOCATION", "ORGANIZATION", "NRP"})
+# Entities of the shipped name tagger (guardrails.name_tagger), used when no ner_model is set.
+TAGGER_ENTITIES = frozenset({"PERSON", "LOCATION"})
 DEFAULT_NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
 
 # NER model label -> Presidio entity (spaCy OntoNotes and CoNLL-style labels).
@@ -185,8 +187,10 @@ def shared_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: bo
 
 
 def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: bool = True) -> "AnalyzerEngine":
-    """Build an AnalyzerEngine with every pattern recognizer for ``languages`` and optional NER.
+    """Build an AnalyzerEngine with every pattern recognizer for ``languages`` and a NER path.
 
+    Without ``ner`` the shipped name tagger finds PERSON and LOCATION (all its languages at once,
+    so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     """
     import_presidio()
@@ -223,6 +227,8 @@ def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: boo
         model = _HfNer(ner.model, mapping)
         for lang in languages:
             registry.add_recognizer(model.recognizer(lang))
+    else:
+        registry.add_recognizer(_tagger_recognizer(languages[0]))
     return AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine if context else noop,
@@ -332,6 +338,31 @@ def _tokenizer_engine_class() -> Any:
             )
 
     return TokenizerNlpEngine
+
+
+def _tagger_recognizer(language: str) -> Any:
+    """A Presidio recognizer over the shipped PERSON / LOCATION tagger (weights load on first use)."""
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    from guardrails.name_tagger import shared_tagger
+
+    class NameTaggerRecognizer(EntityRecognizer):
+        def load(self) -> None:
+            """Weights load on the first analyze (shared_tagger)."""
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            wanted = set(entities) & TAGGER_ENTITIES
+            if not wanted:
+                return []
+            name: str = "NameTaggerRecognizer"
+            return [
+                RecognizerResult(s.label, s.start, s.end, round(s.score, 4),
+                                 recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: name,
+                                                       RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id})
+                for s in shared_tagger().tag(text) if s.label in wanted
+            ]
+
+    return NameTaggerRecognizer(supported_entities=sorted(TAGGER_ENTITIES), supported_language=language, name="NameTaggerRecognizer")
 
 
 class _HfNer:

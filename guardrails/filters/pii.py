@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from guardrails.errors import FilterLoadError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.linear_regex import MAX_PATTERNS, compile_linear
+from guardrails.pii_phone import plausible_phone
 from guardrails.thresholds import Threshold
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
@@ -34,6 +35,11 @@ DEFAULT_ENTITIES = (
     "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER", "US_DRIVER_LICENSE", "UK_NINO", "MAC_ADDRESS",
     "MEDICAL_LICENSE",
 )
+# Found by the shipped name tagger without any model; listed in entities: to turn them on.
+NAME_ENTITIES = ("PERSON", "LOCATION")
+# Score thresholds of the shipped name tagger's entities unless the policy's thresholds: says otherwise
+# (a ner_model's scores use the entry's threshold). Chosen on synthetic sentences; docs/pii.md.
+DEFAULT_THRESHOLDS = {"PERSON": 0.9, "LOCATION": 0.9}
 HASH_KEY_ENV = "GUARDRAILS_PII_KEY"
 _ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _WARM_UP = "warm-up: test@example.com, 192.168.10.1, +1 212 555 0199, 4111 1111 1111 1111, https://example.com"
@@ -92,7 +98,8 @@ class PiiConfig(FilterConfig):
     ner_labels: dict[str, str] = Field(default_factory=dict, description="NER model label -> entity type, added to the defaults.")
     offline: bool = Field(False, description="Never fetch a transformers ner_model from the hub (set by the policy's offline: true).")
     entities: tuple[str, ...] | None = Field(
-        None, description="Entity types to find; default: the pattern entities (plus PERSON, LOCATION, ORGANIZATION with ner_model)."
+        None, description="Entity types to find; default: the common pattern entities (plus PERSON, LOCATION, ORGANIZATION with ner_model). "
+        "PERSON and LOCATION work without a model (the shipped tagger) when listed here."
     )
     thresholds: dict[str, Threshold] = Field(default_factory=dict, description="Per-entity score thresholds (override threshold).")
     languages: tuple[str, ...] = Field(("en",), min_length=1, description="Languages whose recognizers run (each adds one pass).")
@@ -131,17 +138,17 @@ class PiiConfig(FilterConfig):
     def _known_entities(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None or "recognizers" not in info.data:
             return value  # a broken recognizers: entry is reported on its own
-        from guardrails.pii_analyzer import NER_ENTITIES, NER_LABELS, PATTERN_ENTITIES
+        from guardrails.pii_analyzer import NER_ENTITIES, NER_LABELS, PATTERN_ENTITIES, TAGGER_ENTITIES
 
         custom = {r.entity for r in info.data["recognizers"]}
         ner = (set(NER_ENTITIES) | set(NER_LABELS.values()) | set(info.data.get("ner_labels", {}).values())) if info.data.get("ner_model") else set()
-        known = PATTERN_ENTITIES | custom | ner
+        known = PATTERN_ENTITIES | TAGGER_ENTITIES | custom | ner
         for entity in value:
             if entity in known:
                 continue
             if entity in NER_ENTITIES:
                 raise ValueError(
-                    f"entity {entity!r} needs a NER model: set ner_model: to a spaCy pipeline "
+                    f"entity {entity!r} needs a NER model (the shipped tagger finds PERSON and LOCATION only): set ner_model: to a spaCy pipeline "
                     f"(e.g. en_core_web_sm, installed with pip) or a transformers token-classification folder"
                 )
             close = difflib.get_close_matches(entity, sorted(known | NER_ENTITIES), n=1)
@@ -166,6 +173,13 @@ class PiiConfig(FilterConfig):
         base = self.entities if self.entities is not None else DEFAULT_ENTITIES + (DEFAULT_NER_ENTITIES if self.ner_model else ())
         extra = tuple(r.entity for r in self.recognizers if r.entity not in base)
         return tuple(dict.fromkeys(base + extra))
+
+    def threshold_of(self, entity: str, default: float) -> float:
+        """The score an entity needs: the policy's thresholds:, else the shipped tagger's default (no
+        ner_model), else ``default``."""
+        if entity in self.thresholds:
+            return float(self.thresholds[entity])
+        return default if self.ner_model else DEFAULT_THRESHOLDS.get(entity, default)
 
 
 _process_key_lock = threading.Lock()
@@ -202,7 +216,11 @@ class PiiFilter(BaseFilter):
         self._custom: dict[str, list[Any]] = {}
         self._allowed = _allow_list_matcher(config)
         self._hash_key = b""
-        self._min_threshold = min([self.threshold, *config.thresholds.values()])
+        self._thresholds = {e: config.threshold_of(e, self.threshold) for e in self.entities}
+        self._min_threshold = min([self.threshold, *self._thresholds.values()])
+
+    def threshold_for(self, category: str, ctx: Context) -> float:
+        return self._thresholds.get(category, super().threshold_for(category, ctx))
 
     def is_light(self) -> bool:
         return self.config.ner_model is None  # pattern recognizers only; an NER model is not light
@@ -244,7 +262,7 @@ class PiiFilter(BaseFilter):
         scores = dict(zero)
         for r in results:
             scores[r.entity_type] = max(scores.get(r.entity_type, 0.0), r.score)
-        kept = [r for r in results if r.score >= self.config.thresholds.get(r.entity_type, self.threshold)]
+        kept = [r for r in results if r.score >= self._thresholds.get(r.entity_type, self.threshold)]
         if ctx.stage is Stage.OUTPUT and ctx.vault:
             kept = _outside_placeholders(kept, text, ctx.vault)
         kept = _drop_contained(kept)
@@ -278,6 +296,8 @@ class PiiFilter(BaseFilter):
             )
             for r in found:
                 key = (r.entity_type, r.start, r.end)
+                if r.entity_type == "PHONE_NUMBER" and not plausible_phone(text, r.start, r.end):
+                    continue
                 if key not in seen and not self._allowed(text[r.start : r.end]):
                     seen.add(key)
                     results.append(r)

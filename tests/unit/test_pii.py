@@ -368,7 +368,7 @@ def test_pii_custom_recognizer_context_word_required_for_weak_pattern(tmp_path: 
     ("entry", "message"),
     [
         ("entities: [EMAIL_ADRESS]", "policy.yaml:5: input[0].entities: unknown entity 'EMAIL_ADRESS' (did you mean 'EMAIL_ADDRESS'?)"),
-        ("entities: [PERSON]", "needs a NER model: set ner_model:"),
+        ("entities: [ORGANIZATION]", "needs a NER model (the shipped tagger finds PERSON and LOCATION only): set ner_model:"),
         ("recognizers: [{entity: EMP_ID, patterns: [{regex: '(unclosed'}]}]", "not a valid regular expression"),
         ("recognizers: [{entity: EMP_ID}]", "needs 'patterns' or 'deny_list'"),
         ("recognizers: [{entity: emp_id, deny_list: [x]}]", "expected an upper-case entity name"),

@@ -1,0 +1,330 @@
+"""Offline PERSON / LOCATION tagger: capitalised-token candidates scored by a small linear model.
+
+No network, no spaCy, no scikit-learn: a regex tokenizer, hashed features (word, shape, affixes,
+context words and cues, gazetteer membership of first names, last names and places) and a
+softmax over ``O / PERSON / LOCATION`` computed with numpy. Runs of tagged tokens (with name
+particles such as "van der", "de la", "von" between them) become spans. Weights and
+gazetteers ship under ``guardrails/data/pii_names`` and load on first use; the script that makes
+them is ``scripts/train_pii_names.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from guardrails.runtime import shared_model
+
+DATA_DIR = Path(__file__).resolve().parent / "data" / "pii_names"
+LABELS = ("O", "PERSON", "LOCATION")
+N_FEATURES = 1 << 18
+GAZETTEER_KINDS = ("first", "last", "place", "word")  # word: frequent words of the languages
+
+# Words, joined over hyphens and apostrophes (O'Brien, Jean-Luc, You're); a possessive 's is split off.
+_TOKEN = re.compile(r"[^\W\d_]+(?:(?:-|['’](?![sS]\b))[^\W\d_]+)*|\d+|\S")
+PARTICLES = frozenset({
+    "van", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "do", "du", "la", "le", "von", "zu",
+    "y", "ten", "ter", "'t", "bin", "ibn", "al", "mc", "st",
+})
+# Forms of address: never part of a name span (a name after them is).
+ADDRESS_FORMS = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "m", "mme", "mlle", "monsieur", "madame",
+    "mademoiselle", "sr", "sra", "srta", "señor", "señora", "don", "doña", "sig", "signor", "signora", "dott",
+    "senhor", "senhora", "dhr", "mevr", "meneer", "mevrouw", "pan", "pani", "panie", "panią",
+})
+# Abbreviations whose full stop does not end a sentence (titles before a name).
+TITLES = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "sr", "sra", "srta", "jr", "mme", "mlle", "hr", "fr", "sig", "dott", "ing", "mgr", "dhr", "mevr"})
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
+_SENTENCE_END = frozenset({".", "!", "?", ":", ";", "\n", '"', "“", "«", "(", "-", "–", "*", "#", ">"})
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    new_line: bool = False  # a line break comes before it
+
+
+@dataclass(frozen=True)
+class TaggedSpan:
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+def tokenize(text: str) -> list[Token]:
+    out: list[Token] = []
+    end = 0
+    for m in _TOKEN.finditer(text):
+        out.append(Token(m.group(), m.start(), m.end(), "\n" in text[end : m.start()]))
+        end = m.end()
+    return out
+
+
+def is_capitalised(word: str) -> bool:
+    return word[:1].isupper() and word[:1].isalpha()
+
+
+def shape(word: str) -> str:
+    """Letter classes with repeats collapsed: Xx, X, x, Xx-Xx, d, ."""
+    out: list[str] = []
+    for c in word:
+        k = "X" if c.isupper() else "x" if c.isalpha() else "d" if c.isdigit() else c
+        if not out or out[-1] != k:
+            out.append(k)
+    return "".join(out)[:6]
+
+
+class Gazetteer:
+    """Lower-cased tokens by kind: first names, last names, places (cities, regions, countries), common words."""
+
+    def __init__(self, sets: dict[str, frozenset[str]]) -> None:
+        self.sets = {k: sets.get(k, frozenset()) for k in GAZETTEER_KINDS}
+
+    @classmethod
+    def load(cls, path: Path) -> "Gazetteer":
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            raw = json.load(fh)
+        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS})
+
+    def flags(self, word: str) -> str:
+        low = word.lower()
+        return "".join(k[0] for k in GAZETTEER_KINDS if low in self.sets[k]) or "-"
+
+
+def candidates(tokens: list[Token]) -> list[bool]:
+    """Tokens that may be part of a name: capitalised words, and particles between two of them."""
+    cap = [len(t.text) > 1 and is_capitalised(t.text) for t in tokens]
+    out = list(cap)
+    for i, t in enumerate(tokens):
+        if not cap[i] and t.text.lower() in PARTICLES:
+            j = i + 1
+            while j < len(tokens) and tokens[j].text.lower() in PARTICLES and not cap[j]:
+                j += 1
+            if i > 0 and cap[i - 1] and j < len(tokens) and cap[j]:
+                for k in range(i, j):
+                    out[k] = True
+    return out
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A tokenized text and what features need to know about all of it (lists padded by two)."""
+
+    tokens: list[Token]
+    candidates: list[bool]
+    flags: list[str]  # gazetteer flags per token ("-" for non-candidates), padded with "_"
+    lower: list[str]  # lower-cased tokens, padded with "<s>" / "</s>"
+    shapes: list[str]  # shape() of each token, padded with "_"
+    lower_words: frozenset[str]  # words written in lower case somewhere in the text
+    shouting: bool  # most words are upper case
+
+    @classmethod
+    def of(cls, text: str, gaz: Gazetteer) -> "Doc":
+        tokens = tokenize(text)
+        cand = candidates(tokens)
+        if "<" in text:
+            for m in _PLACEHOLDER.finditer(text):  # <PERSON_1>, <EMAIL_ADDRESS>: the engine's placeholders
+                for k, t in enumerate(tokens):
+                    if m.start() <= t.start < m.end():
+                        cand[k] = False
+        words = [t.text for t in tokens if t.text[:1].isalpha()]
+        upper = sum(1 for w in words if w.isupper() and len(w) > 1)
+        shouting = upper * 2 > len(words) >= 3
+        code = _code_ranges(text)
+        for k, t in enumerate(tokens):
+            if cand[k] and t.text[:1].isupper() and not _looks_like_a_name(text, t, gaz, shouting, code):
+                cand[k] = False
+        flags = [gaz.flags(t.text) if c else "-" for t, c in zip(tokens, cand)]
+        lower = [t.text.lower() for t in tokens]
+        return cls(
+            tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
+            ["_", "_", *(shape(t.text) for t in tokens), "_", "_"],
+            frozenset(w for w in words if w.islower()), shouting,
+        )
+
+
+_CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]+`", re.DOTALL)
+_CAMEL_NAME = re.compile(r"(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von)[A-Z][^\W\d_A-Z]+")
+_CODE_BEFORE = frozenset("_.=(/\\[{<@#$:")
+_CODE_AFTER = frozenset("_(=[{/\\@")
+
+
+def _code_ranges(text: str) -> list[tuple[int, int]]:
+    """Markdown code (fenced blocks and `inline`): no names are looked for there."""
+    return [m.span() for m in _CODE.finditer(text)] if "`" in text else []
+
+
+def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code: list[tuple[int, int]]) -> bool:
+    """Rules out identifiers, constants and code before any scoring.
+
+    Kept: Title-case words and their hyphen / apostrophe compounds (Jean-Luc, O'Brien, McDonald).
+    Dropped: camelCase (TableCell), parts in other cases (PHP-FPM, US-standard), words glued to
+    code punctuation (os.path, foo_bar, Main(), key=Value), words inside Markdown code, and upper-case
+    words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
+    """
+    w = t.text
+    if any(s <= t.start < e for s, e in code):
+        return False
+    before = text[t.start - 1] if t.start else " "
+    after = text[t.end : t.end + 2]
+    if before in _CODE_BEFORE and not (before == "." and t.start > 1 and text[t.start - 2] in " \n") and before != ":":
+        return False
+    if after[:1] in _CODE_AFTER or (after[:1] == "." and after[1:2].isalnum()):
+        return False
+    if w.isupper():
+        low = w.lower()
+        return shouting or (low not in gaz.sets["word"] and any(low in gaz.sets[k] for k in ("first", "last", "place")))
+    for part in re.split(r"[-'’]", w):
+        if len(part) <= 2 and part.islower():
+            continue  # d'Artagnan, l'Aquila
+        if not (part[:1].isupper() and (part[1:].islower() or not part[1:] or _CAMEL_NAME.fullmatch(part))):
+            return False
+    return True
+
+
+def features(doc: Doc, i: int) -> list[str]:
+    """Feature strings of token ``i`` of ``doc``."""
+    tokens = doc.tokens
+    w = tokens[i].text
+    k = i + 2  # index into the padded lists
+    low, p1, p2, n1, n2 = doc.lower[k], doc.lower[k - 1], doc.lower[k - 2], doc.lower[k + 1], doc.lower[k + 2]
+    sh, p1sh, n1sh = doc.shapes[k], doc.shapes[k - 1], doc.shapes[k + 1]
+    g, p1g, n1g = doc.flags[k], doc.flags[k - 1], doc.flags[k + 1]
+    start = i == 0 or (p1 in _SENTENCE_END and not (p1 == "." and p2 in TITLES)) or tokens[i].new_line
+    lo = low in doc.lower_words
+    return [
+        "b", f"w={low}", f"sh={sh}", f"s3={low[-3:]}", f"s2={low[-2:]}", f"p3={low[:3]}", f"g={g}",
+        f"st={start}", f"st|g={start}|{g}", f"len={min(len(w), 12)}", f"up={w.isupper()}",
+        f"p1={p1}", f"p2={p2}", f"n1={n1}", f"n2={n2}", f"p2p1={p2} {p1}", f"n1n2={n1} {n2}",
+        f"p1sh={p1sh}", f"n1sh={n1sh}", f"p1g={p1g}", f"n1g={n1g}",
+        f"p1g|g={p1g}|{g}", f"g|n1g={g}|{n1g}", f"p1|g={p1}|{g}", f"g|n1={g}|{n1}",
+        f"p1|sh={p1}|{sh}", f"sh|n1={sh}|{n1}", f"st|w={start}|{low}",
+        f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}",
+        f"lo={lo}", f"lo|st={lo}|{start}", f"sc={doc.shouting}|{sh}|{g}",
+    ]
+
+
+_hash_cache: dict[str, int] = {}
+
+
+def hashed(feats: Iterable[str]) -> list[int]:
+    """Column of each feature string (CRC-32, stable across processes; cached)."""
+    cache = _hash_cache
+    if len(cache) > 500_000:
+        cache.clear()
+    out = []
+    for f in feats:
+        h = cache.get(f)
+        if h is None:
+            h = cache[f] = zlib.crc32(f.encode("utf-8")) & (N_FEATURES - 1)
+        out.append(h)
+    return out
+
+
+class NameTagger:
+    """Tags PERSON and LOCATION spans in text of any of the trained languages."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, gazetteer: Gazetteer, threshold: float = 0.5) -> None:
+        self.weights = weights  # (N_FEATURES, len(LABELS)) float32
+        self.bias = bias
+        self.gazetteer = gazetteer
+        self.threshold = threshold
+
+    @classmethod
+    def load(cls, folder: Path = DATA_DIR) -> "NameTagger":
+        with np.load(folder / "model.npz", allow_pickle=False) as data:
+            weights = data["weights"].astype(np.float32)
+            bias = data["bias"].astype(np.float32)
+            threshold = float(data["threshold"])
+        return cls(weights, bias, Gazetteer.load(folder / "gazetteer.json.gz"), threshold)
+
+    def probabilities(self, doc: Doc, rows: list[int]) -> np.ndarray:
+        """Softmax over LABELS for the tokens at ``rows``."""
+        columns: list[int] = []
+        offsets: list[int] = []
+        for i in rows:
+            offsets.append(len(columns))
+            columns.extend(hashed(features(doc, i)))
+        scores = np.add.reduceat(self.weights[columns], offsets, axis=0)
+        scores += self.bias
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def tag(self, text: str) -> list[TaggedSpan]:
+        doc = Doc.of(text, self.gazetteer)
+        rows = [i for i, c in enumerate(doc.candidates) if c]
+        if not rows:
+            return []
+        probs = self.probabilities(doc, rows)
+        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags[2:-2])
+
+
+def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, threshold: float,
+           flags: list[str] | None = None) -> list[TaggedSpan]:
+    """Join adjacent name tokens (particles inside allowed) into spans; ``flags``: gazetteer flags per token.
+
+    A token is a name token when ``1 - P(O)`` reaches ``threshold``; a span takes the label its
+    tokens favour together (so "Graham Whitlock" stays one PERSON even if "Graham" alone looks like
+    a town) and scores the mean ``1 - P(O)`` of its words. A span right after a form of address
+    ("Mrs. Lennox"), or of several words that start with a first name that is no place ("Marta
+    Palermo"), is a PERSON whatever the gazetteer of places says.
+    """
+    entity_p: dict[int, np.ndarray] = {}
+    for r, i in enumerate(rows):
+        if 1.0 - probs[r, 0] >= (min(threshold, 0.3) if _is_particle(tokens[i]) else threshold):
+            entity_p[i] = probs[r]
+    spans: list[TaggedSpan] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        if i not in entity_p or _is_particle(tokens[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and (j + 1) in entity_p and _adjacent(text, tokens[j], tokens[j + 1]):
+            j += 1
+        while j > i and _is_particle(tokens[j]):
+            j -= 1
+        while i < j and tokens[i].text.lower() in ADDRESS_FORMS:
+            i += 1
+        if tokens[i].text.lower() in ADDRESS_FORMS:
+            i = j + 1
+            continue
+        run = [entity_p[t] for t in range(i, j + 1) if not _is_particle(tokens[t])]
+        total = np.sum(run, axis=0)
+        label = LABELS[1] if total[1] >= total[2] or _person_cue(tokens, i, j, flags) else LABELS[2]
+        spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
+        i = j + 1
+    return spans
+
+
+def _person_cue(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
+    before = [t.text.lower() for t in tokens[max(0, i - 2) : i]]
+    if before and (before[-1] in ADDRESS_FORMS or before[-1] == "." and len(before) == 2 and before[0] in ADDRESS_FORMS):
+        return True
+    return flags is not None and j > i and "f" in flags[i] and "p" not in flags[i]
+
+
+def _is_particle(token: Token) -> bool:
+    return token.text.lower() in PARTICLES and not is_capitalised(token.text)
+
+
+def _adjacent(text: str, a: Token, b: Token) -> bool:
+    """Tokens of one name: separated by one or two spaces (no tab, line break or punctuation)."""
+    return text[a.end : b.start] in (" ", "  ", "\u00a0")
+
+
+def shared_tagger() -> NameTagger:
+    """The process-wide tagger, loaded on first use."""
+    return shared_model(("pii-name-tagger", str(DATA_DIR)), NameTagger.load)

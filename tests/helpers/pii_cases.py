@@ -1,0 +1,37 @@
+"""Hand-written multilingual PII cases (tests/fixtures/pii_multilingual.txt): never used for training."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CASES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "pii_multilingual.txt"
+_MARK = re.compile(r"\[([^\]]+)\]\(([A-Z_]+)\)")
+
+
+@dataclass(frozen=True)
+class Case:
+    language: str
+    text: str
+    spans: tuple[tuple[int, int, str], ...]  # (start, end, entity), end exclusive
+
+    def values(self, entity: str) -> list[str]:
+        return [self.text[s:e] for s, e, t in self.spans if t == entity]
+
+
+def parse(line: str) -> Case:
+    """``lang<TAB>text`` with entities marked ``[value](TYPE)``."""
+    language, marked = line.rstrip("\n").split("\t", 1)
+    text, spans, pos = "", [], 0
+    for m in _MARK.finditer(marked):
+        text += marked[pos : m.start()]
+        spans.append((len(text), len(text) + len(m.group(1)), m.group(2)))
+        text += m.group(1)
+        pos = m.end()
+    return Case(language, text + marked[pos:], tuple(spans))
+
+
+def load_cases(path: Path = CASES_FILE) -> list[Case]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [parse(line) for line in lines if line.strip() and not line.startswith("#")]

@@ -1,0 +1,196 @@
+"""Names and places without a model download: the shipped tagger through the ``pii`` filter, and phone precision."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from guardrails import Context, Guard
+from guardrails.errors import PolicyError
+from guardrails.filters.pii import PiiConfig
+from guardrails.name_tagger import NameTagger, shared_tagger, tokenize
+from guardrails.pii_phone import plausible_phone
+from tests.helpers.pii_cases import load_cases
+
+_guards: dict[str, Guard] = {}
+ENTITIES = ["PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]
+
+
+def guard(input_entry: dict[str, Any], output_entry: dict[str, Any] | None = None) -> Guard:
+    """One pii entry per stage, looking for names, places and a few pattern entities (cached)."""
+    key = repr((input_entry, output_entry))
+    if key not in _guards:
+        _guards[key] = Guard.from_policy({
+            "name": "names",
+            "input": [{"filter": "pii", "entities": ENTITIES, **input_entry}],
+            "output": [{"filter": "pii", "entities": ENTITIES, **output_entry}] if output_entry else [],
+        })
+    return _guards[key]
+
+
+def found(text: str, **entry: Any) -> list[tuple[str, str]]:
+    v = guard({"action": "flag", **entry}).check_input(text)
+    return sorted((s.label, text[s.start : s.end]) for x in v.violations for s in x.spans)
+
+
+# -- names and places in eight languages ------------------------------------------------------------
+
+REDACT = [
+    ("en", "Hi, my name is Priya Raman and I moved from Leeds to Norwich.", "Hi, my name is <PERSON> and I moved from <LOCATION> to <LOCATION>."),
+    ("de", "Mein Name ist Friederike Almstedt und ich wohne in Bielefeld.", "Mein Name ist <PERSON> und ich wohne in <LOCATION>."),
+    ("fr", "Je m'appelle Séverine Dufresne et j'habite à Besançon.", "Je m'appelle <PERSON> et j'habite à <LOCATION>."),
+    ("es", "Me llamo Itziar Goikoetxea y vivo en Valladolid.", "Me llamo <PERSON> y vivo en <LOCATION>."),
+    ("it", "Mi chiamo Ludovica Pellegrini e abito a Brescia.", "Mi chiamo <PERSON> e abito a <LOCATION>."),
+    ("pt", "O meu nome é Inês Carvalhal e moro em Aveiro.", "O meu nome é <PERSON> e moro em <LOCATION>."),
+    ("nl", "Mijn buurman Joost van der Linden woont in Zwolle.", "Mijn buurman <PERSON> woont in <LOCATION>."),
+    ("pl", "Nazywam się Agnieszka Wróblewska i mieszkam w Gdańsku.", "Nazywam się <PERSON> i mieszkam w <LOCATION>."),
+]
+
+
+@pytest.mark.parametrize("lang,text,redacted", REDACT, ids=[r[0] for r in REDACT])
+def test_names_and_places_redacted_in_each_language_without_a_model(lang: str, text: str, redacted: str) -> None:
+    assert guard({"action": "redact"}).check_input(text).text == redacted
+
+
+def test_multilingual_pseudonymize_restored_across_a_streamed_answer() -> None:
+    g = guard({"action": "pseudonymize"}, {"action": "redact"})
+    ctx = Context()
+    prompt = "Bitte schreiben Sie an Günther Kowalczyk in Regensburg; en copie, Séverine Dufresne."
+    v = g.check_input(prompt, ctx=ctx)
+    assert v.text == "Bitte schreiben Sie an <PERSON_1> in <LOCATION_1>; en copie, <PERSON_2>."
+    stream = g.stream(ctx)
+    answer = "Sehr geehrter <PERSON_1>, Ihre Lieferung nach <LOCATION_1> ist unterwegs. Cc: <PERSON_2>. " * 2
+    pieces = [stream.push(answer[i : i + 7]) for i in range(0, len(answer), 7)]
+    text = "".join(pieces) + stream.finish()
+    expected = answer.replace("<PERSON_1>", "Günther Kowalczyk").replace("<LOCATION_1>", "Regensburg").replace("<PERSON_2>", "Séverine Dufresne")
+    assert text == expected
+
+
+def test_default_policy_leaves_names_and_places_alone() -> None:
+    text = "My name is Priya Raman, I live in Leeds; mail priya@example.org"
+    v = Guard.from_policy("default").check_input(text)
+    assert v.text == "My name is Priya Raman, I live in Leeds; mail <EMAIL_ADDRESS>"
+
+
+def test_names_not_looked_for_unless_listed() -> None:
+    plain = Guard.from_policy({"name": "plain", "input": [{"filter": "pii", "action": "redact"}]})
+    assert plain.check_input("My name is Priya Raman.").violations == ()
+
+
+def test_new_name_written_by_the_model_is_redacted_not_restored() -> None:
+    g = guard({"action": "pseudonymize"}, {"action": "redact"})
+    ctx = Context()
+    g.check_input("My name is Priya Raman.", ctx=ctx)
+    out = g.check_output("Hello <PERSON_1>, I forwarded this to Graham Whitlock.", ctx=ctx)
+    assert out.text == "Hello Priya Raman, I forwarded this to <PERSON>."
+
+
+@pytest.mark.parametrize("text", [
+    "Apple and Google both released updates in May; which one should I install?",
+    "The Excel export crashes when I click Save As on Monday.",
+    "Summarise Chapter 3 of the Annual Report for the Board.",
+    "Meine Bestellung vom Montag ist immer noch nicht angekommen.",
+    "La facture de janvier comporte une erreur.",
+])
+def test_capitalised_words_that_are_not_names_are_left_alone(text: str) -> None:
+    assert found(text) == []
+
+
+def test_hand_written_cases_mostly_found() -> None:
+    """The hand-written multilingual file (never trained on): most names and places are found."""
+    cases = load_cases()
+    tagger = shared_tagger()
+    gold = [(i, s, e, t) for i, c in enumerate(cases) for s, e, t in c.spans]
+    hits = sum(1 for i, s, e, t in gold if any(p.label == t and p.start < e and s < p.end for p in tagger.tag(cases[i].text)))
+    assert len(gold) >= 50 and hits / len(gold) >= 0.8
+
+
+def test_name_particles_join_one_span_and_forms_of_address_stay_outside() -> None:
+    assert found("Mijn buurman Joost van der Linden heeft het pakket.") == [("PERSON", "Joost van der Linden")]
+    assert ("PERSON", "Lefebvre") in found("J'ai eu Mme Lefebvre au téléphone hier.")
+
+
+def test_possessive_split_from_name() -> None:
+    assert [t.text for t in tokenize("Anna's O'Brien")] == ["Anna", "'", "s", "O'Brien"]
+
+
+def test_person_and_location_valid_without_ner_model_organization_still_needs_one() -> None:
+    assert PiiConfig(filter="pii", entities=("PERSON", "LOCATION")).resolved_entities() == ("PERSON", "LOCATION")
+    with pytest.raises(PolicyError, match="needs a NER model"):
+        Guard.from_policy({"name": "x", "input": [{"filter": "pii", "entities": ["ORGANIZATION"]}]})
+
+
+def test_entity_threshold_overrides_tagger_default() -> None:
+    text = "Our nanny Rosalind will pick up the parcel."
+    assert found(text) == [("PERSON", "Rosalind")]
+    assert found(text, thresholds={"PERSON": 1.0}) == []
+
+
+def test_found_name_never_in_any_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    g = guard({"action": "pseudonymize"}, {"action": "redact"})
+    ctx = Context()
+    g.check_input("My name is Graham Whitlock and I live in Norwich.", ctx=ctx)
+    g.check_output("Dear <PERSON_1>, and hello to Rosalind Featherstone.", ctx=ctx)
+    logged = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
+    for value in ("Whitlock", "Graham", "Norwich", "Rosalind", "Featherstone"):
+        assert value not in logged
+
+
+def test_placeholders_are_never_names() -> None:
+    assert found("Written to <EMAIL_ADDRESS_1> and <PERSON_2> in <LOCATION_1>.") == []
+
+
+def test_tagger_weights_load_lazily_and_are_shared() -> None:
+    assert shared_tagger() is shared_tagger()
+    assert isinstance(shared_tagger(), NameTagger)
+
+
+# -- phone numbers: numbers that are not phones stay, real phones are found ---------------------------
+
+NOT_PHONES = [
+    "The value is 0.986893273527251 exactly.",
+    "latitude 31.01875",
+    "The office is at 48.8566, 2.3522 on the map.",
+    "Upgrade from 1.2.3 to v2.10.4 and then to 10.0.19045.",
+    "Your order id 123456789012 has shipped.",
+    "Bestellnummer 4829301187 ist unterwegs.",
+    "timestamp 1700000000 in the log",
+    "pi is 3.14159265358979 and e is 2.718281828459045",
+]
+PHONES = [
+    ("Call +44 20 7946 0958 today", "+44 20 7946 0958"),
+    ("call (212) 555-0199 after lunch", "(212) 555-0199"),
+    ("my number is 212-555-0199", "212-555-0199"),
+    ("Tel. 030 12345678", "030 12345678"),
+    ("appelle-moi au 01 23 45 67 89", "01 23 45 67 89"),
+    ("Mobile: 03.93.92.16.85", "03.93.92.16.85"),
+    ("+39 06 1234 5678", "+39 06 1234 5678"),
+    ("bel me op 06-12345678", "06-12345678"),
+    ("Fax: 9498777106", "9498777106"),
+    ("US 1-800-555-0199", "1-800-555-0199"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_PHONES)
+def test_decimals_versions_coordinates_and_ids_not_phone_numbers(text: str) -> None:
+    assert "PHONE_NUMBER" not in {entity for entity, _ in found(text)}
+
+
+@pytest.mark.parametrize("text,value", PHONES)
+def test_real_phone_numbers_still_found(text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in found(text)
+
+
+def test_plausible_phone_rules() -> None:
+    def check(text: str, value: str) -> bool:
+        return plausible_phone(text, text.index(value), text.index(value) + len(value))
+
+    assert not check("the value 0.986893273527251 is small", "0.986893273527251")
+    assert not check("release v1.2.3.4567 is out", "2.3.4567")
+    assert check("call 0612345678 please", "0612345678")  # bare digits after a phone word
+    assert not check("seen at 1700000000 in the log", "1700000000")  # bare digits without one
+    assert not check("order number 0612345678 shipped", "0612345678")  # an id word wins over "number"
+    assert check("order 12 arrived; call +44 20 7946 0958", "+44 20 7946 0958")
