@@ -7,7 +7,7 @@
 2. Runs the image as a deployer would: GUARDRAILS_UPSTREAM pointing at the tests' scripted OpenAI-compatible
    upstream on this host (reached from the container through ``--add-host`` and the podman network's gateway:
    podman 4.3 has no host.docker.internal), port 8080 published on 127.0.0.1.
-3. Checks /healthz and /readyz, one guarded chat completion (answered through the upstream) and one blocked
+3. Checks that without an upstream it stops at once (exit 2, naming the variables), /healthz and /readyz, one guarded chat completion (answered through the upstream) and one blocked
    prompt injection (refused, never sent upstream), that the server runs as uid 10001 (``podman exec id`` and the
    host's view of the process), that the image's HEALTHCHECK passes (``podman healthcheck run``), and that SIGTERM
    (``podman stop``) ends it cleanly.
@@ -98,6 +98,12 @@ def host_uid(pid: int) -> int:
     raise RuntimeError("no Uid line")
 
 
+def refuses_to_start_without_upstream(tag: str) -> bool:
+    """No GUARDRAILS_UPSTREAM / GUARDRAILS_CONFIG: exit 2 at once, naming both (no guessed default upstream)."""
+    done = subprocess.run(["podman", "run", "--rm", tag], env=podman_env(), capture_output=True, text=True, timeout=120)
+    return done.returncode == 2 and "GUARDRAILS_UPSTREAM" in done.stderr and "GUARDRAILS_CONFIG" in done.stderr
+
+
 def run_checks(tag: str, *, workers: int, idle_s: float) -> dict[str, Any]:
     import httpx
 
@@ -107,6 +113,7 @@ def run_checks(tag: str, *, workers: int, idle_s: float) -> dict[str, Any]:
     upstream.reset(text="The capital of France is Paris.")
     results: dict[str, Any] = {"checks": {}}
     checks = results["checks"]
+    checks["no_upstream_exits_2_naming_the_variables"] = refuses_to_start_without_upstream(tag)
     # Reachable from the container: bound on all interfaces (the bridge's gateway address exists only while a
     # container runs), on a free port.
     server = ServerThread(upstream.app(), host="0.0.0.0")
