@@ -162,3 +162,26 @@ def test_strict_offline_layer_runs_without_the_models() -> None:
     assert not offline.check_input(f"deploy with {OPENAI_KEY}").allowed  # secrets: block instead of redact
     assert guard("default").check_input(f"deploy with {OPENAI_KEY}").allowed
     assert not offline.check_input("x" * 20001).allowed  # length: 20000 instead of 100000
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(_strict_models_present(), reason="the strict policy's hub models are cached on this host")
+def test_strict_app_in_the_sidecar_is_not_ready_without_its_models() -> None:
+    """docs/air-gapped.md: a load balancer keeps traffic from an app whose policy models are missing."""
+    from guardrails.server import create_app
+    from guardrails.server.config import build_server_config
+    from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+    from tests.helpers.waiting import wait_until
+
+    with ServerThread(ScriptedUpstream().app()) as upstream:
+        config = build_server_config({"upstream": upstream.url + "/v1", "audit": {"path": "off"},
+                                      "apps": {"strict-app": {"policy": "strict"}}})
+        with ServerThread(create_app(config)) as sidecar:
+            import httpx
+
+            # A check fails closed, naming the model: loading was tried and failed (not merely still running).
+            verdict = httpx.post(sidecar.url + "/v1/guard/check", json={"text": "hello"}, timeout=60).json()
+            assert verdict["action"] == "block" and "Llama-Prompt-Guard-2-86M" in verdict["violations"][0]["error"]
+            wait_until(lambda: httpx.get(sidecar.url + "/readyz", timeout=10).status_code == 503)
+            ready = httpx.get(sidecar.url + "/readyz", timeout=10)
+    assert ready.json() == {"status": "not_ready", "models_loaded": False, "apps": {"strict-app": "not_ok"}}
