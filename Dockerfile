@@ -47,9 +47,9 @@ RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /models --shell /usr/sbin/nologin guardrails \
     && mkdir -p /models /config \
     && chown 10001:10001 /models
-# The policy library (policies/*.yaml): GUARDRAILS_POLICY=/app/policies/customer-support.yaml, or a built-in name.
-COPY policies /app/policies
-WORKDIR /app
+# The policy library ships in the package: GUARDRAILS_POLICY=customer-support (any name in policies/), or a mounted
+# file. Relative paths are read from /config, where a server config is usually mounted.
+WORKDIR /config
 
 # Hub models (model-backed filters, `guardrails models prefetch`) are cached here: mount a volume to keep them.
 VOLUME ["/models"]

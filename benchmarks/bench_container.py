@@ -10,7 +10,7 @@
 3. Checks that without an upstream it stops at once (exit 2, naming the variables), /healthz and /readyz, one guarded chat completion (answered through the upstream) and one blocked
    prompt injection (refused, never sent upstream), that the server runs as uid 10001 (``podman exec id`` and the
    host's view of the process), that the image's HEALTHCHECK passes (``podman healthcheck run``), and that SIGTERM
-   (``podman stop``) ends it cleanly.
+   ends it (timed to the process's exit, and to the container's removal).
 Prints the figures: build time, image size, RSS at idle, stop time. Exits 1 when a check fails.
 Needs root podman here (the tool installs it with apt on its first run: minutes).
 """
@@ -164,9 +164,16 @@ def run_checks(tag: str, *, workers: int, idle_s: float) -> dict[str, Any]:
             time.sleep(idle_s)  # idle: no request in flight, models (if any) loaded
             results["idle_rss_mb"] = tree_rss_mb(pid)
             results["processes"] = 1 + len(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+            # SIGTERM as `podman stop` sends it; the server's exit is timed on the host's view of its process,
+            # apart from podman's own bookkeeping (podman stop = both).
             stop_start = time.perf_counter()
-            podman("stop", "-t", "30", cid)
+            podman("kill", "--signal", "TERM", cid)
+            while Path(f"/proc/{pid}").exists() and time.perf_counter() - stop_start < 30:
+                time.sleep(0.005)
+            results["exit_after_sigterm_s"] = time.perf_counter() - stop_start
+            podman("stop", "-t", "30", cid, check=False)  # waits for the container's removal (--rm)
             results["stop_s"] = time.perf_counter() - stop_start
+            checks["exits_on_sigterm"] = results["exit_after_sigterm_s"] < 30
             cid = ""
         finally:
             if cid:
@@ -195,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  image size       {results['image_mb']:8.1f} MB")
     print(f"  healthy after    {results['healthy_after_s']:8.2f} s from podman run")
     print(f"  idle RSS         {results['idle_rss_mb']:8.1f} MiB ({results['processes']} process(es), workers={args.workers})")
-    print(f"  SIGTERM stop     {results['stop_s']:8.2f} s (podman stop)")
+    print(f"  SIGTERM -> exit  {results['exit_after_sigterm_s']:8.2f} s (the server process, idle)")
+    print(f"  SIGTERM -> gone  {results['stop_s']:8.2f} s (with podman's cleanup of the container)")
     for name, ok in results["checks"].items():
         print(f"  {'ok  ' if ok else 'FAIL'} {name}")
     if args.json:

@@ -55,8 +55,12 @@ def test_workers_share_one_port_and_metrics_sum_over_all_workers(scripted: tuple
     metrics_dir = tmp_path / "prom"
     (metrics_dir).mkdir()
     (metrics_dir / "counter_1.db").write_bytes(b"stale")  # a previous run's file: removed at start
-    proc = _serve(["--upstream", upstream.url, "--port", str(port), "--workers", "2", "--audit-log", "off"],
-                  env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    policy = tmp_path / "app.yaml"
+    policy.write_text('name: w\ninput:\n  - filter: regex\n    patterns: ["apple"]\n')
+    config = tmp_path / "server.yaml"
+    config.write_text(f"upstream: {upstream.url}\nport: {port}\nreload_interval_s: 0\naudit: {{path: 'off'}}\n"
+                      "apps:\n  default:\n    policy: app.yaml\n")
+    proc = _serve(["--config", str(config), "--workers", "2"], env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(proc, url)
@@ -77,6 +81,19 @@ def test_workers_share_one_port_and_metrics_sum_over_all_workers(scripted: tuple
             assert httpx.post(url + "/v1/chat/completions", json=CHAT, headers={"connection": "close"},
                               timeout=60).status_code == 200
         wait_until(lambda: _requests_total(url) == 15.0)
+
+        # SIGHUP to the supervisor reloads the policy in every worker (file polling is off).
+        def finish(text: str) -> str:
+            body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+            r = httpx.post(url + "/v1/chat/completions", json=body, headers={"connection": "close"}, timeout=60)
+            return str(r.json()["choices"][0]["finish_reason"])
+
+        assert finish("banana split") == "stop"
+        policy.write_text('name: w\ninput:\n  - filter: regex\n    patterns: ["banana"]\n')
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: finish("banana split") == "content_filter")
+        # Every worker reloaded: each of many fresh connections (spread over both workers) is blocked.
+        assert {finish("banana split") for _ in range(12)} == {"content_filter"}
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
