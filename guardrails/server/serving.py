@@ -33,6 +33,7 @@ logger = logging.getLogger("guardrails.serve")
 
 GRACEFUL_S = 30  # longest wait for requests in progress once the socket is closed
 EXIT_CONFIG = 2  # a worker that cannot start (bad policy...) exits with this; the supervisor then stops
+RESTART_PAUSE_S = 5.0  # a worker that died within this time of its start is replaced only after this pause
 
 
 class DrainingServer(uvicorn.Server):
@@ -164,6 +165,8 @@ def supervise(target: Callable[..., None], args: Any, *, workers: int, host: str
                 procs.append(start())
         print(f"guardrails serve: {workers} workers on http://{host}:{port} (pid {os.getpid()}); "
               f"metrics from all workers at /metrics", file=sys.stderr)
+        exit_code = 0
+        started_at = [time.monotonic()] * len(procs)
         while not stop.wait(0.5):
             for i, proc in enumerate(procs):
                 if proc.is_alive():
@@ -171,10 +174,17 @@ def supervise(target: Callable[..., None], args: Any, *, workers: int, host: str
                 metrics_dir.worker_gone(proc.pid)
                 if proc.exitcode == EXIT_CONFIG:
                     logger.error("worker %d cannot start (exit %d): stopping", proc.pid, proc.exitcode)
+                    exit_code = EXIT_CONFIG
                     on_stop(signal.SIGTERM, None)
+                    break
+                # One that dies soon after its start is restarted after a pause, not in a tight loop.
+                if time.monotonic() - started_at[i] < RESTART_PAUSE_S:
+                    stop.wait(RESTART_PAUSE_S)
+                if stop.is_set():
                     break
                 logger.error("worker %d exited (code %s): starting another", proc.pid, proc.exitcode)
                 procs[i] = start()
+                started_at[i] = time.monotonic()
         deadline = time.monotonic() + stop_timeout_s
         for proc in procs:
             proc.join(max(0.1, deadline - time.monotonic()))
@@ -183,7 +193,7 @@ def supervise(target: Callable[..., None], args: Any, *, workers: int, host: str
                 logger.error("worker %d still running after %g s: killing it", proc.pid, stop_timeout_s)
                 proc.kill()
                 proc.join()
-        return 0
+        return exit_code
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
