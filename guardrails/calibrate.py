@@ -48,7 +48,7 @@ import yaml
 from guardrails.engine import Engine
 from guardrails.errors import PolicyError
 from guardrails.eval.dataset import DatasetError, Example, parse_line, raise_problems
-from guardrails.eval.metrics import wilson_interval
+from guardrails.eval.metrics import round_down_above, wilson_interval
 from guardrails.filters.base import BaseFilter
 from guardrails.filter_config import FilterConfig
 from guardrails.policy import Policy, load_policy, policy_from_dict
@@ -147,13 +147,7 @@ def fit_threshold(benign: Sequence[float], target_fpr: float, decimals: int = 3,
         step = Decimal(1).scaleb(-decimals)
         t = (Decimal(repr(float(cut))) / step).to_integral_value(rounding=ROUND_FLOOR) * step + step
         return None if t > 1 else float(t)
-    low = min(above)
-    for digits in range(decimals, 10):
-        step = Decimal(1).scaleb(-digits)
-        t = (Decimal(repr(low)) / step).to_integral_value(rounding=ROUND_FLOOR) * step
-        if float(t) > cut:
-            return float(t)
-    return low
+    return round_down_above(min(above), cut, decimals)
 
 
 # -- rows -----------------------------------------------------------------------------------------

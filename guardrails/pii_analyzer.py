@@ -101,15 +101,19 @@ def prepare_environment() -> None:
 
 
 class _NoTransformersForPresidio(importlib.abc.MetaPathFinder):
-    """Refuse ``import transformers`` to Presidio's own modules while they import.
+    """Refuse ``import transformers`` (and ``torch``, unless allowed) to Presidio and what it imports, while it imports.
 
-    Presidio imports transformers only for engines we never use (its imports are guarded by
-    ``except ImportError``); skipping it saves seconds of start-up. Other importers, e.g. another
-    thread loading a model at the same time, are not affected.
+    Presidio imports transformers only for engines we never use, and torch only to pick a device for them; spaCy's
+    thinc imports torch only for torch-backed pipelines. Every one of these imports is guarded by ``except
+    ImportError``: skipping them saves seconds of start-up and about 300 MiB. Other importers, e.g. another thread
+    loading a model at the same time, are not affected.
     """
 
+    def __init__(self, refused: tuple[str, ...] = ("transformers", "torch")) -> None:
+        self.refused = refused
+
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name.partition(".")[0] != "transformers":
+        if name.partition(".")[0] not in self.refused:
             return None
         frame = sys._getframe(1)
         while frame is not None:
@@ -123,13 +127,18 @@ class _NoTransformersForPresidio(importlib.abc.MetaPathFinder):
 _import_lock = threading.Lock()
 
 
-def import_presidio() -> None:
-    """Import presidio_analyzer (and spaCy) without pulling in transformers."""
+def import_presidio(*, allow_torch: bool = False) -> None:
+    """Import presidio_analyzer (and spaCy) without pulling in transformers, nor torch unless ``allow_torch``.
+
+    Presidio's package ``__init__`` imports its NLP engines and with them spaCy, so spaCy cannot be left out;
+    torch can. ``allow_torch`` is for spaCy NER pipelines, which may run on torch (spaCy decides that once, when
+    it is first imported).
+    """
     prepare_environment()
     if "presidio_analyzer" in sys.modules:
         return
     with _import_lock:
-        finder = _NoTransformersForPresidio()
+        finder = _NoTransformersForPresidio(("transformers",) if allow_torch else ("transformers", "torch"))
         sys.meta_path.insert(0, finder)
         try:
             import presidio_analyzer  # noqa: F401
@@ -193,7 +202,7 @@ def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: boo
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     """
-    import_presidio()
+    import_presidio(allow_torch=ner is not None and ner.kind == "spacy")
     import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, NoOpNlpEngine

@@ -527,19 +527,29 @@ def _validate_entry(entry: Any, path: Path_, raw: _Raw, problems: list[str], tru
     except FilterLoadError as exc:
         problems.append(f"{where}: {exc}")
         return None
+    # A wrong action is reported with the entry's other errors, not only once they are fixed.
+    action = entry.get("action")
+    bad_action = isinstance(action, str) and action not in cls.actions
+    if bad_action:
+        problems.append(_action_problem(name, cls.actions, action, path, raw))
     try:
         cfg: FilterConfig = cls.Config.model_validate(entry, context={"policy_dir": _dir_of(raw.locate(path)), "stage": path[0]})
     except ValidationError as exc:
-        problems.extend(_describe(exc, raw, prefix=path, keys=list(cls.Config.model_fields)))
+        action_at = f": {format_path(path + ('action',))}: "
+        problems.extend(p for p in _describe(exc, raw, prefix=path, keys=list(cls.Config.model_fields))
+                        if not (bad_action and action_at in p))
+        return None
+    if bad_action:
         return None
     if cfg.action not in cls.actions:
-        allowed = ", ".join(sorted(cls.actions))
-        problems.append(
-            f"{raw.locate(path + ('action',))}: {format_path(path + ('action',))}: "
-            f"expected one of {allowed} for filter {name!r}, got {cfg.action!r}"
-        )
+        problems.append(_action_problem(name, cls.actions, cfg.action, path, raw))
         return None
     return cfg
+
+
+def _action_problem(name: str, actions: frozenset[str], action: Any, path: Path_, raw: _Raw) -> str:
+    return (f"{raw.locate(path + ('action',))}: {format_path(path + ('action',))}: "
+            f"expected one of {', '.join(sorted(actions))} for filter {name!r}, got {action!r}")
 
 
 def _dir_of(location: str) -> Path | None:

@@ -40,13 +40,12 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sequence, Union
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Protocol, Sequence, Union
 
 from guardrails.errors import PolicyError
+
+if TYPE_CHECKING:  # cryptography is imported where keys are used: loading an unsigned policy never needs it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ALGORITHM = "ed25519"
 SIGNATURE_VERSION = 1
@@ -66,7 +65,7 @@ class PolicySignatureError(PolicyError):
     trusted. ``problems`` holds one line per file: ``FILE: why``."""
 
 
-PublicKeyLike = Union[Ed25519PublicKey, bytes, str, "os.PathLike[str]"]
+PublicKeyLike = Union["Ed25519PublicKey", bytes, str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,8 @@ TrustedKeys = Union[KeyRing, str, "os.PathLike[str]", Sequence[PublicKeyLike]]
 
 def key_id(public_key: Ed25519PublicKey) -> str:
     """A short stable fingerprint: the first 16 hex digits of sha256 of the raw 32-byte public key."""
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:KEY_ID_HEX]
 
@@ -121,6 +122,9 @@ def _display(path: Path) -> str:
 def generate_key_pair(out_dir: str | os.PathLike[str], name: str = "signing") -> tuple[Path, Path, str]:
     """Write ``NAME.key`` (private, PEM, 0600) and ``NAME.pub`` (public, PEM) into ``out_dir``;
     returns (private path, public path, key id). Never overwrites an existing file."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     if not _NAME.match(name):
         raise PolicyError(f"key name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
     folder = Path(out_dir)
@@ -150,6 +154,9 @@ def generate_key_pair(out_dir: str | os.PathLike[str], name: str = "signing") ->
 
 def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """Read an Ed25519 private key written by ``guardrails keygen`` (unencrypted PKCS#8 PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -169,6 +176,9 @@ def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 
 
 def _public_key(item: PublicKeyLike, where: str) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     if isinstance(item, Ed25519PublicKey):
         return item
     data = item if isinstance(item, bytes) else str(item).encode()
@@ -230,6 +240,8 @@ def load_trusted_keys(spec: TrustedKeys) -> KeyRing:
 
 def sign_bytes(data: bytes, key: Ed25519PrivateKey) -> dict[str, Any]:
     """The signature document of ``data`` (what ``FILE.sig`` holds)."""
+    from cryptography.hazmat.primitives import serialization
+
     public = key.public_key()
     return {
         "version": SIGNATURE_VERSION,
@@ -294,6 +306,9 @@ def verify_bytes(path: str | os.PathLike[str], data: bytes, ring: KeyRing) -> st
 
     Raises PolicySignatureError naming the file and why: no signature file, a signature that does
     not match the file (tampered?), or a signer that is not in the trusted keys."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     p = Path(path)
     where = _display(p)
     sig = signature_path(p)

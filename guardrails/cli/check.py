@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     guard = guard_for(args, trust_plugins=trust_of(args))
     if args.jsonl is not None:
         return _run_batch(guard, args.jsonl, Stage(args.stage))
-    text = sys.stdin.read() if args.text == "-" else args.text
+    text = _read_stdin() if args.text == "-" else args.text
     verdict = guard.check(text, Stage(args.stage))
     if args.json and guard.model_binding is not None:  # --model: how the model's policy and pins applied
         print(json.dumps({**verdict.to_dict(), "model": guard.model_binding.to_dict()}, ensure_ascii=False))
@@ -52,6 +52,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_human(verdict)
     return EXIT_OK if verdict.allowed else EXIT_BLOCKED
+
+
+def _read_stdin() -> str:
+    """Stdin less the one line end that ``echo`` and editors add (the verdict's text is what the user wrote)."""
+    text = sys.stdin.read()
+    for end in ("\r\n", "\n"):
+        if text.endswith(end):
+            return text[: -len(end)]
+    return text
 
 
 def _print_human(v: Verdict) -> None:

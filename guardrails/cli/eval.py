@@ -67,6 +67,10 @@ def main(args: argparse.Namespace) -> int:
     from guardrails.eval.runner import run
     from guardrails.eval.summary import DEFAULT_TARGET_FPRS, summarize
 
+    if args.report_dir and not args.no_plots and not _has_matplotlib():
+        print("guardrails eval: error: --report-dir draws PNG plots with matplotlib, which is missing; install the "
+              "eval extra: pip install 'openweights-guardrails[eval]' (or add --no-plots)", file=sys.stderr)
+        return EXIT_USAGE
     aliases = _aliases(args.entity_alias)
     examples = read_dataset(args.datasets)  # DatasetError -> exit 2 with file:line: field
     if not examples:
@@ -87,6 +91,14 @@ def main(args: argparse.Namespace) -> int:
         paths = write_report(result, summary, args.report_dir, plots=not args.no_plots)
         print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class _progress:

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     ls = cmds.add_parser("list", help="list each model a policy needs and whether a local copy exists")
     ls.add_argument("policy", nargs="?", default=None,
                     help="policy file or built-in name (default: default; with --model: the model's own policy)")
-    ls.add_argument("--json", action="store_true", help="one JSON object per model")
+    ls.add_argument("--json", action="store_true", help="print one JSON object: {policy, models: [...], missing}")
     ls.add_argument("--model", metavar="PATH_OR_HUB_ID", help=f"also the model's {BUNDLED_POLICY}; the policy is loaded for it")
     add_trust_flag(ls)
     ls.set_defaults(handler=list_models)
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
     pf.add_argument("policy", nargs="?", default=None,
                     help="policy file or built-in name (default: default; with --model: the model's own policy)")
     pf.add_argument("--verify", action="store_true", help="never download; only check that every model is present")
-    pf.add_argument("--json", action="store_true", help="one JSON object per model")
+    pf.add_argument("--json", action="store_true", help="print one JSON object: {policy, models: [...], missing}")
     pf.add_argument("--model", metavar="PATH_OR_HUB_ID",
                     help=f"also fetch the model's {BUNDLED_POLICY} (and its signature), then the models its policy needs "
                          "(not the model's weights)")
@@ -105,7 +105,7 @@ def list_models(args: argparse.Namespace) -> int:
     needs = policy_models(guard)
     for need in needs:
         _locate(need)
-    _print(own + needs, args.json)
+    _print(own + needs, args.json, guard.policy.name)
     return EXIT_OK
 
 
@@ -133,17 +133,19 @@ def prefetch(args: argparse.Namespace) -> int:
             continue
         need.status, need.path = "downloaded", str(path)
     needs = own + needs
-    _print(needs, args.json)
     missing = [n for n in needs if n.status not in ("present", "downloaded", "none")]
+    _print(needs, args.json, guard.policy.name, missing=len(missing))
     if missing and not args.json:
         print(f"{len(missing)} of {len(needs)} model(s) missing", file=sys.stderr)
     return EXIT_MISSING if missing else EXIT_OK
 
 
-def _print(needs: list[Need], as_json: bool) -> None:
-    if as_json:
-        for need in needs:
-            print(json.dumps(need.to_dict(), ensure_ascii=False))
+def _print(needs: list[Need], as_json: bool, policy: str, missing: int | None = None) -> None:
+    if as_json:  # one document, also when the policy needs no model
+        if missing is None:
+            missing = sum(n.status == "missing" for n in needs)
+        doc = {"policy": policy, "models": [n.to_dict() for n in needs], "missing": missing}
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     if not needs:
         print("this policy needs no model files")

@@ -51,7 +51,7 @@ class Example:
 
     text: str
     label: str | None
-    category: str
+    category: str | None
     source: str
     stage: Stage | None = None
     spans: tuple[GoldSpan, ...] | None = None
@@ -135,8 +135,8 @@ def parse_line(item: Any, where: str = "<line>", default_source: str = "") -> Ex
         raise ValueError("label: missing (expected \"safe\" or \"unsafe\"; or give 'spans' for a PII line)")
     if label is not None and label not in LABELS:
         raise ValueError(f"label: expected \"safe\" or \"unsafe\", got {_short(label)}")
-    category = item.get("category", label or "pii")
-    if not isinstance(category, str) or not category:
+    category = item.get("category")  # None: the line names no category (its label is not one)
+    if category is not None and (not isinstance(category, str) or not category):
         raise ValueError(f"category: expected a non-empty string, got {_short(category)}")
     source = item.get("source", default_source)
     if not isinstance(source, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 
@@ -167,7 +168,11 @@ def average_precision(y_true: Sequence[bool], scores: Sequence[float]) -> float 
 
 @dataclass(frozen=True)
 class OperatingPoint:
-    """The threshold meeting a target FPR with the highest recall (``threshold`` None: none does)."""
+    """The threshold meeting a target FPR with the highest recall (``threshold`` None: none does).
+
+    ``threshold`` is a value to write into a policy (the fewest digits, at least 3, that catch exactly the
+    examples counted here); ``lowest_score`` the lowest score among those examples.
+    """
 
     target_fpr: float
     threshold: float | None
@@ -176,31 +181,49 @@ class OperatingPoint:
     precision: float | None
     tp: int
     fp: int
+    lowest_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def threshold_for_fpr(y_true: Sequence[bool], scores: Sequence[float], target_fpr: float) -> OperatingPoint:
+def threshold_for_fpr(y_true: Sequence[bool], scores: Sequence[float], target_fpr: float, decimals: int = 3) -> OperatingPoint:
     """The lowest threshold whose false-positive rate is at most ``target_fpr`` (so: the best recall).
 
-    With no negative example every threshold meets the target and the lowest one is returned
-    (fpr None). When even the highest score exceeds the target, threshold is None: only a
-    threshold above every score (catching nothing) meets it.
+    Every threshold above the next lower score and up to the lowest caught score catches the same
+    examples; the one returned is the lowest caught score rounded down to ``decimals`` digits (more when
+    needed to stay above the next lower score). With no negative example every threshold meets the
+    target and the lowest one is returned (fpr None). When even the highest score exceeds the target,
+    threshold is None: only a threshold above every score (catching nothing) meets it.
     """
     if not 0 <= target_fpr <= 1:
         raise ValueError(f"target_fpr: expected a number between 0 and 1, got {target_fpr!r}")
     best: CurvePoint | None = None
+    below: float | None = None  # the next lower distinct score after ``best``
     for pt in curve(y_true, scores):
         fpr = pt.fpr
         if fpr is not None and fpr > target_fpr:
+            below = pt.threshold
             break  # FP only grows as the threshold falls
         best = pt
     if best is None:
         positives = sum(1 for t in y_true if t)
         negatives = len(y_true) - positives
         return OperatingPoint(target_fpr, None, ratio(0, negatives), ratio(0, positives), None, 0, 0)
-    return OperatingPoint(target_fpr, best.threshold, best.fpr, best.recall, best.precision, best.tp, best.fp)
+    threshold = round_down_above(best.threshold, below, decimals)
+    return OperatingPoint(target_fpr, threshold, best.fpr, best.recall, best.precision, best.tp, best.fp, best.threshold)
+
+
+def round_down_above(value: float, floor: float | None, decimals: int = 3) -> float:
+    """``value`` rounded down to the fewest digits (at least ``decimals``) that stay above ``floor``
+    (None: no bound); ``value`` itself when ten digits do not. Every number in (floor, value] catches the
+    same scores, and a short one reads and writes cleanly in a policy."""
+    for digits in range(decimals, 10):
+        step = Decimal(1).scaleb(-digits)
+        t = float((Decimal(repr(float(value))) / step).to_integral_value(rounding=ROUND_FLOOR) * step)
+        if floor is None or t > floor:
+            return t
+    return value
 
 
 def wilson_interval(hits: int, total: int, confidence: float = 0.95) -> tuple[float, float] | None:

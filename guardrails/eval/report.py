@@ -50,7 +50,7 @@ def filter_rows(summary: dict[str, Any]) -> list[list[str]]:
             continue
         cells = [fid, str(f["scored"]), str(f["distinct_scores"]), fmt(f["auprc"], pct=False)]
         for op in f["operating_points"]:
-            thr = "none" if op["threshold"] is None else f"{op['threshold']:.3f}"
+            thr = "none" if op["threshold"] is None else f"{op['threshold']:g}"  # as written in a policy
             cells.append(f"{thr} (recall {fmt(op['recall'])}, FPR {fmt(op['fpr'])})")
         rows.append(cells)
     return rows
@@ -130,8 +130,10 @@ def render_markdown(summary: dict[str, Any], plots: Sequence[str] = ()) -> str:
     frows = filter_rows(summary)
     if frows and summary["labelled"]:
         out += ["## Scored filters", "",
-                "AUPRC = average precision of the filter's highest category score; the threshold is the lowest one "
-                "whose false-positive rate meets the target (so the highest recall at that FPR).", "",
+                "AUPRC = average precision of the filter's highest category score; the threshold is one to write in "
+                "the policy: the lowest whose false-positive rate meets the target (so the highest recall at that "
+                "FPR), rounded down to 3 digits where that catches the same examples (metrics.json: lowest_score "
+                "is the lowest score caught).", "",
                 md_table(_filter_header(summary), frows), ""]
         for fid, f in summary["filters"].items():
             if f["sweep"]:

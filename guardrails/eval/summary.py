@@ -41,7 +41,7 @@ def summarize(
         "wall_s": run.wall_s,
         "filter_errors": sum(1 for r in run.records if r.errors),
         "overall": _group(labelled, positive) if labelled else None,
-        "by_category": _by(labelled, positive, lambda r: r.example.category),
+        "by_category": _by_category(labelled, positive),
         "by_source": _by(labelled, positive, lambda r: r.example.source),
         "by_stage": _by(labelled, positive, lambda r: (r.example.stage.value if r.example.stage else "default")),
         "by_length": _by(labelled, positive, lambda r: length_band(len(r.example.text))),
@@ -78,6 +78,17 @@ def _by(records: Sequence[Record], positive: Positive, key: Any) -> dict[str, An
     for r in records:
         groups[key(r)].append(r)
     return {name: _group(rs, positive) for name, rs in sorted(groups.items())}
+
+
+NO_CATEGORY = "(no category)"
+
+
+def _by_category(records: Sequence[Record], positive: Positive) -> dict[str, Any]:
+    """Per category; lines without one form the group NO_CATEGORY, shown only next to real categories
+    (a label is not a category: a file with none has no per-category rows)."""
+    if not any(r.example.category for r in records):
+        return {}
+    return _by(records, positive, lambda r: r.example.category or NO_CATEGORY)
 
 
 def scored(records: Sequence[Record], fid: str, category: str | None = None) -> tuple[list[bool], list[float]]:

@@ -63,6 +63,7 @@ def create_app(config: LoadedServerConfig | str | Path, *, audit: AuditLog | Non
         watcher = None
         if sc.config.reload_interval_s > 0:
             watcher = asyncio.create_task(reloader.watch(sc.config.reload_interval_s))
+        syncer = asyncio.create_task(_sync_metrics(sc)) if sc.metrics.multiprocess_dir else None
         sighup = False
         if hasattr(signal, "SIGHUP") and threading.current_thread() is threading.main_thread():
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -71,10 +72,11 @@ def create_app(config: LoadedServerConfig | str | Path, *, audit: AuditLog | Non
         try:
             yield
         finally:
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+            for task in (watcher, syncer):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if sighup:
                 loop.remove_signal_handler(signal.SIGHUP)
             await sc.stop()
@@ -121,9 +123,18 @@ def create_app(config: LoadedServerConfig | str | Path, *, audit: AuditLog | Non
     return app
 
 
+async def _sync_metrics(sc: Sidecar, every_s: float = 1.0) -> None:
+    """Several workers: keep this worker's live gauges (requests in progress...) current in the shared files."""
+    while True:
+        await asyncio.sleep(every_s)
+        sc.metrics.sync()
+
+
 async def _readiness(sc: Sidecar) -> Response:
     """Readiness only: no policy names, hashes, upstream URLs or error texts (this endpoint is unauthenticated);
-    what is wrong goes to the log, once per change."""
+    what is wrong goes to the log, once per change. A draining server (SIGTERM received) is never ready."""
+    if sc.draining:
+        return JSONResponse({"status": "draining", "models_loaded": sc.ready, "apps": {}}, status_code=503)
     probes: dict[str, str] = {}
     apps: dict[str, str] = {}
     for name, app in sc.apps.items():

@@ -1,8 +1,14 @@
-"""Prometheus metrics of one sidecar instance (its own registry: no process globals)."""
+"""Prometheus metrics of one sidecar instance (its own registry: no process globals).
+
+Several worker processes (``guardrails serve --workers N``) share one ``PROMETHEUS_MULTIPROC_DIR``: prometheus_client
+then keeps every value in a file there, and ``render`` aggregates the files of all workers (counters and histograms
+summed, gauges of live workers summed), whichever worker answers /metrics.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -21,6 +27,11 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # Set by `serve --workers N` (or by the deployer) before prometheus_client is imported.
+        self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        # Gauges computed from live state: read when rendered (one process), or copied into the shared files by
+        # sync() (several processes: the other workers' callbacks cannot be called from here).
+        self._watched: list[tuple[Any, Callable[[], float]]] = []
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests = Counter("guardrails_requests", "Requests handled", ["app", "endpoint", "status"], registry=r)
@@ -41,22 +52,38 @@ class Metrics:
         self.upstream_latency = Histogram("guardrails_upstream_latency_seconds", "Upstream time to response headers", ["app", "endpoint"], buckets=_SLOW, registry=r)
         self.upstream_errors = Counter("guardrails_upstream_errors", "Upstream failures", ["app", "kind"], registry=r)
         self.reloads = Counter("guardrails_policy_reloads", "Policy reloads", ["app", "result"], registry=r)
-        self.inflight = Gauge("guardrails_inflight_requests", "Requests in progress", ["app"], registry=r)
+        self.inflight = Gauge("guardrails_inflight_requests", "Requests in progress", ["app"], registry=r,
+                              multiprocess_mode="livesum")
         # Which policy each app runs: one series per app, value 1 (join on app), replaced on reload.
         self.policy_info = Gauge("guardrails_policy_info", "The policy an app runs: its name, hash and signer key id",
-                                 ["app", "policy", "policy_hash", "signer"], registry=r)
+                                 ["app", "policy", "policy_hash", "signer"], registry=r, multiprocess_mode="livemax")
         self._policy_labels: dict[str, tuple[str, ...]] = {}
         self.heavy_checks = Gauge("guardrails_heavy_checks", "Checks of large inputs running or waiting for a turn",
-                                  ["state"], registry=r)
+                                  ["state"], registry=r, multiprocess_mode="livesum")
 
     def policy(self, app: str, name: str, policy_hash: str, signer: str | None) -> None:
         """Record the policy ``app`` runs now (the series of its previous policy is removed)."""
         old = self._policy_labels.pop(app, None)
         if old is not None:
+            if self.multiprocess_dir:  # a removed series stays in the shared files: show it as no longer in use
+                self.policy_info.labels(*old).set(0)
             self.policy_info.remove(*old)
         labels = (app, name, policy_hash, signer or "")
         self.policy_info.labels(*labels).set(1)
         self._policy_labels[app] = labels
+
+    def watch(self, gauge_child: Any, fn: Callable[[], float]) -> None:
+        """Make ``gauge_child`` report ``fn()`` (e.g. requests in progress)."""
+        if self.multiprocess_dir:
+            self._watched.append((gauge_child, fn))
+            gauge_child.set(fn())
+        else:
+            gauge_child.set_function(fn)
+
+    def sync(self) -> None:
+        """Several processes: copy the watched gauges' current values into the shared files (see watch)."""
+        for gauge_child, fn in self._watched:
+            gauge_child.set(fn())
 
     def child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, cached: prometheus_client's lookup takes a lock and builds a key each call."""
@@ -89,4 +116,12 @@ class Metrics:
             self.child(self.filter_latency, app, stage, filter_id).observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The text exposition: this instance's registry, or every worker's values when several share a directory."""
+        if not self.multiprocess_dir:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        self.sync()
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)

@@ -225,7 +225,10 @@ def _blocked(handle: GuardHandle, app: AppState, body: dict[str, Any], kind: Kin
 
 def _block_error(stage: str, rid: str) -> ApiError:
     what = "request" if stage == "input" else "response"
-    return ApiError(400, f"The {what} was blocked by the content policy (request id {rid}).", code="content_filter",
+    # OpenAI's code for what its safety system rejects. LiteLLM maps it to ContentPolicyViolationError by the
+    # error's text: the code with openai SDKs that print the body, this phrase with those that print the message.
+    return ApiError(400, f"The request was rejected as a result of the safety system: the {what} was blocked by "
+                    f"the content policy (request id {rid}).", code="content_policy_violation",
                     param="messages" if stage == "input" else None)
 
 

@@ -130,15 +130,16 @@ class Sidecar:
             if handle.guard.policy_signer is not None:
                 logger.info("app %s: policy %s signed by key %s", name, handle.guard.policy_hash, handle.guard.policy_signer)
             state = self.apps[name] = AppState(name, app, ref, upstream, handle)
-            self.metrics.inflight.labels(name).set_function(state.inflight_count)
+            self.metrics.watch(self.metrics.inflight.labels(name), state.inflight_count)
             self.metrics.policy(name, handle.guard.policy.name, handle.guard.policy_hash, handle.guard.policy_signer)
         self.client: httpx.AsyncClient | None = None
         self._loading: asyncio.Task[None] | None = None
         self.ready = False
         self.load_error: str | None = None
         self.heavy_checks = asyncio.Semaphore(self.config.max_heavy_checks)
-        self.metrics.heavy_checks.labels("running").set_function(lambda: float(self.heavy_running))
-        self.metrics.heavy_checks.labels("waiting").set_function(lambda: float(self.heavy_waiting))
+        self.metrics.watch(self.metrics.heavy_checks.labels("running"), lambda: float(self.heavy_running))
+        self.metrics.watch(self.metrics.heavy_checks.labels("waiting"), lambda: float(self.heavy_waiting))
+        self.draining = False  # set on SIGTERM (guardrails.server.serving): /readyz answers 503 from then on
         self.readiness: dict[str, str | None] = {}  # app -> what /readyz last found wrong (logged on change)
 
     # -- lifecycle ---------------------------------------------------------------------------

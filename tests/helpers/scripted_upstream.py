@@ -226,10 +226,10 @@ class ServerThread:
     ``plain`` asks for uvicorn's own defaults, as a third-party server would run it.
     """
 
-    def __init__(self, app: Any, *, port: int = 0, plain: bool = False, **options: Any) -> None:
+    def __init__(self, app: Any, *, port: int = 0, host: str = "127.0.0.1", plain: bool = False, **options: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))  # host: "0.0.0.0" for a client in a container
         self.port = self.sock.getsockname()[1]
         sidecar = getattr(getattr(app, "state", None), "sidecar", None)
         if sidecar is not None and not plain:

@@ -82,7 +82,8 @@ def test_eval_cli_report_dir_writes_report_metrics_and_plots(files: tuple[Path, 
     assert scored["violations"] == 0 and scored["scored"] == 7
     assert scored["auprc"] == pytest.approx(0.75)
     assert scored["operating_points"][1] == {"target_fpr": 0.5, "threshold": 0.8, "fpr": 0.25,
-                                             "recall": 1.0, "precision": 0.75, "tp": 3, "fp": 1}
+                                             "recall": 1.0, "precision": 0.75, "tp": 3, "fp": 1,
+                                             "lowest_score": 0.8}
     assert metrics["pii"]["overlap"]["EMAIL_ADDRESS"]["tp"] == 1
     assert set(metrics["latency_ms"]) == {"p50", "p95", "p99", "mean", "max"}
 

@@ -456,7 +456,7 @@ def test_models_list_reports_present_and_missing(models: dict[str, Path], tmp_pa
         f"  - filter: classifier\n    id: guard2\n    model: example-org/not-cached\n    labels: {{'1': jb}}\noutput:\n  - filter: toxicity\n",
     )
     assert cli_main(["models", "list", policy, "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rows = json.loads(capsys.readouterr().out)["models"]
     by_model = {r["model"]: r for r in rows}
     assert by_model[str(models["clf"])]["status"] == "present"
     assert by_model["example-org/not-cached"]["status"] == "missing"

@@ -359,7 +359,7 @@ def test_hub_id_known_absent_or_unknown_offline(hub_cache: Path, tmp_path: Path,
 def test_models_list_and_prefetch_verify_show_the_models_policy(hub_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hf_cache(hub_cache, {"model.safetensors": b"w", "guardrails.yaml": EXAMPLE_POLICY.read_bytes()})
     assert main(["models", "list", "--model", REPO, "--json"]) == 0
-    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    rows = json.loads(capsys.readouterr().out)["models"]
     assert rows[0]["model"] == REPO and rows[0]["status"] == "present" and rows[0]["filters"] == ["model policy"]
     assert main(["models", "prefetch", "--verify", "--model", REPO]) == 0
     assert main(["models", "prefetch", "--verify", "--model", "example-org/never-downloaded"]) == 1

@@ -245,7 +245,7 @@ def test_read_dataset_valid_lines_parsed_with_defaults(tmp_path: Path) -> None:
     ])
     a, b, c = read_dataset([path])
     assert (a.label, a.category, a.source, a.stage) == ("safe", "benign", "s1", None)
-    assert (b.category, b.source, b.stage, b.id) == ("unsafe", "d", Stage.OUTPUT, "7")
+    assert (b.category, b.source, b.stage, b.id) == (None, "d", Stage.OUTPUT, "7")  # a label is not a category
     assert c.label is None and c.spans is not None and c.spans[0].entity_type == "EMAIL_ADDRESS"
     assert b.where.endswith("d.jsonl:3")
 
