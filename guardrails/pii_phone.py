@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import Any, cast
 
 _DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
@@ -81,13 +82,45 @@ def min_digits_by_region() -> tuple[int, dict[str, int]]:
         shortest[cc] = min(lengths) if lengths else 1
         # Parsed in the country code's main region; any region's rule counted, to stay on the safe side.
         international = min(international, len(str(cc)) + shortest[cc] - max([_added_digits(md) for md in metas] or [0]))
-    per_region = {}
+    national = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
         md = PhoneMetadata.metadata_for_region(region)
-        # A national number is parsed with the preferred region's rules, and valid in a region of its country code.
-        national = shortest.get(md.country_code or 0, 1) - _added_digits(md) if md is not None else 1
-        per_region[region] = min(international, national)
-    return international, per_region
+        # Parsed with the preferred region's rules, and valid in a region of its country code.
+        national[region] = shortest.get(md.country_code or 0, 1) - _added_digits(md) if md is not None else 1
+    return international, national
+
+
+@functools.cache
+def _idd_prefix(region: str) -> re.Pattern[str] | None:
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    return re.compile(md.international_prefix) if md is not None and md.international_prefix else None
+
+
+_PLUS = frozenset("+\uff0b")
+
+
+def too_short(candidate: str, region: str) -> bool:
+    """Whether no valid phone number (nor one inside it) can be read from ``candidate`` with ``region`` as the
+    default region: fewer digits than the shortest national number, and written neither with ``+`` nor with
+    the region's international dialling prefix (then fewer than the shortest international number).
+
+    Letters (extensions, vanity numbers) can turn into digits: a candidate with letters is never too short.
+    """
+    international, national = min_digits_by_region()
+    digits = [c for c in candidate if c.isdigit()]
+    if len(digits) >= national.get(region, 1) or any(c.isalpha() for c in candidate):
+        return False
+    if len(digits) < international:
+        return True
+    if any(c in _PLUS for c in candidate):
+        return False
+    idd = _idd_prefix(region)
+    values = [unicodedata.decimal(c, None) for c in digits]
+    if idd is None or None in values:
+        return False
+    return idd.match("".join(str(v) for v in values)) is None
 
 
 def phone_recognizer(language: str) -> Any:
@@ -97,24 +130,24 @@ def phone_recognizer(language: str) -> Any:
     from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-    international, per_region = min_digits_by_region()
+    international, national = min_digits_by_region()
+    fewest = min(international, *national.values())
 
     class ShortGroupSkippingMatcher(PhoneNumberMatcher):
-        # Every match lies inside its candidate and has no more digits; letters (extensions,
-        # vanity numbers) can turn into digits, so such candidates always go to libphonenumber.
-        def _too_short(self, candidate: str) -> bool:
-            least = per_region.get(self.preferred_region or "", 1) if self.leniency >= 1 else 1
-            return sum(c.isdigit() for c in candidate) < least and not any(c.isalpha() for c in candidate)
+        # Every match lies inside its candidate and has no more digits. Leniency 0 (possible numbers)
+        # would allow shorter, local-only numbers: never skipped.
+        def _skip(self, candidate: str) -> bool:
+            return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
-            return None if self._too_short(candidate) else super()._extract_match(candidate, offset)
+            return None if self._skip(candidate) else super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
-            return None if self._too_short(candidate) else super()._parse_and_verify(candidate, offset)
+            return None if self._skip(candidate) else super()._parse_and_verify(candidate, offset)
 
     class FastPhoneRecognizer(PhoneRecognizer):
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-            if sum(c.isdigit() for c in text) < min(international, *per_region.values()):
+            if sum(c.isdigit() for c in text) < fewest:
                 return []
             results = []
             for region in self.supported_regions:

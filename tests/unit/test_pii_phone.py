@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from guardrails.pii_analyzer import import_presidio
-from guardrails.pii_phone import min_digits_by_region, phone_recognizer
+from guardrails.pii_phone import min_digits_by_region, phone_recognizer, too_short
 from tests.helpers.pii_cases import load_cases
 
 HAND_WRITTEN = [
@@ -79,8 +79,11 @@ def test_same_matches_as_presidio(recognizers: tuple[object, object]) -> None:
 
 
 def test_short_groups_are_skipped_before_parsing() -> None:
-    international, per_region = min_digits_by_region()
+    international, national = min_digits_by_region()
     # No valid number has fewer digits than these: the bounds are what makes the skip safe and useful.
     assert 3 <= international <= 6
-    assert all(1 <= n <= international for n in per_region.values())
-    assert per_region["US"] >= 4 and per_region["DE"] >= 3
+    assert national["US"] >= 7 and 4 <= national["DE"] <= 6 and national["GB"] >= 7
+    assert too_short("081", "DE") and not too_short("0815", "DE")
+    assert too_short("65062", "US") and too_short("(72) 754-18", "FR") and not too_short("0 754-186", "US")
+    assert not too_short("+44 20 79", "US") and not too_short("011 44 20", "US")  # international: country code decides
+    assert not too_short("1-800-FLOWERS", "US")
