@@ -126,6 +126,56 @@ class _NoTransformersForPresidio(importlib.abc.MetaPathFinder):
         return None
 
 
+class _DeferPatternValidation(importlib.abc.MetaPathFinder):
+    """While Presidio imports, its ``Pattern`` skips the check that a regex compiles.
+
+    Presidio's recognizer classes build their ``Pattern`` objects when their modules are imported, and each
+    ``Pattern`` compiles its regex (with the pure-Python ``regex`` parser) only to see that it compiles:
+    about 170 patterns, among them a URL pattern over every top-level domain, a third of Presidio's
+    import time. They are Presidio's own, tested patterns, and a pattern is compiled again when it is
+    first used. The check is back in place as soon as the import is done (for patterns built later).
+    """
+
+    _NAME = "_Pattern__validate_regex"
+
+    def __init__(self) -> None:
+        self._pattern_class: Any = None
+        self._validate: Any = None
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "presidio_analyzer.pattern":
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        loader, defer = spec.loader, self
+
+        class PatchingLoader(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)
+                defer._skip(getattr(module, "Pattern", None))
+
+            def __getattr__(self, attr: str) -> Any:  # get_source, is_package, ... of the file loader
+                return getattr(loader, attr)
+
+        spec.loader = PatchingLoader()
+        return spec
+
+    def _skip(self, cls: Any) -> None:
+        if cls is not None and isinstance(cls.__dict__.get(self._NAME), staticmethod):
+            self._pattern_class, self._validate = cls, cls.__dict__[self._NAME]
+            setattr(cls, self._NAME, staticmethod(lambda pattern: None))
+
+    def restore(self) -> None:
+        if self._pattern_class is not None:
+            setattr(self._pattern_class, self._NAME, self._validate)
+
+
 _import_lock = threading.Lock()
 
 
@@ -141,13 +191,16 @@ def import_presidio(*, allow_torch: bool = False) -> None:
         return
     with _import_lock:
         finder = _NoTransformersForPresidio(("transformers",) if allow_torch else ("transformers", "torch"))
-        sys.meta_path.insert(0, finder)
+        defer = _DeferPatternValidation()
+        sys.meta_path[:0] = [defer, finder]
         try:
             import presidio_analyzer  # noqa: F401
         except ImportError as exc:
             raise FilterLoadError(f"the pii filter needs presidio-analyzer and spaCy ({exc}): pip install openweights-guardrails") from None
         finally:
             sys.meta_path.remove(finder)
+            sys.meta_path.remove(defer)
+            defer.restore()
 
 
 def _install_hint(model: str) -> str:

@@ -72,3 +72,14 @@ def test_text_without_a_match_is_not_tokenized(full: Any) -> None:
         assert len(calls) == 2
     finally:
         full.nlp_engine.nlp["en"] = pipeline
+
+
+def test_pattern_validation_is_back_after_presidio_imports() -> None:
+    """Presidio's own patterns skip the compile check while it imports (start-up); patterns built later keep it."""
+    from guardrails.pii_analyzer import import_presidio
+
+    import_presidio()
+    from presidio_analyzer import Pattern
+
+    with pytest.raises(ValueError, match="Invalid regex"):
+        Pattern("broken", "(unclosed", 0.5)
