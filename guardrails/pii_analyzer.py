@@ -8,8 +8,10 @@ model. Presidio and spaCy are imported only inside the functions that build an a
 from __future__ import annotations
 
 import bisect
+import functools
 import importlib.abc
 import importlib.util
+import inspect
 import logging
 import os
 import sys
@@ -124,6 +126,56 @@ class _NoTransformersForPresidio(importlib.abc.MetaPathFinder):
         return None
 
 
+class _DeferPatternValidation(importlib.abc.MetaPathFinder):
+    """While Presidio imports, its ``Pattern`` skips the check that a regex compiles.
+
+    Presidio's recognizer classes build their ``Pattern`` objects when their modules are imported, and each
+    ``Pattern`` compiles its regex (with the pure-Python ``regex`` parser) only to see that it compiles:
+    about 170 patterns, among them a URL pattern over every top-level domain, a third of Presidio's
+    import time. They are Presidio's own, tested patterns, and a pattern is compiled again when it is
+    first used. The check is back in place as soon as the import is done (for patterns built later).
+    """
+
+    _NAME = "_Pattern__validate_regex"
+
+    def __init__(self) -> None:
+        self._pattern_class: Any = None
+        self._validate: Any = None
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "presidio_analyzer.pattern":
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        loader, defer = spec.loader, self
+
+        class PatchingLoader(importlib.abc.Loader):
+            def create_module(self, spec: Any) -> Any:
+                return loader.create_module(spec)
+
+            def exec_module(self, module: Any) -> None:
+                loader.exec_module(module)
+                defer._skip(getattr(module, "Pattern", None))
+
+            def __getattr__(self, attr: str) -> Any:  # get_source, is_package, ... of the file loader
+                return getattr(loader, attr)
+
+        spec.loader = PatchingLoader()
+        return spec
+
+    def _skip(self, cls: Any) -> None:
+        if cls is not None and isinstance(cls.__dict__.get(self._NAME), staticmethod):
+            self._pattern_class, self._validate = cls, cls.__dict__[self._NAME]
+            setattr(cls, self._NAME, staticmethod(lambda pattern: None))
+
+    def restore(self) -> None:
+        if self._pattern_class is not None:
+            setattr(self._pattern_class, self._NAME, self._validate)
+
+
 _import_lock = threading.Lock()
 
 
@@ -139,13 +191,16 @@ def import_presidio(*, allow_torch: bool = False) -> None:
         return
     with _import_lock:
         finder = _NoTransformersForPresidio(("transformers",) if allow_torch else ("transformers", "torch"))
-        sys.meta_path.insert(0, finder)
+        defer = _DeferPatternValidation()
+        sys.meta_path[:0] = [defer, finder]
         try:
             import presidio_analyzer  # noqa: F401
         except ImportError as exc:
             raise FilterLoadError(f"the pii filter needs presidio-analyzer and spaCy ({exc}): pip install openweights-guardrails") from None
         finally:
             sys.meta_path.remove(finder)
+            sys.meta_path.remove(defer)
+            defer.restore()
 
 
 def _install_hint(model: str) -> str:
@@ -189,34 +244,36 @@ def resolve_ner(model: str, engine: str = "auto", *, labels: dict[str, str] | No
     return NerSpec("transformers", str(local), extra)
 
 
-def shared_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: bool = True) -> "AnalyzerEngine":
-    """The process-wide analyzer for these languages, NER model and context setting (built on first use)."""
+def shared_analyzer(
+    languages: tuple[str, ...], ner: NerSpec | None, context: bool = True, entities: frozenset[str] | None = None
+) -> "AnalyzerEngine":
+    """The process-wide analyzer for these languages, NER model, context setting and entities (built on first use)."""
     context = context or ner is not None  # a NER pipeline tokenizes anyway
-    return shared_model(("pii-analyzer", languages, ner, context), lambda: build_analyzer(languages, ner, context))
+    return shared_model(("pii-analyzer", languages, ner, context, entities), lambda: build_analyzer(languages, ner, context, entities))
 
 
-def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: bool = True) -> "AnalyzerEngine":
-    """Build an AnalyzerEngine with every pattern recognizer for ``languages`` and a NER path.
+def build_analyzer(
+    languages: tuple[str, ...], ner: NerSpec | None, context: bool = True, entities: frozenset[str] | None = None
+) -> "AnalyzerEngine":
+    """Build an AnalyzerEngine with the pattern recognizers for ``languages`` and a NER path.
 
+    ``entities`` limits the pattern recognizers to those finding one of them (``None``: every one).
+    Presidio runs only the recognizers of the entities a check asks for, so the findings are the
+    same; building fewer saves start-up (each pattern is compiled once to validate it) and memory.
     Without ``ner`` the shipped name tagger finds PERSON and LOCATION (all its languages at once,
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
+    Tokens are made only when a match of a recognizer with context words needs them.
     """
     import_presidio(allow_torch=ner is not None and ner.kind == "spacy")
-    import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, NoOpNlpEngine
 
-    pipelines: dict[str, Any] = {}
-    for lang in languages:
-        try:
-            pipelines[lang] = spacy.blank(lang)
-        except Exception:  # noqa: BLE001 - spaCy raises ImportError or its own error for unknown codes
-            raise FilterLoadError(f"languages: {lang!r} is not a language code spaCy knows (e.g. en, de, es, fr)") from None
+    pipelines: dict[str, Any] = {lang: shared_model(("spacy-blank", lang), functools.partial(_blank, lang)) for lang in languages}
     mapping = ner.label_map() if ner else dict(NER_LABELS)
     ner_config = NerModelConfiguration(model_to_presidio_entity_mapping=mapping, default_score=_NER_SCORE)
     if ner is not None and ner.kind == "spacy":
-        nlp = _load_spacy(ner.model)
+        nlp = shared_model(("spacy-pipeline", ner.model), lambda: _load_spacy(ner.model))
         for lang in languages:
             if lang == nlp.lang:
                 pipelines[lang] = nlp
@@ -228,15 +285,16 @@ def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: boo
     # The no-op engine only tells the registry not to add its own NER recognizer here.
     noop = NoOpNlpEngine(models=[{"lang_code": lang, "model_name": "none"} for lang in languages])
     noop.load()
-    registry.load_predefined_recognizers(languages=list(languages), nlp_engine=noop)
-    _add_all_pattern_recognizers(registry, languages)
+    _load_predefined_recognizers(registry, languages, entities, noop)
+    _add_all_pattern_recognizers(registry, languages, entities)
+    _use_fast_phone_recognizer(registry)
     if ner is not None and ner.kind == "spacy":
         registry.add_nlp_recognizer(nlp_engine)
     elif ner is not None:
         model = _HfNer(ner.model, mapping)
         for lang in languages:
             registry.add_recognizer(model.recognizer(lang))
-    else:
+    elif entities is None or entities & TAGGER_ENTITIES:
         registry.add_recognizer(_tagger_recognizer(languages[0]))
     return AnalyzerEngine(
         registry=registry,
@@ -244,6 +302,65 @@ def build_analyzer(languages: tuple[str, ...], ner: NerSpec | None, context: boo
         supported_languages=list(languages),
         context_aware_enhancer=_fast_enhancer() if context else _no_enhancer(),
     )
+
+
+def _blank(lang: str) -> Any:
+    """A blank spaCy pipeline (tokenizer only) for ``lang``; shared by every analyzer of the process."""
+    import spacy
+
+    try:
+        return spacy.blank(lang)
+    except Exception:  # noqa: BLE001 - spaCy raises ImportError or its own error for unknown codes
+        raise FilterLoadError(f"languages: {lang!r} is not a language code spaCy knows (e.g. en, de, es, fr)") from None
+
+
+def _declared_entities(cls: Any, conf: dict[str, Any] | None = None) -> set[str] | None:
+    """The entities a recognizer class finds, read from its config entry or its constructor's defaults
+    without building it; ``None`` when they cannot be told (then it is built)."""
+    conf = conf or {}
+    for key in ("supported_entity", "supported_entities"):
+        if conf.get(key):
+            value = conf[key]
+            return {value} if isinstance(value, str) else set(value)
+    try:
+        params = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    one = params.get("supported_entity")
+    if one is not None and isinstance(one.default, str):
+        return {one.default}
+    many = params.get("supported_entities")
+    if many is not None and isinstance(many.default, (list, tuple)) and many.default:
+        return set(many.default)
+    return None
+
+
+def _wanted(cls: Any, entities: frozenset[str] | None, conf: dict[str, Any] | None = None) -> bool:
+    if entities is None:
+        return True
+    declared = _declared_entities(cls, conf)
+    return declared is None or bool(declared & entities)
+
+
+def _load_predefined_recognizers(registry: Any, languages: tuple[str, ...], entities: frozenset[str] | None, noop: Any) -> None:
+    """Presidio's configured predefined recognizers (``load_predefined_recognizers``), only those for ``entities``.
+
+    ``noop`` (a NoOpNlpEngine) keeps Presidio from adding its own NER recognizer."""
+    if entities is None:
+        registry.load_predefined_recognizers(languages=list(languages), nlp_engine=noop)
+        return
+    import presidio_analyzer.predefined_recognizers as predefined
+    from presidio_analyzer.recognizer_registry.recognizers_loader_utils import RecognizerConfigurationLoader, RecognizerListLoader
+
+    configuration = RecognizerConfigurationLoader.get(
+        registry_configuration={"global_regex_flags": registry.global_regex_flags, "supported_languages": list(languages)}
+    )
+    configuration["recognizers"] = [
+        conf for conf in configuration.get("recognizers", [])
+        if not isinstance(conf, dict) or conf.get("type", "predefined") != "predefined"
+        or _wanted(getattr(predefined, str(conf.get("name")), None), entities, conf)
+    ]
+    registry.recognizers.extend(RecognizerListLoader.get(**configuration))
 
 
 def _load_spacy(model: str) -> Any:
@@ -255,8 +372,8 @@ def _load_spacy(model: str) -> Any:
         raise FilterLoadError(f"{_install_hint(model)} ({exc})") from None
 
 
-def _add_all_pattern_recognizers(registry: Any, languages: tuple[str, ...]) -> None:
-    """Add every predefined pattern recognizer Presidio ships, also those its config disables."""
+def _add_all_pattern_recognizers(registry: Any, languages: tuple[str, ...], entities: frozenset[str] | None = None) -> None:
+    """Add every predefined pattern recognizer Presidio ships (for ``entities``), also those its config disables."""
     import presidio_analyzer.predefined_recognizers as predefined
     from presidio_analyzer import PatternRecognizer
 
@@ -266,6 +383,8 @@ def _add_all_pattern_recognizers(registry: Any, languages: tuple[str, ...]) -> N
             cls = getattr(predefined, name)
             if not (isinstance(cls, type) and issubclass(cls, PatternRecognizer)) or name in _SKIP_RECOGNIZERS:
                 continue
+            if not _wanted(cls, entities):
+                continue
             try:
                 factory: Any = cls  # predefined recognizers take their other arguments from defaults
                 rec = factory(supported_language=lang)
@@ -274,6 +393,20 @@ def _add_all_pattern_recognizers(registry: Any, languages: tuple[str, ...]) -> N
             if not set(rec.supported_entities) & have:
                 registry.add_recognizer(rec)
                 have.update(rec.supported_entities)
+
+
+def _use_fast_phone_recognizer(registry: Any) -> None:
+    """Swap Presidio's phone recognizers for ones that skip too-short digit groups (same matches, same settings)."""
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from guardrails.pii_phone import phone_recognizer
+
+    for i, old in enumerate(registry.recognizers):
+        if type(old) is PhoneRecognizer:
+            new: Any = phone_recognizer(old.supported_language)
+            for attr in ("name", "context", "supported_regions", "leniency", "supported_entities"):
+                setattr(new, attr, getattr(old, attr))
+            registry.recognizers[i] = new
 
 
 def _fast_enhancer() -> Any:
@@ -331,6 +464,14 @@ def _tokenizer_engine_class() -> Any:
         def get_supported_entities(self) -> list[str]:
             return super().get_supported_entities() if self._with_ner else []
 
+        def process_text(self, text: str, language: str) -> Any:
+            if self._with_ner:
+                return super().process_text(text, language)
+            return _LazyArtifacts(functools.partial(self._tokenize, text, language))
+
+        def _tokenize(self, text: str, language: str) -> Any:
+            return self._doc_to_nlp_artifact(self.nlp[language](text), language)  # type: ignore[index]
+
         def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
             if self._with_ner and doc.ents:
                 entities, scores = self._get_updated_entities(doc.ents, self._get_scores_for_entities(doc))
@@ -347,6 +488,31 @@ def _tokenizer_engine_class() -> Any:
             )
 
     return TokenizerNlpEngine
+
+
+class _LazyArtifacts:
+    """Presidio's NLP artifacts of a text, tokenized on first use.
+
+    Only the context enhancer reads tokens, and only for a match of a recognizer with context words:
+    most texts (no match) are never tokenized. Without a NER pipeline there are no entities.
+    """
+
+    entities: list[Any] = []
+    scores: list[float] = []
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._done: Any = None
+
+    def _artifacts(self) -> Any:
+        if self._done is None:
+            self._done = self._make()
+        return self._done
+
+    def __getattr__(self, name: str) -> Any:  # tokens, tokens_indices, lemmas, keywords, nlp_engine, to_json
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._artifacts(), name)
 
 
 def _tagger_recognizer(language: str) -> Any:

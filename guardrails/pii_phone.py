@@ -4,11 +4,19 @@ Presidio's phone recognizer (libphonenumber, lenient) also matches decimals (``0
 ``31.01875``), pieces of version strings and IP-like tokens, and long bare digit runs such as
 order ids and Unix timestamps. A match is kept when it looks like a phone number written by a
 person: separators or a leading ``+`` / ``(``; a bare digit run only after a phone word.
+
+``phone_recognizer`` is Presidio's phone recognizer with a cheaper first look: libphonenumber
+parses every digit group of a text once per region (eight regions), also the ``11`` of "11 items".
+Groups with fewer digits than any valid number of the region can have are skipped before parsing;
+the matches are the same (tests/unit/test_pii_phone.py compares them).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
+from typing import Any, cast
 
 _DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
 _BARE_DIGITS = re.compile(r"\d+")
@@ -43,3 +51,114 @@ def plausible_phone(text: str, start: int, end: int) -> bool:
     if _BARE_DIGITS.fullmatch(value):
         return bool(_PHONE_CUE.search(window))
     return True
+
+
+def _lengths(md: Any) -> list[int]:
+    desc = md.general_desc if md is not None else None
+    return [n for n in (desc.possible_length or ()) if n > 0] if desc is not None else []
+
+
+def _added_digits(md: Any) -> int:
+    """Digits a region's national-prefix transform rule can insert (``'1481\\1'`` inserts four)."""
+    rule = (md.national_prefix_transform_rule if md is not None else None) or ""
+    return sum(c.isdigit() for c in re.sub(r"\\\d", "", rule))
+
+
+@functools.cache
+def min_digits_by_region() -> tuple[int, dict[str, int]]:
+    """(fewest digits of any valid international number, fewest digits of a valid national number per region).
+
+    Read from libphonenumber's metadata: a valid number's national significant number has one of its
+    region's possible lengths; a transform rule can add digits, a country code adds its own.
+    """
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    international = 99
+    shortest: dict[int, int] = {}
+    for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        metas = [PhoneMetadata.metadata_for_nongeo_region(cc) if r == "001" else PhoneMetadata.metadata_for_region(r) for r in regions]
+        lengths = [n for md in metas for n in _lengths(md)]
+        shortest[cc] = min(lengths) if lengths else 1
+        # Parsed in the country code's main region; any region's rule counted, to stay on the safe side.
+        international = min(international, len(str(cc)) + shortest[cc] - max([_added_digits(md) for md in metas] or [0]))
+    national = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        md = PhoneMetadata.metadata_for_region(region)
+        # Parsed with the preferred region's rules, and valid in a region of its country code.
+        national[region] = shortest.get(md.country_code or 0, 1) - _added_digits(md) if md is not None else 1
+    return international, national
+
+
+@functools.cache
+def _idd_prefix(region: str) -> re.Pattern[str] | None:
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    return re.compile(md.international_prefix) if md is not None and md.international_prefix else None
+
+
+_PLUS = frozenset("+\uff0b")
+
+
+def too_short(candidate: str, region: str) -> bool:
+    """Whether no valid phone number (nor one inside it) can be read from ``candidate`` with ``region`` as the
+    default region: fewer digits than the shortest national number, and written neither with ``+`` nor with
+    the region's international dialling prefix (then fewer than the shortest international number).
+
+    Letters (extensions, vanity numbers) can turn into digits: a candidate with letters is never too short.
+    """
+    international, national = min_digits_by_region()
+    digits = [c for c in candidate if c.isdigit()]
+    if len(digits) >= national.get(region, 1) or any(c.isalpha() for c in candidate):
+        return False
+    if len(digits) < international:
+        return True
+    if any(c in _PLUS for c in candidate):
+        return False
+    idd = _idd_prefix(region)
+    values = [unicodedata.decimal(c, None) for c in digits]
+    if idd is None or None in values:
+        return False
+    return idd.match("".join(str(v) for v in values)) is None
+
+
+def phone_recognizer(language: str) -> Any:
+    """Presidio's PhoneRecognizer (same regions, leniency and context), skipping digit groups too short to be a number."""
+    import phonenumbers
+    from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
+    from presidio_analyzer import EntityRecognizer
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    international, national = min_digits_by_region()
+    fewest = min(international, *national.values())
+
+    class ShortGroupSkippingMatcher(PhoneNumberMatcher):
+        # Every match lies inside its candidate and has no more digits. Leniency 0 (possible numbers)
+        # would allow shorter, local-only numbers: never skipped.
+        def _skip(self, candidate: str) -> bool:
+            return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
+
+        def _extract_match(self, candidate: str, offset: int) -> Any:
+            return None if self._skip(candidate) else super()._extract_match(candidate, offset)
+
+        def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
+            return None if self._skip(candidate) else super()._parse_and_verify(candidate, offset)
+
+    class FastPhoneRecognizer(PhoneRecognizer):
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            if sum(map(str.isdigit, text)) < fewest:
+                return []
+            results = []
+            for region in self.supported_regions:
+                for match in ShortGroupSkippingMatcher(text, region, leniency=cast(int, self.leniency)):
+                    try:
+                        found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
+                    except phonenumbers.NumberParseException:
+                        found = region
+                    results.append(self._get_recognizer_result(match, text, found, nlp_artifacts))  # type: ignore[no-untyped-call]
+            return list(EntityRecognizer.remove_duplicates(results))
+
+    if not all(hasattr(PhoneNumberMatcher, m) for m in ("_extract_match", "_parse_and_verify")):  # another phonenumbers: Presidio's own
+        return PhoneRecognizer(supported_language=language)
+    return FastPhoneRecognizer(supported_language=language)

@@ -235,7 +235,7 @@ class PiiFilter(BaseFilter):
         prepare_environment()
         cfg = self.config
         ner = resolve_ner(cfg.ner_model, cfg.ner_engine, labels=cfg.ner_labels, offline=cfg.offline) if cfg.ner_model else None
-        self._analyzer = shared_analyzer(cfg.languages, ner, cfg.context_words)
+        self._analyzer = shared_analyzer(cfg.languages, ner, cfg.context_words, frozenset(self.entities))
         self._custom = {lang: [_build_recognizer(spec, lang) for spec in cfg.recognizers] for lang in cfg.languages}
         custom_entities = {r.entity for r in cfg.recognizers}
         for lang in cfg.languages:

@@ -412,11 +412,18 @@ def test_pii_hub_ner_model_in_offline_policy_load_error_names_offline() -> None:
 
 def test_pii_analyzer_shared_across_policies_and_built_before_check() -> None:
     a = guard({"action": "redact"}).filters("input")[0].filter
+    same = [bf.filter for stage in ("input", "output") for bf in guard({"action": "block"}, {"action": "flag"}).filters(stage)]
     b = guard({"action": "block", "entities": ["CREDIT_CARD"]}).filters("input")[0].filter
-    for f in (a, b):
+    for f in (a, b, *same):
         f.ensure_loaded()
     assert isinstance(a, PiiFilter) and isinstance(b, PiiFilter)
-    assert a._analyzer is b._analyzer
+    # One analyzer per set of entities (and languages), whatever the action or stage.
+    assert len(same) == 2 and all(f._analyzer is a._analyzer for f in same)  # type: ignore[attr-defined]
+    # Another set gets its own, holding only its recognizers, on the same tokenizer.
+    assert b._analyzer is not a._analyzer
+    assert set(b._analyzer.get_supported_entities("en")) == {"CREDIT_CARD"}
+    assert set(a._analyzer.get_supported_entities("en")) == set(a.entities)
+    assert b._analyzer.nlp_engine.nlp["en"] is a._analyzer.nlp_engine.nlp["en"]
 
 
 def test_pii_default_policy_redacts_both_stages() -> None:

@@ -1,0 +1,89 @@
+"""The phone recognizer the pii filter runs: the same matches as Presidio's, found with less parsing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from guardrails.pii_analyzer import import_presidio
+from guardrails.pii_phone import min_digits_by_region, phone_recognizer, too_short
+from tests.helpers.pii_cases import load_cases
+
+HAND_WRITTEN = [
+    "Call me on +44 20 7946 0958 or 020 7946 0958 tomorrow.",
+    "US office: (212) 555-0199, fax 212.555.0198, toll free 1-800-555-0100 ext. 42",
+    "Vanity: 1-800-FLOWERS and 0800 FLOWERS are both fine.",
+    "Ruf an: 030 1234567, 0171 2345678, +49 30 901820, 089 123",
+    "Appelez le 01 23 45 67 89 ou +33 6 12 34 56 78.",
+    "Tel Aviv: 03-1234567, mobile 052-123-4567, +972 52 123 4567",
+    "India: +91 98765 43210, 022 2345 6789, 9876543210",
+    "Brasil: (11) 91234-5678, +55 11 3456-7890, 0800 123 4567",
+    "Canada 604 555 0123; IDD 011 44 20 7946 0958; 00 49 30 901820; 0049 30 901820",
+    "Small islands: +290 22345, +683 4002, +500 31234 and +1 671 472 1234",
+    "Order 11 items at 09:30, 2012-10-01 00:00:00, page 12/34, 3/4/2021, v1.2.3, 10.0.0.1",
+    "Dates and sums: 1,234.56 EUR on 12.05.2023; ids 12345 123456 1234567 12345678",
+    "Full width: ＋４４ ２０ ７９４６ ０９５８ and Arabic digits ٠١٢٣٤٥٦٧٨٩",
+    "Short groups 1 22 333 4444 55555 666666 next to +1 2 and (0) 30 12",
+    "x 5 y 7777 z 0 12 345 6789 0123 45 678 9 — 0044 (0)20 7946 0958",
+    "",
+    "no digits at all here",
+]
+
+
+def random_texts(n: int) -> list[str]:
+    """Digit groups of every length with separators, words and prefixes in between (seeded)."""
+    rng = random.Random(7)
+    pieces = ["+", "(", ")", "-", " ", ".", "/", "ext ", "x", "tel ", "call ", "00", "011", "+1 ", "+44 ", "+49 ", "0"]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(3, 25)):
+            parts.append(rng.choice(pieces) if rng.random() < 0.4 else "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 11))))
+            parts.append(rng.choice([" ", "", " and ", "-", " on "]))
+        out.append("".join(parts))
+    return out
+
+
+def shared_texts() -> list[str]:
+    path = Path(os.environ.get("GUARDRAILS_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")) / "pii.jsonl"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def recognizers() -> tuple[object, object]:
+    import_presidio()
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    fast = phone_recognizer("en")
+    assert type(fast).__name__ == "FastPhoneRecognizer"
+    return PhoneRecognizer(supported_language="en"), fast
+
+
+def spans(recognizer: object, text: str) -> list[tuple[int, int, float]]:
+    return sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, ["PHONE_NUMBER"]))  # type: ignore[attr-defined]
+
+
+def test_same_matches_as_presidio(recognizers: tuple[object, object]) -> None:
+    presidio, fast = recognizers
+    texts = HAND_WRITTEN + [c.text for c in load_cases()] + random_texts(400) + shared_texts()
+    differ = [t for t in texts if spans(presidio, t) != spans(fast, t)]
+    assert differ == []
+    assert sum(1 for t in texts if spans(fast, t)) > 20  # the texts do hold phone numbers
+
+
+def test_short_groups_are_skipped_before_parsing() -> None:
+    international, national = min_digits_by_region()
+    # No valid number has fewer digits than these: the bounds are what makes the skip safe and useful.
+    assert 3 <= international <= 6
+    assert national["US"] >= 7 and 4 <= national["DE"] <= 6 and national["GB"] >= 7
+    assert too_short("081", "DE") and not too_short("0815", "DE")
+    assert too_short("65062", "US") and too_short("(72) 754-18", "FR") and not too_short("0 754-186", "US")
+    assert not too_short("+44 20 79", "US") and not too_short("011 44 20", "US")  # international: country code decides
+    assert not too_short("1-800-FLOWERS", "US")
