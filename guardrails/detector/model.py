@@ -47,6 +47,7 @@ class Detector:
 
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.meta = meta
+        self.arrays = arrays  # as loaded (guardrails adapt writes them back with new top layers)
         self.heads: tuple[str, ...] = tuple(meta["heads"])
         self.vocab: dict[str, int] = {f: i for i, f in enumerate(meta["features"])}
         self.cue_index: dict[str, int] = {c: i for i, c in enumerate(meta["cues"])}
@@ -100,14 +101,22 @@ class Detector:
         scale = 1.0 / math.sqrt(max(len(unit.bag), self.min_bag)) if unit.bag else 0.0
         return idx, cidx, scale
 
-    def _logits(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
-        """Per-head logits of several units at once, shape (units, heads)."""
+    def _gather(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
         g = _per_unit(self.G, [r[0] for r in rows], [r[2] for r in rows])
         g += _per_unit(self.Gc, [r[1] for r in rows], [1.0] * len(rows))
+        return g
+
+    def _logits(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
+        """Per-head logits of several units at once, shape (units, heads)."""
+        return self.head_logits(self._gather(rows))
+
+    def head_logits(self, g: np.ndarray) -> np.ndarray:
+        """Per-head logits of units whose gathered inputs are ``g`` (see ``unit_inputs``): the part of the
+        model above the feature lookups, which ``guardrails adapt`` retrains."""
         nl, k = len(self.linear_heads), len(self.heads)
         z = self.b + g[:, :nl]
         if not self.mlp:
-            out = np.full((len(rows), k), -10.0, np.float32)
+            out = np.full((len(g), k), -10.0, np.float32)
             out[:, self.linear_index] = z
             return out
         hidden = np.maximum(g[:, nl + k:] @ self.P + self.b1, 0.0)
@@ -127,6 +136,11 @@ class Detector:
 
     def unit_logits(self, parts: list[Unit]) -> np.ndarray:
         """Uncalibrated logits of each unit, shape (units, heads)."""
+        return self.head_logits(self.unit_inputs(parts))
+
+    def unit_inputs(self, parts: list[Unit]) -> np.ndarray:
+        """The summed feature rows of each unit, shape (units, linear heads + heads + embedding width):
+        the logistic heads' sums (bias not added), the network's linear part, its embedding."""
         # Segments are subsets of the whole text's bag: look features up once in the big vocabulary,
         # then in the small dict of the text's known features.
         get = self.vocab.get
@@ -137,7 +151,7 @@ class Detector:
         rows = [(list(known.values()), [i for i in map(cget, whole.cues) if i is not None], scale)] + [
             self._rows(u, known if u.kind == "segment" else None) for u in parts[1:]
         ]
-        return self._logits(rows)
+        return self._gather(rows)
 
     def score_units(self, parts: Iterable[Unit]) -> Detection:
         """Max over units of each head's probability; the arg-max unit gives the span."""

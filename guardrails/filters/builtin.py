@@ -46,7 +46,24 @@ class BuiltinConfig(FilterConfig):
         json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA,
                            "propertyNames": {"enum": list(sorted(set(INPUT_CATEGORIES + OUTPUT_CATEGORIES)))}},
     )
-    model: str | None = Field(None, description="Folder with meta.json + weights.npz; default: the shipped model.")
+    model: str | None = Field(None, description="Detector folder (meta.json + weights.npz, e.g. written by `guardrails "
+                                                "adapt`), relative to the policy file; default: the shipped model.")
+
+    @field_validator("model")
+    @classmethod
+    def _detector_folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        path = Path(value).expanduser()
+        base = (info.context or {}).get("policy_dir")
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        if not path.is_dir():
+            raise ValueError(f"detector folder not found: {path}")
+        missing = [f for f in ("meta.json", "weights.npz") if not (path / f).is_file()]
+        if missing:
+            raise ValueError(f"{path} is not a detector folder (missing {', '.join(missing)})")
+        return str(path.resolve())
 
     @field_validator("categories", mode="before")
     @classmethod
