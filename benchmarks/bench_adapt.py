@@ -51,7 +51,7 @@ def run_adapt(data: Path, out: Path, extra: list[str]) -> tuple[float, float, di
     """Run the CLI in a child; wall seconds, the child's peak RSS in MB, its JSON figures."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "guardrails", "adapt", "--data", str(data), "--out", str(out),
+    proc = subprocess.run([sys.executable, "-m", "guardrails.cli.main", "adapt", "--data", str(data), "--out", str(out),
                            "--no-progress", "--json", *extra], capture_output=True, text=True, cwd=REPO)
     wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -471,11 +471,13 @@ def write_detector(det: Detector, plan: Plan, out: Path, o: Outcome, s: Settings
     arrays.update({n: getattr(det, n) for n in TRAINABLE})
     save(meta, arrays, tmp)
     (tmp / "MODEL_CARD.md").write_text(model_card(o, s, hashes, manifest), encoding="utf-8")
-    policy = {"version": 1, "name": "adapted",
-              "description": "The built-in detector adapted to this deployment's traffic (guardrails adapt).",
+    policy = {"version": 1, "name": "adapted", "extends": "default",
+              "description": "The default policy with the built-in detector adapted to this deployment's traffic "
+                             "(guardrails adapt).",
               "input": [{"filter": "builtin", "model": ".", "categories": _categories(plan.input)}],
               "output": [{"filter": "builtin", "model": ".", "categories": _categories(plan.output)}]}
-    (tmp / "policy.yaml").write_text("# Written by guardrails adapt; `model: .` is this folder.\n"
+    (tmp / "policy.yaml").write_text("# Written by guardrails adapt: the default policy with this folder's detector (`model: .`)\n"
+                                     "# and the thresholds chosen for it.\n"
                                      + json.dumps(policy, indent=2) + "\n", encoding="utf-8")
     if out.exists():
         shutil.rmtree(out)

@@ -287,12 +287,22 @@ def choose_thresholds(rows: list[Row], scores: np.ndarray, *, real_target: float
     # Every bound allows two false positives: on a few hundred rows, a rate that one row breaks is noise.
     bounds = [(m, max(t, 2.5 / m.sum())) for m, t in bounds if m.any()]
 
-    def ok(f: np.ndarray, now: np.ndarray) -> bool:
+    # Bound masks as one matrix: a bound's flagged fraction is a row of one matrix-vector product.
+    masks = np.array([m for m, _ in bounds], np.float64).reshape(len(bounds), len(rows))
+    sizes = masks.sum(axis=1)
+    targets = np.array([t for _, t in bounds])
+
+    def rates(f: np.ndarray) -> np.ndarray:
+        out: np.ndarray = (masks @ f.astype(np.float64)) / sizes
+        return out
+
+    def ok(f: np.ndarray, limits: np.ndarray) -> bool:
         # Each bound holds, or (when the highest thresholds already break it: label noise) gets no worse.
-        return all(f[m].mean() <= max(t, now[m].mean()) for m, t in bounds)
+        return bool(np.all(rates(f) <= limits))
 
     current = flags_of(plan)
     while True:
+        limits = np.maximum(targets, rates(current))
         best: tuple[float, str, str, float, np.ndarray] | None = None
         for stage in ("input", "output"):
             for h, t in getattr(plan, stage).items():
@@ -300,7 +310,7 @@ def choose_thresholds(rows: list[Row], scores: np.ndarray, *, real_target: float
                 # Look a few steps ahead: one step that costs a false positive can hide many catches behind it.
                 for j in range(i + 1, min(i + 1 + LOOK_AHEAD, len(GRID))):
                     f = current | (stage_mask[stage] & (cols[h] >= GRID[j]))  # lowering only adds flags
-                    if not ok(f, current):
+                    if not ok(f, limits):
                         break
                     more = int((f & unsafe).sum() - (current & unsafe).sum())
                     cost = int((f & ~unsafe).sum() - (current & ~unsafe).sum())
