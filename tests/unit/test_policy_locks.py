@@ -296,7 +296,7 @@ def test_a_swapped_model_or_filter_cannot_be_ordered(tree: Path) -> None:
         shutil.copy(DEFAULT_DIR / name, tree / "my-detector" / name)
     path = app(tree, "input:\n  - filter: builtin\n    model: ./my-detector\n")
     assert refused(path) == [
-        f"{at(path, 'model:')}: input[builtin].model: model ./my-detector replaces the locked none of "
+        f"{at(path, 'model:')}: input[builtin].model: model {(tree / 'my-detector').resolve()} replaces the locked none of "
         f"{at(model(tree), 'filter: builtin')} (a change that cannot be ordered counts as weaker) {SUFFIX}"
     ]
     base = tree / "platform" / "m.yaml"
