@@ -63,12 +63,20 @@ def run_adapt(data: Path, out: Path, extra: list[str]) -> tuple[float, float, di
     return wall, max(peak, before) / 1024, figures
 
 
+def _correction(f: dict) -> str:
+    c = f.get("correction") or {}
+    if not c.get("l2"):
+        return "none kept"
+    return f"{'+'.join(c['stages'])}, L2 {c['l2']:g}, val AUPRC {c['val_auprc_without']:.3f}->{c['val_auprc']:.3f}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,50000")
     ap.add_argument("--sources", default=",".join(SOURCES))
     ap.add_argument("--skip-sizes", action="store_true")
     ap.add_argument("--skip-sources", action="store_true")
+    ap.add_argument("--adapt-args", default="", help="more adapt options, e.g. '--retrain-top' (space-separated)")
     args = ap.parse_args()
     if not SHARED_DATA.is_dir():
         print(f"no shared data at {SHARED_DATA}: nothing to measure")
@@ -80,23 +88,23 @@ def main() -> int:
         for n in map(int, args.sizes.split(",")):
             data = tmp / f"rows_{n}.jsonl"
             data.write_text("".join(json.dumps(r) + "\n" for r in sample_rows(n)))
-            wall, peak, _ = run_adapt(data, tmp / f"out_{n}", [])
+            wall, peak, _ = run_adapt(data, tmp / f"out_{n}", args.adapt_args.split())
             print(f"| {n} | {wall:.1f} | {peak:.0f} |", flush=True)
     if not args.skip_sources:
         print("\n== each labelled real-traffic source as a deployer's traffic: hold-out figures before / after")
         print("| source | rows | AUPRC before | AUPRC after | recall before | recall after | FPR before | FPR after "
-              "| short FPR before | short FPR after | guard after | refused |")
-        print("|---" * 12 + "|")
+              "| short FPR before | short FPR after | guard after | refused | correction |")
+        print("|---" * 13 + "|")
         for src in args.sources.split(","):
             path = SHARED_DATA / f"{src}.jsonl"
             if not path.is_file():
                 continue
-            wall, _, f = run_adapt(path, tmp / f"src_{src}", [])
+            wall, _, f = run_adapt(path, tmp / f"src_{src}", args.adapt_args.split())
             b, a = f["before"], f["after"]
             guard = ", ".join(f"{k} {v:.3f}" for k, v in f["guard_after"].items())
             print(f"| {src} | {b['n_unsafe'] + b['n_safe']} (hold-out) | {b['auprc']:.3f} | {a['auprc']:.3f} | "
                   f"{b['recall']:.3f} | {a['recall']:.3f} | {b['fpr']:.3f} | {a['fpr']:.3f} | {b['short_fpr']:.3f} | "
-                  f"{a['short_fpr']:.3f} | {guard} | {f['refused']} |  ({wall:.0f} s)", flush=True)
+                  f"{a['short_fpr']:.3f} | {guard} | {f['refused']} | {_correction(f)} |  ({wall:.0f} s)", flush=True)
     return 0
 
 

@@ -28,12 +28,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from guardrails.detector import correction as corr
 from guardrails.detector.features import Unit, units
 from guardrails.detector.frozen import Examples, Scored, examples_of, load_sets, row_logits, row_scores, scored_of
 from guardrails.detector.model import DEFAULT_DIR, Detector
 from guardrails.detector.training import (
     ATTACKS, HEADS, SHORT, TOXIC, Plan, Row, average_precision, build_examples, calibration, choose_thresholds, is_safe,
-    policy_score, save,
+    policy_score, save, write_npz,
 )
 from guardrails.errors import GuardrailsError
 from guardrails.eval.dataset import parse_line, raise_problems
@@ -43,7 +44,10 @@ from guardrails.types import Stage
 FEATURES = Path(__file__).resolve().parent / "data" / "adapt" / "features.npz"
 DEPLOYER = "deployer"
 TRAINABLE = ("P", "b1", "W2", "b2")
-DEFAULT_WEIGHTS = (1.0, 4.0, 16.0)  # candidate weights of a deployer's row (a shipped source's row weighs <= 1)
+TOP_WEIGHTS = (1.0, 4.0, 16.0)  # candidate weights of a deployer's row for --retrain-top (a shipped row weighs <= 1)
+DEFAULT_WEIGHTS: tuple[float, ...] = ()  # no top-layer retraining by default (docs/adapt.md: it did not pay off)
+L2_GRID = (1e-3, 3e-4, 1e-4, 3e-5, 1e-5)  # the correction's L2 strengths tried, strongest first (warm starts)
+MIN_CLASS = 5  # a head is corrected when the deployer's training rows hold this many positives and negatives for it
 GUARDED = {"prompt_injection": ("prompt_injection",), "jailbreak": ("jailbreak",),
            "harmful_request": ("harmful_request",), "toxicity": TOXIC}
 
@@ -64,6 +68,9 @@ class Settings:
     allow_regression: bool = False
     epochs: int = 4
     weights: tuple[float, ...] = DEFAULT_WEIGHTS
+    correct: bool = True  # train the hashed n-gram correction
+    l2_grid: tuple[float, ...] = L2_GRID
+    iters: int = 150
     l2: float = 1e-3  # pull toward the shipped weights (per parameter, per example)
     lr: float = 1e-3
     batch: int = 512
@@ -100,6 +107,7 @@ class Outcome:
     counts: dict[str, int]
     candidates: list[dict[str, float]] = field(default_factory=list)
     out: Path | None = None
+    correction: dict[str, Any] = field(default_factory=dict)
 
 
 # -- the deployer's rows -----------------------------------------------------------------------------
@@ -256,7 +264,116 @@ def load_base(base: str | Path) -> tuple[Detector, Path]:
         with np.load(folder / name, allow_pickle=False) as npz:
             arrays.update({k: npz[k] for k in npz.files})
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    # An adapted folder's correction is not carried over: adapt trains a new one on the rows it is given.
+    meta.pop("correction", None)
     return Detector(meta, arrays), folder
+
+
+# -- the correction --------------------------------------------------------------------------------
+
+
+def _stage_rows(s: Scored) -> dict[str, np.ndarray]:
+    """Which rows of ``s`` each stage's correction moves: prompts (not those kept only for an answer), answers."""
+    answer = np.array([r.is_answer for r in s.rows], bool)
+    return {"input": ~answer & s.counted, "output": answer}
+
+
+def shift_matrix(c: corr.Correction | None, s: Scored) -> np.ndarray | None:
+    """The correction's logit shift of each row of ``s`` (rows x HEADS; 0 where it moves nothing)."""
+    if c is None:
+        return None
+    assert s.x is not None
+    z = c.shift(s.x)
+    out = np.zeros((len(s.rows), len(HEADS)))
+    masks = _stage_rows(s)
+    for j, (stage, heads) in enumerate(c.stages.items()):
+        cols = np.array([HEADS.index(h) for h in heads], np.intp)
+        out[np.ix_(masks[stage], cols)] = z[masks[stage], j][:, None]
+    return out
+
+
+def margins(rows: Sequence[Row], scores: np.ndarray, plan: Plan) -> np.ndarray:
+    """Per row, ``max_h(logit(p_h) - logit(t_h))`` over the heads its stage enforces: >= 0 is flagged."""
+    def logit(p: np.ndarray | float) -> np.ndarray:
+        q = np.clip(p, 1e-6, 1 - 1e-6)
+        out: np.ndarray = np.log(q / (1 - q))
+        return out
+    out = np.full(len(rows), -np.inf)
+    answers = np.array([r.is_answer for r in rows], bool)
+    for stage, mask in (("input", ~answers), ("output", answers)):
+        for h, t in getattr(plan, stage).items():
+            out[mask] = np.maximum(out[mask], logit(scores[mask, HEADS.index(h)]) - logit(t))
+    return out
+
+
+Judge = Callable[[corr.Correction | None], tuple[Plan, float, dict[str, float], list[str]]]
+
+
+def fit_correction(det: Detector, train: Scored, plan: Plan, s: Settings, judge: Judge,
+                   log: Callable[[str], None]) -> tuple[corr.Correction | None, dict[str, Any]]:
+    """The hashed n-gram correction over ``det`` (docs/adapt.md). Per stage whose training rows hold ``MIN_CLASS``
+    safe and unsafe rows: one shift, on the heads that stage enforces which the deployer's unsafe rows speak to
+    (``MIN_CLASS`` of them labelled 1 there; the other heads keep guarding what the deployer did not label),
+    trained with those heads' decision margin under ``plan`` as offset. Each L2 strength is judged like the
+    final detector (thresholds chosen again, the regression guard); kept: the best validation AUPRC among those
+    the guard accepts, if it beats no correction."""
+    assert train.x is not None
+    counted = train.counted
+    rows = [r for r, k in zip(train.rows, counted) if k]
+    labels = train.labels[counted]
+    unsafe = np.array([not is_safe(r) for r in rows], bool)
+    stages: dict[str, np.ndarray] = {}
+    heads: dict[str, list[str]] = {}
+    for stage, mask in _stage_rows(train).items():
+        m = mask[counted]
+        said = [h for h in getattr(plan, stage) if (labels[m & unsafe, HEADS.index(h)] == 1).sum() >= MIN_CLASS]
+        if (unsafe & m).sum() >= MIN_CLASS and (~unsafe & m).sum() >= MIN_CLASS and said:
+            stages[stage], heads[stage] = m, said
+    if not stages:
+        log(f"  correction: no stage has {MIN_CLASS} unsafe and {MIN_CLASS} safe training rows; none trained")
+        return None, {}
+    scores = row_scores(det, train)[counted]
+    known = np.stack(list(stages.values()), axis=1).astype(np.float64)
+    y = np.repeat(unsafe[:, None], len(stages), axis=1).astype(np.float64)
+    off = np.stack([margins(rows, scores, Plan(**{st: {h: t for h, t in getattr(plan, st).items() if h in heads.get(st, ())}
+                                                       for st in ("input", "output")})) for _ in stages], axis=1)
+    off[~np.isfinite(off)] = 0.0
+    x = train.x.take(counted)
+    idf = corr.idf_of(x)
+    _, base, _, base_regress = judge(None)
+    best: tuple[tuple[float, float], float, corr.Correction | None] = ((0.0 if base_regress else 1.0, base), 0.0, None)
+    tried = []
+    start = None
+    for l2 in s.l2_grid:
+        W, b = corr.fit(x, off, y, known, idf, l2, start, s.iters)
+        start = (W, b)
+        c = corr.Correction(heads, idf, W, b)
+        _, auprc, _, regress = judge(c)
+        tried.append({"l2": l2, "val_auprc": round(auprc, 4), "guard_regressions": len(regress)})
+        log(f"  correction ({'; '.join(f'{st}: {len(heads[st])} heads' for st in stages)}), L2 {l2:g}: validation AUPRC "
+            f"{auprc:.3f} (without: {base:.3f})" + (f" (REGRESSION: {'; '.join(regress)})" if regress else ""))
+        key = (0.0 if regress else 1.0, auprc)
+        if key > best[0]:
+            best = (key, l2, c)
+    info = {"stages": {st: heads[st] for st in stages}, "l2": best[1], "val_auprc": round(best[0][1], 4),
+            "val_auprc_without": round(base, 4), "tried": tried}
+    if best[2] is None:
+        log("  correction: none beats the detector alone on validation (or passes the guard); none kept")
+    return best[2], info
+
+
+def with_correction(det: Detector, c: corr.Correction, info: dict[str, Any]) -> Detector:
+    """A copy of ``det`` that applies ``c``."""
+    arrays = {k: v for k, v in det.arrays.items() if not k.startswith("corr_")}
+    arrays.update(c.arrays())
+    if det.mlp:
+        arrays.update({n: getattr(det, n) for n in TRAINABLE})
+    return Detector(dict(det.meta, correction=c.meta(l2=info["l2"])), arrays)
+
+
+def corr_missing(features: Path) -> Path:
+    from guardrails.detector.frozen import ngrams_path
+    return ngrams_path(features)
 
 
 # -- figures ----------------------------------------------------------------------------------------
@@ -362,16 +479,18 @@ def adapt(data: Sequence[str | Path], out: str | Path, *, base: str | Path = "de
         if bar is not None:
             bar(done[0], total)
 
-    train_examples = build_examples(parts["train"], units_of, {(DEPLOYER, c): 1.0 for c in {r.category for r in parts["train"]}})
-    dep_ex = examples_of(det, [(e.unit, e.labels, e.weight) for e in train_examples])
-    for _ in parts["train"]:
-        tick(0)
+    dep_train = scored_of(det, parts["train"], units_of, tick)
     dep_val = scored_of(det, parts["val"], units_of, tick)
     dep_hold = scored_of(det, parts["holdout"], units_of, tick)
     val_all = Scored.concat([shipped["val"], dep_val])
     val_rows_all = [r for r, k in zip(val_all.rows, val_all.counted) if k]
     deployer_safe = np.array([r.source == DEPLOYER and is_safe(r) and not r.is_answer for r in val_rows_all], bool)
+    dep_mask = np.array([r.source == DEPLOYER for r in val_rows_all], bool)
+    dep_rows = [r for r, d in zip(val_rows_all, dep_mask) if d]
     guard = shipped["guard"]
+    if settings.correct and (guard.x is None or val_all.x is None):
+        raise AdaptError(f"{corr_missing(feature_path)}: the shipped rows' hashed n-grams are missing "
+                         "(scripts/train_builtin.py --adapt-ngrams-only writes them)")
 
     before_plan = shipped_plan(det)
     hold_rows, hold_before = _counted(dep_hold, row_scores(det, dep_hold))
@@ -379,36 +498,50 @@ def adapt(data: Sequence[str | Path], out: str | Path, *, base: str | Path = "de
     guard_rows, guard_scores = _counted(guard, row_scores(det, guard))
     guard_before = guard_figures(guard_rows, guard_scores, before_plan)
 
-    best: tuple[tuple[float, float], float, Detector, Plan, dict[str, float], list[str]] | None = None
-    candidates = []
-    for weight in settings.weights:
-        ex = Examples.concat([shipped_ex, Examples(dep_ex.g, dep_ex.labels, dep_ex.weight * weight)])
-        top = fit_top(det, ex, settings, _progress(f"train (deployer weight {weight:g})") if progress else None)
-        cand = with_top(det, top)
-        meta = dict(det.meta, calibration=calibration(row_logits(cand, val_all)[val_all.counted],
-                                                      [_labels_of(val_all, int(i)) for i in np.flatnonzero(val_all.counted)]))
-        cand = with_top(det, top, meta)
-        _, val_scores = _counted(val_all, row_scores(cand, val_all))
+    def judge(cand: Detector, c: corr.Correction | None) -> tuple[Plan, float, dict[str, float], list[str]]:
+        """Thresholds chosen on validation (the deployer's safe rows at the target FPR), the deployer's validation
+        AUPRC, the guard's figures and its regressions."""
+        _, val_scores = _counted(val_all, row_scores(cand, val_all, shift_matrix(c, val_all)))
         plan = choose_thresholds(val_rows_all, val_scores, extra_bounds=[(deployer_safe, settings.target_fpr)])
-        dep_mask = np.array([r.source == DEPLOYER for r in val_rows_all], bool)
-        dep_rows = [r for r, d in zip(val_rows_all, dep_mask) if d]
         val_auprc = figures(dep_rows, val_scores[dep_mask], plan).auprc
-        g_after = guard_figures(guard_rows, row_scores(cand, guard)[guard.counted], plan)
+        g_after = guard_figures(guard_rows, row_scores(cand, guard, shift_matrix(c, guard))[guard.counted], plan)
         regress = [f"{kind}: {guard_before[kind]:.3f} -> {g_after[kind]:.3f}" for kind in GUARDED
                    if kind in guard_before and g_after[kind] < guard_before[kind] - settings.margin]
-        candidates.append({"weight": weight, "val_auprc": round(val_auprc, 4), "guard_regressions": len(regress)})
-        log(f"  deployer weight {weight:g}: validation AUPRC {val_auprc:.3f}, guard "
-            + ", ".join(f"{k} {v:.3f}" for k, v in g_after.items()) + (f" (REGRESSION: {'; '.join(regress)})" if regress else ""))
-        # Prefer candidates the guard accepts; among those, the best validation AUPRC (ties: the lower weight).
-        key = (0.0 if regress else 1.0, val_auprc)
-        if best is None or key > best[0]:
-            best = (key, weight, cand, plan, g_after, regress)
-    assert best is not None
-    _, weight, chosen, plan, guard_after, regressions = best
-    after = figures(hold_rows, row_scores(chosen, dep_hold)[dep_hold.counted], plan)
+        return plan, val_auprc, g_after, regress
+
+    weight, chosen = 0.0, det
+    candidates = []
+    if settings.weights:
+        train_examples = build_examples(parts["train"], units_of, {(DEPLOYER, c): 1.0 for c in {r.category for r in parts["train"]}})
+        dep_ex = examples_of(det, [(e.unit, e.labels, e.weight) for e in train_examples])
+        best: tuple[tuple[float, float], float, Detector] | None = None
+        for w in settings.weights:
+            ex = Examples.concat([shipped_ex, Examples(dep_ex.g, dep_ex.labels, dep_ex.weight * w)])
+            top = fit_top(det, ex, settings, _progress(f"train (deployer weight {w:g})") if progress else None)
+            cand = with_top(det, top)
+            meta = dict(det.meta, calibration=calibration(row_logits(cand, val_all)[val_all.counted],
+                                                          [_labels_of(val_all, int(i)) for i in np.flatnonzero(val_all.counted)]))
+            cand = with_top(det, top, meta)
+            _, val_auprc, g_after, regress = judge(cand, None)
+            candidates.append({"weight": w, "val_auprc": round(val_auprc, 4), "guard_regressions": len(regress)})
+            log(f"  top layers, deployer weight {w:g}: validation AUPRC {val_auprc:.3f}, guard "
+                + ", ".join(f"{k} {v:.3f}" for k, v in g_after.items()) + (f" (REGRESSION: {'; '.join(regress)})" if regress else ""))
+            # Prefer candidates the guard accepts; among those, the best validation AUPRC (ties: the lower weight).
+            key = (0.0 if regress else 1.0, val_auprc)
+            if best is None or key > best[0]:
+                best = (key, w, cand)
+        assert best is not None
+        _, weight, chosen = best
+    correction, info = fit_correction(chosen, dep_train, before_plan, settings, lambda c: judge(chosen, c), log) \
+        if settings.correct else (None, {})
+    plan, _, guard_after, regressions = judge(chosen, correction)
+    if correction is not None:
+        chosen = with_correction(chosen, correction, info)
+    after = figures(hold_rows, row_scores(chosen, dep_hold, shift_matrix(correction, dep_hold))[dep_hold.counted], plan)
     counts = {"rows": len(rows), "train": len(parts["train"]), "val": len(parts["val"]), "holdout": len(parts["holdout"]),
               "shipped_units": len(shipped_ex)}
-    outcome = Outcome(weight, plan, before, after, guard_before, guard_after, regressions, False, counts, candidates)
+    outcome = Outcome(weight, plan, before, after, guard_before, guard_after, regressions, False, counts, candidates,
+                      correction=info)
     log(report_text(outcome, settings))
     if regressions and not settings.allow_regression:
         outcome.refused = True
@@ -439,7 +572,7 @@ def report_text(o: Outcome, s: Settings) -> str:
     """The before/after table printed by ``adapt`` and written into the model card."""
     lines = [f"deployer's hold-out ({o.before.n_unsafe} unsafe, {o.before.n_safe} safe, {o.before.n_short} short safe):",
              "| | AUPRC | recall | FPR | FPR on short texts (< 25 chars) |", "|---|---|---|---|---|"]
-    for name, f in (("before (shipped)", o.before), (f"after (deployer weight {o.weight:g})", o.after)):
+    for name, f in (("before (shipped)", o.before), ("after (adapted)", o.after)):
         lines.append(f"| {name} | {f.auprc:.3f} | {f.recall:.3f} | {f.fpr:.3f} | {f.short_fpr:.3f} |")
     lines += ["", f"never-trained-on attack sets (guard: recall may drop by at most {s.margin:g}):",
               "| | " + " | ".join(o.guard_before) + " |", "|---|" + "---|" * len(o.guard_before)]
@@ -466,10 +599,13 @@ def write_detector(det: Detector, plan: Plan, out: Path, o: Outcome, s: Settings
                        "allow_regression": bool(o.regressions), "regressions": o.regressions,
                        "before": o.before.to_dict(), "after": o.after.to_dict(),
                        "guard_before": {k: round(v, 4) for k, v in o.guard_before.items()},
-                       "guard_after": {k: round(v, 4) for k, v in o.guard_after.items()}, "counts": o.counts}
+                       "guard_after": {k: round(v, 4) for k, v in o.guard_after.items()}, "counts": o.counts,
+                       "correction": o.correction}
     arrays = dict(det.arrays)
     arrays.update({n: getattr(det, n) for n in TRAINABLE})
     save(meta, arrays, tmp)
+    if det.correction is not None:
+        write_npz(tmp / "correction.npz", det.correction.arrays())
     (tmp / "MODEL_CARD.md").write_text(model_card(o, s, hashes, manifest), encoding="utf-8")
     policy = {"version": 1, "name": "adapted", "extends": "default",
               "description": "The default policy with the built-in detector adapted to this deployment's traffic "
@@ -490,12 +626,22 @@ def model_card(o: Outcome, s: Settings, hashes: dict[str, Any], manifest: dict[s
     licences = "\n".join(f"- {src}: {lic}" for src, lic in sorted(manifest.get("licences", {}).items()))
     warn = ("\n**Written with --allow-regression**: recall on the never-trained-on attack sets dropped by more than "
             f"{s.margin:g}: {'; '.join(o.regressions)}.\n" if o.regressions else "")
+    c = o.correction
+    parts = []
+    if o.candidates:
+        tried = ", ".join(f"{x['weight']:g}" for x in o.candidates)
+        parts.append(f"the shipped detector's top layers (P, b1, W2, b2) retrained on its own training features plus the "
+                     f"deployer's rows (deployer weight {o.weight:g}, chosen on validation from "
+                     f"{tried}) and recalibrated")
+    if c.get("l2"):
+        stages = "; ".join(f"{st}: {', '.join(h)}" for st, h in c["stages"].items())
+        parts.append(f"a correction over hashed n-grams of the deployer's rows ({stages}) "
+                     f"(L2 {c['l2']:g}, validation AUPRC {c['val_auprc_without']:.3f} -> {c['val_auprc']:.3f})")
+    what = "; ".join(parts) or "the shipped detector (no correction beat it on validation)"
     return f"""# Adapted built-in detector
 
-Written by `guardrails adapt`: the shipped detector's top layers (P, b1, W2, b2) retrained on its own training
-features plus a deployer's labelled rows, recalibrated, thresholds chosen again (target FPR on the deployer's
-safe validation rows: {s.target_fpr:g}). Seed {s.seed}; deployer weight {o.weight:g} (chosen on validation from
-{", ".join(f"{c['weight']:g}" for c in o.candidates)}).
+Written by `guardrails adapt`: {what}, thresholds chosen again (target FPR on the deployer's safe validation
+rows: {s.target_fpr:g}). Seed {s.seed}.
 {warn}
 ## Figures
 

@@ -729,6 +729,31 @@ for _src in ("unseen_v1", "unseen_v2", "unseen_v3", "unseen_v4"):
     SHIPPED_LICENCES[_src] = "this project's own (Apache-2.0)"
 
 
+def adapt_rows(splits: dict[str, list[Row]], unseen: list[Row]) -> tuple[list[Row], list[Row]]:
+    """The validation and never-trained-on rows whose features guardrails/data/adapt ships."""
+    return ([r for r in splits["val"] if r.source not in EVAL_ONLY and len(r.text) <= 4000],
+            [r for r in unseen if len(r.text) <= 4000])
+
+
+def export_adapt_ngrams(det: Detector, splits: dict[str, list[Row]], unseen: list[Row], path: Path) -> None:
+    """Only the hashed n-grams beside an existing features file (the rows checked against it)."""
+    t0 = time.perf_counter()
+    _, shipped, _ = frozen.load_sets(path)
+    val, guard = adapt_rows(splits, unseen)
+    scored = {"val": frozen.scored_of(det, val, cached_units), "guard": frozen.scored_of(det, guard, cached_units)}
+    for name, s in scored.items():
+        have = [(r.category, r.source, r.chars) for r in shipped[name].rows]
+        if have != [(r.category, r.source, r.chars) for r in s.rows]:
+            bad = next(i for i, (a, b) in enumerate(zip(have, [(r.category, r.source, r.chars) for r in s.rows])) if a != b) if len(have) == len(s.rows) else -1
+            raise SystemExit(f"{path}: its {name} rows are not these rows ({len(have)} vs {len(s.rows)}, first difference at {bad}: "
+                             f"{have[bad] if bad >= 0 else None} vs {(s.rows[bad].category, s.rows[bad].source, s.rows[bad].chars) if bad >= 0 else None}); "
+                             "run --adapt-data-only to write both files")
+    frozen.save_ngrams(frozen.ngrams_path(path), scored)
+    out = frozen.ngrams_path(path)
+    print(f"adapt n-grams: {len(val)} validation rows, {len(guard)} never-trained-on rows -> {out} "
+          f"({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
+
+
 def export_adapt_data(det: Detector, splits: dict[str, list[Row]], unseen: list[Row], path: Path) -> None:
     """Write the frozen features of the training examples, the validation rows (calibration, thresholds)
     and the never-trained-on rows (the regression guard of ``guardrails adapt``): no text, only the
@@ -737,9 +762,9 @@ def export_adapt_data(det: Detector, splits: dict[str, list[Row]], unseen: list[
     examples = train_examples(splits["train"])
     # A uniform sample (weights scaled up) keeps the shipped file under ~4 MB.
     ex = frozen.sample(frozen.examples_of(det, [(e.unit, e.labels, e.weight) for e in examples]), ADAPT_TRAIN_UNITS)
-    val = [r for r in splits["val"] if r.source not in EVAL_ONLY and len(r.text) <= 4000]
-    guard = [r for r in unseen if len(r.text) <= 4000]
+    val, guard = adapt_rows(splits, unseen)
     scored = {"val": frozen.scored_of(det, val, cached_units), "guard": frozen.scored_of(det, guard, cached_units)}
+    frozen.save_ngrams(frozen.ngrams_path(path), scored)
     sources = sorted({r.source for r in splits["train"] + val + guard if r.source not in EVAL_ONLY} | {"synth_doc"})
     missing = [s for s in sources if s not in SHIPPED_LICENCES]
     if missing:
@@ -802,6 +827,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--adapt-data", type=Path, default=None, metavar="NPZ",
                     help=f"write the frozen training features for `guardrails adapt` (shipped: {ADAPT_DATA})")
     ap.add_argument("--adapt-data-only", action="store_true", help="only write --adapt-data for the saved model")
+    ap.add_argument("--adapt-ngrams-only", action="store_true",
+                    help="only write the hashed n-grams (ngrams.npz) beside an existing --adapt-data file")
     args = ap.parse_args(argv)
     random.seed(SEED)
     np.random.seed(SEED)
@@ -823,6 +850,9 @@ def main(argv: list[str] | None = None) -> int:
     splits["test"] = cap_davidson(splits["test"], DAVIDSON_EVAL_CAP)
     for name in ("train", "val", "test"):
         print(f"{name}: {len(splits[name])} rows", dict(sorted(Counter(r.category for r in splits[name]).items())))
+    if args.adapt_ngrams_only:
+        export_adapt_ngrams(Detector.load(args.out), splits, unseen_rows, args.adapt_data or ADAPT_DATA)
+        return 0
     if args.adapt_data_only:
         export_adapt_data(Detector.load(args.out), splits, unseen_rows, args.adapt_data or ADAPT_DATA)
         return 0

@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from guardrails.detector.correction import Sparse, buckets_of, shifted
 from guardrails.detector.features import Unit
 from guardrails.detector.model import Detection, Detector
 from guardrails.detector.training import HEADS, Row, row_labels, write_npz
@@ -66,6 +67,7 @@ class Scored:
     labels: np.ndarray
     prompt: np.ndarray
     opening: np.ndarray
+    x: Sparse | None = None  # each row's hashed n-grams (the correction's input); None: not shipped
 
     def take(self, mask: np.ndarray) -> "Scored":
         """The rows in ``mask`` (with the prompts their answers point to kept and re-indexed)."""
@@ -75,7 +77,7 @@ class Scored:
         units = keep[self.unit_row]
         prompt = np.where(self.prompt[keep] >= 0, new_index[np.maximum(self.prompt[keep], 0)], -1)
         return Scored(self.g[units], new_index[self.unit_row[units]], [r for r, k in zip(self.rows, keep) if k],
-                      self.labels[keep], prompt, self.opening[keep])
+                      self.labels[keep], prompt, self.opening[keep], None if self.x is None else self.x.take(keep))
 
     @property
     def counted(self) -> np.ndarray:
@@ -88,7 +90,8 @@ class Scored:
         return Scored(np.vstack([p.g for p in parts]), np.concatenate([p.unit_row + o for p, o in zip(parts, offsets)]),
                       [r for p in parts for r in p.rows], np.vstack([p.labels for p in parts]),
                       np.concatenate([np.where(p.prompt >= 0, p.prompt + o, -1) for p, o in zip(parts, offsets)]),
-                      np.concatenate([p.opening for p in parts]))
+                      np.concatenate([p.opening for p in parts]),
+                      None if any(p.x is None for p in parts) else Sparse.concat([p.x for p in parts if p.x is not None]))
 
 
 def opening_bits(cues: frozenset[str] | set[str]) -> int:
@@ -112,10 +115,12 @@ def scored_of(det: Detector, rows: Sequence[Row], units_of: Callable[[str], list
     prompts: list[int] = []
     opening: list[int] = []
     labels: list[dict[str, int | None]] = []
+    hashed: list[np.ndarray] = []
 
     def add(text: str, row: Row, lab: dict[str, int | None]) -> int:
         parts = units_of(text)
         blocks.append(det.unit_inputs(parts))
+        hashed.append(buckets_of(parts[0].bag))
         unit_row.append(np.full(len(parts), len(out_rows), np.int32))
         out_rows.append(row)
         labels.append(lab)
@@ -133,7 +138,7 @@ def scored_of(det: Detector, rows: Sequence[Row], units_of: Callable[[str], list
     dim = det.G.shape[1]
     return Scored(np.vstack(blocks).astype(np.float32) if blocks else np.zeros((0, dim), np.float32),
                   np.concatenate(unit_row) if unit_row else np.zeros(0, np.int32), out_rows,
-                  label_matrix(labels), np.array(prompts, np.int32), np.array(opening, np.uint8))
+                  label_matrix(labels), np.array(prompts, np.int32), np.array(opening, np.uint8), Sparse.of(hashed))
 
 
 def row_logits(det: Detector, s: Scored) -> np.ndarray:
@@ -144,15 +149,19 @@ def row_logits(det: Detector, s: Scored) -> np.ndarray:
     return out
 
 
-def row_scores(det: Detector, s: Scored) -> np.ndarray:
+def row_scores(det: Detector, s: Scored, shift: np.ndarray | None = None) -> np.ndarray:
     """Per row, the head probabilities as the runtime reports them: inputs the maximum over units, answers
-    with their prompt through the response model in the ``harmful_response`` column."""
+    with their prompt through the response model in the ``harmful_response`` column. ``shift``: a
+    correction's logit shift per row and head (rows x HEADS, 0: none), applied last as ``Detector.corrected``."""
     probs = det.calibrated(row_logits(det, s)).astype(np.float64)
     k = HEADS.index("harmful_response")
     for i in np.flatnonzero(s.prompt >= 0):
         answer = Detection(dict(zip(HEADS, map(float, probs[i]))), {}, _cues(int(s.opening[i])))
         prompt = Detection(dict(zip(HEADS, map(float, probs[s.prompt[i]]))), {})
         probs[i, k] = det.response_score(answer, prompt)
+    if shift is not None:
+        moved = shift != 0
+        probs[moved] = shifted(probs[moved], shift[moved])
     return probs
 
 
@@ -200,6 +209,47 @@ def save_sets(path: Path, examples: Examples, scored: dict[str, Scored], manifes
     write_npz(path, arrays)
 
 
+def ngrams_path(features: Path) -> Path:
+    """Where the hashed n-grams of a features file's scored rows are (beside it)."""
+    return features.with_name("ngrams.npz")
+
+
+def save_ngrams(path: Path, scored: dict[str, Scored]) -> None:
+    """Each scored row's hashed n-gram buckets (no text: bucket ids of the correction's hashing), sorted and
+    delta-coded per row, so ``guardrails adapt`` can score a correction on rows it has no text of."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, s in scored.items():
+        assert s.x is not None
+        delta = s.x.indices.astype(np.int64)
+        starts = s.x.indptr[:-1][np.diff(s.x.indptr) > 0]
+        delta[1:] -= s.x.indices[:-1]
+        delta[starts] = s.x.indices[starts]  # the first id of a row as is
+        arrays[f"{name}_count"] = np.diff(s.x.indptr).astype(np.uint16)
+        arrays[f"{name}_delta"] = delta.astype(np.uint32)
+    write_npz(path, arrays)
+
+
+def load_ngrams(path: Path, scored: dict[str, Scored]) -> None:
+    """Attach what ``save_ngrams`` wrote to the scored sets (checked: same row counts)."""
+    with np.load(path, allow_pickle=False) as npz:
+        a = {k: npz[k] for k in npz.files}
+    for name, s in scored.items():
+        count = a[f"{name}_count"].astype(np.int64)
+        if len(count) != len(s.rows):
+            raise ValueError(f"{path}: {name} has {len(count)} rows, the features file {len(s.rows)}")
+        indptr = np.concatenate(([0], np.cumsum(count)))
+        s.x = Sparse(indptr, _undelta(a[f"{name}_delta"].astype(np.int64), indptr).astype(np.int32))
+
+
+def _undelta(delta: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Per row: the cumulative sum of its deltas (each row restarts)."""
+    total = np.cumsum(delta)
+    lens = np.diff(indptr)
+    before = np.concatenate(([0], total))[indptr[:-1]]  # the sum of all earlier rows' deltas
+    out: np.ndarray = total - np.repeat(before, lens)
+    return out
+
+
 def _float(a: dict[str, np.ndarray], name: str) -> np.ndarray:
     g = a[f"{name}_g"].astype(np.float32)
     return g * a[f"{name}_scale"] if f"{name}_scale" in a else g
@@ -222,4 +272,6 @@ def load_sets(path: Path) -> tuple[Examples, dict[str, Scored], dict[str, object
                 for c, s, n in zip(a[f"{name}_category"], a[f"{name}_source"], a[f"{name}_length"])]
         scored[name] = Scored(_float(a, name), a[f"{name}_unit_row"].astype(np.intp), rows,
                               a[f"{name}_labels"], a[f"{name}_prompt"].astype(np.intp), a[f"{name}_opening"])
+    if ngrams_path(path).is_file():
+        load_ngrams(ngrams_path(path), scored)
     return examples, scored, manifest

@@ -186,6 +186,7 @@ class BuiltinFilter(BaseFilter):
             prompt = self._recent.get(det, ctx.prompt) if ctx.prompt else None
             scores = {c: answer.scores[c] for c in OUTPUT_CATEGORIES if c != "harmful_response"}
             scores["harmful_response"] = det.response_score(answer, prompt)
+            scores = det.corrected(scores, answer, "output")
             spans: dict[str, tuple[int, int] | None] = {c: answer.spans.get(c) for c in OUTPUT_CATEGORIES}
             spans["harmful_response"] = None  # the whole answer, read with its prompt
             return scores, spans
@@ -195,9 +196,10 @@ class BuiltinFilter(BaseFilter):
         spans = {}
         for t in texts:
             d = self._recent.get(det, t)
+            mine = det.corrected({c: d.scores[c] for c in INPUT_CATEGORIES}, d, "input")
             for c in INPUT_CATEGORIES:
-                if c not in spans or d.scores[c] > scores[c]:
-                    scores[c] = d.scores[c]
+                if c not in spans or mine[c] > scores[c]:
+                    scores[c] = mine[c]
                     spans[c] = d.spans[c] if single else None
         return scores, spans
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from guardrails.adapt import FEATURES
-from guardrails.detector.frozen import Examples, load_sets, save_sets
+from guardrails.detector.frozen import Examples, load_sets, ngrams_path, save_ngrams, save_sets
 
 
 def small_features(dest: Path, train_units: int = 6000, val_rows: int = 2500, seed: int = 0) -> Path:
@@ -21,5 +21,7 @@ def small_features(dest: Path, train_units: int = 6000, val_rows: int = 2500, se
     mask = np.zeros(len(val.rows), bool)
     mask[np.sort(rng.choice(counted, min(val_rows, len(counted)), replace=False))] = True
     manifest = {k: v for k, v in manifest.items() if k != "tables"}
-    save_sets(dest, small_ex, {"val": val.take(mask), "guard": scored["guard"]}, manifest)
+    small = {"val": val.take(mask), "guard": scored["guard"]}
+    save_sets(dest, small_ex, small, manifest)
+    save_ngrams(ngrams_path(dest), small)
     return dest
