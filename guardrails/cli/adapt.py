@@ -40,10 +40,9 @@ def register(sub: Any) -> None:
     p.add_argument("--allow-regression", action="store_true",
                    help="write the detector even when the guard refuses it (warned on stderr, recorded in the model card)")
     p.add_argument("--features", metavar="NPZ", help="the shipped training features (default: the packaged file)")
-    p.add_argument("--retrain-top", action="store_true",
-                   help="also retrain the network's top layers (off by default: docs/adapt.md has the measurement)")
     p.add_argument("--weights", metavar="W,W,...", default=None,
-                   help="with --retrain-top: candidate weights of your rows, chosen on validation (default: 1,4,16)")
+                   help="candidate weights of your rows when retraining the top layers, chosen on validation (default: 1)")
+    p.add_argument("--no-top", action="store_true", help="keep the shipped network; train only the n-gram correction")
     p.add_argument("--no-correction", action="store_true", help="no hashed n-gram correction (top layers only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
@@ -61,15 +60,14 @@ def _rate(value: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from guardrails.adapt import DEFAULT_WEIGHTS, TOP_WEIGHTS, AdaptError, Settings, adapt
+    from guardrails.adapt import DEFAULT_WEIGHTS, AdaptError, Settings, adapt
 
     try:
-        weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else \
-            TOP_WEIGHTS if args.retrain_top else DEFAULT_WEIGHTS
+        weights = () if args.no_top else tuple(float(w) for w in args.weights.split(",")) if args.weights else DEFAULT_WEIGHTS
     except ValueError:
         raise AdaptError(f"--weights: expected numbers separated by commas, got {args.weights!r}") from None
-    if args.no_correction and not weights:
-        raise AdaptError("--no-correction: nothing left to train; add --retrain-top")
+    if args.no_correction and args.no_top:
+        raise AdaptError("--no-top and --no-correction: nothing left to train")
     settings = Settings(target_fpr=args.target_fpr, holdout=args.holdout, seed=args.seed, margin=args.margin,
                         allow_regression=args.allow_regression, weights=weights, correct=not args.no_correction)
     outcome = adapt(args.data, args.out, base=args.base, features=args.features, settings=settings,

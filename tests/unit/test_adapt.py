@@ -16,7 +16,7 @@ from guardrails.policy import load_policy
 from tests.helpers.adapt_features import small_features
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "adapt_kids_chat.jsonl"
-QUICK = Settings()  # the default: the hashed n-gram correction, no top-layer retraining
+QUICK = Settings(epochs=3)  # the default (top layers at deployer weight 1, then the n-gram correction), fewer epochs
 # Attacks of kinds the guard measures, labelled safe: a deployer (or an attacker with write access to the
 # labels) teaching the detector to let them through.
 POISON = [
@@ -94,10 +94,11 @@ def test_the_guard_refuses_attacks_labelled_safe(features: Path, tmp_path: Path)
     rows = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
     rows += [{"text": f"{t} ({i})", "label": "safe"} for i in range(12) for t in POISON]
     poisoned.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    settings = Settings(weights=(16.0,), epochs=3)
-    outcome = adapt([poisoned], tmp_path / "out", features=features, settings=settings, log=lambda _: None, progress=False)
-    assert outcome.refused and outcome.regressions
-    assert not (tmp_path / "out").exists()
+    # The correction alone (--no-top), and the top layers retrained with the deployer's rows weighing most + the correction.
+    for settings in (Settings(weights=()), Settings(weights=(16.0,), epochs=3)):
+        outcome = adapt([poisoned], tmp_path / "out", features=features, settings=settings, log=lambda _: None, progress=False)
+        assert outcome.refused and outcome.regressions
+        assert not (tmp_path / "out").exists()
     # --allow-regression writes it, warns on stderr and records it in the model card.
     proc = subprocess.run([sys.executable, "-m", "guardrails.cli.main", "adapt", "--data", str(poisoned), "--out", str(tmp_path / "out"),
                            "--features", str(features), "--weights", "16", "--no-progress", "--allow-regression"],
