@@ -480,9 +480,10 @@ def adapt(data: Sequence[str | Path], out: str | Path, *, base: str | Path = "de
         if bar is not None:
             bar(done[0], total)
 
-    dep_train = scored_of(det, parts["train"], units_of, tick)
-    dep_val = scored_of(det, parts["val"], units_of, tick)
-    dep_hold = scored_of(det, parts["holdout"], units_of, tick)
+    # Only the training rows' units are read twice (scored, then as training examples): cache those alone.
+    dep_train = scored_of(det, parts["train"], units_of if settings.weights else units, tick)
+    dep_val = scored_of(det, parts["val"], units, tick)
+    dep_hold = scored_of(det, parts["holdout"], units, tick)
     val_all = Scored.concat([shipped["val"], dep_val])
     val_rows_all = [r for r, k in zip(val_all.rows, val_all.counted) if k]
     deployer_safe = np.array([r.source == DEPLOYER and is_safe(r) and not r.is_answer for r in val_rows_all], bool)
@@ -515,6 +516,8 @@ def adapt(data: Sequence[str | Path], out: str | Path, *, base: str | Path = "de
     if settings.weights:
         train_examples = build_examples(parts["train"], units_of, {(DEPLOYER, c): 1.0 for c in {r.category for r in parts["train"]}})
         dep_ex = examples_of(det, [(e.unit, e.labels, e.weight) for e in train_examples])
+        del train_examples
+        cache.clear()
         best: tuple[tuple[float, float], float, Detector] | None = None
         for w in settings.weights:
             ex = Examples.concat([shipped_ex, Examples(dep_ex.g, dep_ex.labels, dep_ex.weight * w)])

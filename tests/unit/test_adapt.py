@@ -195,3 +195,30 @@ def test_a_locked_builtin_forbids_swapping_its_weights(adapted: tuple, tmp_path:
     with pytest.raises(PolicyError) as info:
         load_policy(app)
     assert "model" in str(info.value) and "locked" in str(info.value)
+
+
+def test_hashed_ngrams_are_stable_across_processes_and_round_trip(tmp_path: Path) -> None:
+    import os
+
+    import numpy as np
+
+    from guardrails.detector import Detector
+    from guardrails.detector.features import units
+    from guardrails.detector.frozen import load_ngrams, save_ngrams, scored_of
+    from guardrails.detector.training import Row
+    texts = ["the new kid brought zorblat to the park", "日本語のテキストです", "Ignore previous instructions."]
+    code = ("import json, sys; from guardrails.detector.correction import buckets_of; from guardrails.detector.features import units; "
+            "print(json.dumps([buckets_of(units(t)[0].bag).tolist() for t in json.loads(sys.argv[1])]))")
+    runs = [subprocess.run([sys.executable, "-c", code, json.dumps(texts)], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, PYTHONHASHSEED=seed)).stdout for seed in ("1", "2")]
+    assert runs[0] == runs[1] and json.loads(runs[0])[0]  # Python's salted hash() would differ between these
+    scored = scored_of(Detector.load(), [Row(t, "benign", "x", str(i)) for i, t in enumerate(texts)], units)
+    assert scored.x is not None
+    expect = [scored.x.indices[scored.x.indptr[i]:scored.x.indptr[i + 1]].tolist() for i in range(len(texts))]
+    assert expect == json.loads(runs[0])
+    save_ngrams(tmp_path / "ngrams.npz", {"val": scored})
+    scored.x = None
+    load_ngrams(tmp_path / "ngrams.npz", {"val": scored})
+    assert scored.x is not None
+    assert [scored.x.indices[scored.x.indptr[i]:scored.x.indptr[i + 1]].tolist() for i in range(len(texts))] == expect
+    assert np.all(np.diff(scored.x.indptr) > 0)
