@@ -92,6 +92,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.eval.*": "app",
     "guardrails.audit_summary": "app",
     "guardrails.calibrate": "app",
+    "guardrails.adapt": "app",
 }
 
 

@@ -44,34 +44,21 @@ from sklearn.metrics import average_precision_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from guardrails.detector import frozen  # noqa: E402
 from guardrails.detector.features import Unit, units  # noqa: E402
-from guardrails.detector.model import CORE_HEADS, DEFAULT_DIR, Detection, Detector, response_features  # noqa: E402
+from guardrails.detector.model import DEFAULT_DIR, Detection, Detector, response_features  # noqa: E402
+from guardrails.detector.training import (  # noqa: E402
+    ATTACKS, BENIGN, EDGY, EVAL_ONLY, HANDWRITTEN_WEIGHT, HEADS, LINEAR_HEADS, MLP_KEYS, REAL_TRAFFIC, RESPONSE_UNSAFE,
+    RESPONSES, SHORT, TOXIC, Example, Plan, Row, balanced, build_examples, calibration, choose_thresholds, is_safe,
+    policy_score, recall_at_fpr, row_labels, save, source_weights,
+)
 from guardrails.taxonomy import HAZARDS  # noqa: E402
 
 SEED = 0
-HEADS = CORE_HEADS + HAZARDS
-# Heads that also get a logistic model (averaged with the network's logit); the others are the
-# network's alone (a logistic head costs ~30 s of training each, and the network carries the rest).
-LINEAR_HEADS = ("prompt_injection", "jailbreak", "harmful_request", "toxicity")
-ATTACKS = ("prompt_injection", "jailbreak", "harmful_request")
-# Data categories of safe input texts; EDGY: safe texts written to look unsafe.
-BENIGN = ("benign", "benign_roleplay", "benign_chat_turn", "document", "doc_task", "chat_turn", "roleplay", "everyday",
-          "code_request", "pasted", "env_doc")
-EDGY = ("benign_edgy",)
-TOXIC = ("toxic", "hate", "toxicity")
-# Answers (output stage): a text with its prompt.
-RESPONSE_UNSAFE = ("harmful_response", "harmful_response_context")
-RESPONSE_SAFE = ("benign_response", "refusal")
-RESPONSES = RESPONSE_UNSAFE + RESPONSE_SAFE
-# Sources that are never trained on: non-commercial licences, and model answers whose providers'
-# terms we did not clear. They choose thresholds (validation half) and are reported (test half).
-EVAL_ONLY = ("toxicchat", "alpaca_eval", "jbb_responses", "xstest_completions")
-# Real traffic: reported per length band; their benign validation rows bound the thresholds.
-REAL_TRAFFIC = ("toxicchat", "arena_hard", "alpaca_eval", "multiwoz")
-HANDWRITTEN_WEIGHT = 4.0
+ADAPT_TRAIN_UNITS = 32000
+ADAPT_DATA = ROOT / "guardrails" / "data" / "adapt" / "features.npz"
 DAVIDSON_TRAIN_CAP = {"toxic": 2200, "hate": 1000, "benign": 2600}
 DAVIDSON_EVAL_CAP = 500
-SHORT = 25
 LENGTH_BANDS = ((0, 25), (25, 100), (100, 1000), (1000, 10**9))
 
 # -- the hazard taxonomy: what older labels mean in it ------------------------------------------------
@@ -123,22 +110,6 @@ def topic_category(topic: str | None, text: str) -> str | None:
         return "elections" if _ELECTION.search(text) else None
     return OLD_TOPICS.get(topic, PUBLIC_TOPICS.get(topic))
 
-
-@dataclass
-class Row:
-    text: str
-    category: str  # data category (harmful_request, toxic, benign, harmful_response, ...)
-    source: str
-    group: str
-    hazard: str | None = None  # hazard category (guardrails.taxonomy.HAZARDS) when known
-    attack_text: str | None = None
-    lang: str | None = None
-    prompt: str | None = None  # answers only: the request that produced them
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def is_answer(self) -> bool:
-        return self.category in RESPONSES
 
 
 # -- data -------------------------------------------------------------------------------------------
@@ -343,74 +314,6 @@ def response_pairs(rows: list[Row], seed: int = SEED) -> list[Row]:
 # -- training examples ------------------------------------------------------------------------------
 
 
-@dataclass
-class Example:
-    unit: Unit
-    labels: dict[str, int | None]  # head -> 1 / 0 / None (the row says nothing about that head)
-    weight: float
-
-
-def row_labels(r: Row) -> dict[str, int | None]:
-    """What one row says about each head (None: nothing)."""
-    cat, hz = r.category, r.hazard
-    out: dict[str, int | None] = {h: 0 for h in HEADS}
-
-    def hazards(value: int | None) -> None:
-        for h in HAZARDS:
-            out[h] = value
-        if hz is not None:
-            for h in HAZARDS:
-                out[h] = 1 if h == hz else 0
-
-    if cat in BENIGN or cat in EDGY or cat in ("benign_response",):
-        return out
-    if cat == "refusal":
-        out["refusal"] = 1
-        return out
-    if cat == "harmful_request":
-        out.update(jailbreak=None, harmful_request=1, harmful_response=None)
-        hazards(None)
-    elif cat == "jailbreak":
-        out.update(jailbreak=1, prompt_injection=None, harmful_request=None, toxicity=None, harmful_response=None)
-        hazards(None)
-    elif cat == "prompt_injection":
-        out.update(prompt_injection=1, jailbreak=None, harmful_response=None)
-        hazards(None)
-    elif cat in TOXIC:
-        out.update(toxicity=1, harmful_response=None)
-        if r.meta.get("topic") == "sexual":  # sexual harassment: say nothing to the sex categories
-            hazards(0)
-            out.update(sex_crimes=None, sexual_content=None, child_exploitation=None)
-        else:
-            hazards(0)
-    elif cat == "harmful_content":  # statements, not requests: suicidal intent, hate, threats, sexting
-        out.update(harmful_request=None, toxicity=1 if hz in ("hate", "violent_crimes") else None if hz == "sexual_content" else 0,
-                   harmful_response=1 if hz in ("hate", "violent_crimes", "sexual_content") else None)
-        hazards(None)
-    elif cat == "harmful_response":
-        out.update({h: None for h in ("prompt_injection", "jailbreak", "harmful_request", "toxicity")}, harmful_response=1)
-        hazards(None)
-    elif cat == "harmful_response_context":  # the answer alone is not enough to tell
-        out = {h: None for h in HEADS}
-        out["refusal"] = 0
-    else:
-        raise ValueError(f"no labels for data category {cat!r}")
-    return out
-
-
-def source_weights(rows: list[Row]) -> dict[tuple[str, str], float]:
-    """Down-weight big sources so that no single source dominates a head."""
-    counts = Counter((r.source, r.category) for r in rows)
-    out = {}
-    for key, n in counts.items():
-        w = min(1.0, 400.0 / n)
-        if key[0] == "handwritten":
-            w = HANDWRITTEN_WEIGHT
-        elif key[0] in ("synth_doc", "synth_pair"):
-            w = 1.5
-        out[key] = w
-    return out
-
 
 _UNITS: dict[str, list[Unit]] = {}
 
@@ -421,37 +324,6 @@ def cached_units(text: str) -> list[Unit]:
     if us is None:
         us = _UNITS[text] = units(text)
     return us
-
-
-def build_examples(rows: list[Row]) -> list[Example]:
-    weights = source_weights(rows)
-    out = []
-    neg = {h: 0 for h in HEADS}
-    for r in rows:
-        if r.source == "synth_pair":
-            continue  # only for the response model
-        w = weights[(r.source, r.category)]
-        us = cached_units(r.text)
-        labels = row_labels(r)
-        segs = [u for u in us[1:] if u.kind == "segment"]
-        if r.category == "prompt_injection" and r.attack_text and segs:
-            # Only the segment holding the smuggled instruction is the injection: labelling the whole
-            # document positive would teach "email means injection".
-            labels = dict(labels, prompt_injection=None)
-        out.append(Example(us[0], labels, w))
-        if r.category in BENIGN or r.category in EDGY or r.category == "benign_response":
-            for u in segs:
-                out.append(Example(u, dict(neg), w * 0.5))
-        elif r.category == "prompt_injection" and r.attack_text:
-            a0 = r.text.find(r.attack_text)
-            a1 = a0 + len(r.attack_text)
-            for u in segs:
-                overlap = max(0, min(u.end, a1) - max(u.start, a0))
-                if a0 >= 0 and overlap >= 0.5 * len(r.attack_text):
-                    out.append(Example(u, row_labels(Row(r.attack_text, "prompt_injection", "", "")), w))
-                elif a0 >= 0 and overlap == 0:
-                    out.append(Example(u, dict(neg), w * 0.5))
-    return out
 
 
 # Length scaling of the n-gram features: 1/sqrt(max(n, MIN_BAG)) (see Detector.min_bag).
@@ -475,11 +347,6 @@ def vectorize(examples: list[Example], vocab: dict[str, int], cues: dict[str, in
                              shape=(len(examples), nv + len(cues)))
 
 
-def _balanced(y: np.ndarray, sw: np.ndarray) -> np.ndarray:
-    pos, neg = sw[y == 1].sum(), sw[y == 0].sum()
-    return np.where(y == 1, sw * (neg / max(pos, 1e-9)) ** 0.5, sw)  # partial class balancing
-
-
 def train(examples: list[Example], c_value: float, min_df: int = 3, max_features: int = 120000,
           linear_heads: tuple[str, ...] = LINEAR_HEADS):
     df: Counter[str] = Counter()
@@ -497,7 +364,7 @@ def train(examples: list[Example], c_value: float, min_df: int = 3, max_features
     for k, head in enumerate(linear_heads):
         mask = np.array([ex.labels[head] is not None for ex in examples])
         y = np.array([ex.labels[head] or 0 for ex in examples])[mask]
-        sw = _balanced(y, np.array([ex.weight for ex in examples])[mask])
+        sw = balanced(y, np.array([ex.weight for ex in examples])[mask])
         clf = LogisticRegression(C=c_value, solver="liblinear", max_iter=200, random_state=SEED)
         clf.fit(X[mask], y, sample_weight=sw)
         W[:, k] = clf.coef_[0]
@@ -519,7 +386,6 @@ def train(examples: list[Example], c_value: float, min_df: int = 3, max_features
 # embeddings (128-256) scored up to 0.03 higher on test but weigh 15-30 MB; this one stays under 5 MB
 # (docs/builtin-model-card.md, "Network size"; scripts/sweep_builtin_network.py).
 MLP = {"dim": 32, "hidden": 256, "dropout": 0.6, "epochs": 16, "lr": 2e-3, "batch": 256}
-MLP_KEYS = ("Es", "Ec", "P", "b1", "W2", "b2", "L", "Ls", "Lc")  # mlp.npz; E (the embedding) in embedding.npz
 
 
 class Network(torch.nn.Module):
@@ -659,25 +525,10 @@ def train_response_model(det: Detector, pairs: list[Row]) -> dict | None:
         return None  # one kind of answer only: nothing to learn
     # Strongly regularised: the same ranking as C=1 on validation, with scores that do not pile up at 0.999+.
     clf = LogisticRegression(C=0.01, max_iter=2000, random_state=SEED)
-    clf.fit(X, y, sample_weight=_balanced(y, np.ones(len(y))))
+    clf.fit(X, y, sample_weight=balanced(y, np.ones(len(y))))
     print(f"  response model on {len(pairs)} pairs ({int(y.sum())} unsafe): "
           + ", ".join(f"{n} {c:+.2f}" for n, c in zip(names, clf.coef_[0])), flush=True)
     return {"features": names, "coef": [round(float(c), 6) for c in clf.coef_[0]], "intercept": round(float(clf.intercept_[0]), 6)}
-
-
-def save(meta: dict, arrays: dict, out_dir: Path) -> None:
-    """meta.json, weights.npz (logistic heads) and, when trained, the network half: mlp.npz and
-    embedding.npz (apart so that no file is over 5 MB)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "meta.json", "w", encoding="utf-8") as fh:
-        json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
-    np.savez_compressed(out_dir / "weights.npz", **{k: v for k, v in arrays.items() if k in ("W", "Wc", "b")})
-    for name, keys in (("mlp.npz", MLP_KEYS), ("embedding.npz", ("E",))):
-        part = {k: v for k, v in arrays.items() if k in keys}
-        if part:
-            np.savez_compressed(out_dir / name, **part)
-        elif (out_dir / name).exists():
-            (out_dir / name).unlink()
 
 
 # -- scoring and thresholds -------------------------------------------------------------------------
@@ -694,112 +545,6 @@ def score_rows(det: Detector, rows: list[Row]) -> np.ndarray:
         if r.is_answer:
             out[i, k] = det.response_score(d, detect(det, r.prompt) if r.prompt else None)
     return out
-
-
-def is_safe(r: Row) -> bool:
-    return r.category in BENIGN or r.category in EDGY or r.category in RESPONSE_SAFE
-
-
-@dataclass
-class Plan:
-    """Which heads block at each stage, with their thresholds."""
-
-    input: dict[str, float]
-    output: dict[str, float]
-
-    def flags(self, rows: list[Row], scores: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(rows), bool)
-        answers = np.array([r.is_answer for r in rows])
-        for stage, mask in (("input", ~answers), ("output", answers)):
-            for h, t in getattr(self, stage).items():
-                out |= mask & (scores[:, HEADS.index(h)] >= t)
-        return out
-
-
-# Heads the default policy enforces at each stage. The other hazard heads (few training rows: their
-# thresholds chosen on a few dozen validation rows flagged random short turns on test) are covered by
-# harmful_request / harmful_response, and stay available to policies that name them.
-ENFORCED_HAZARDS = ("self_harm", "sexual_content", "sex_crimes", "child_exploitation", "hate", "violent_crimes",
-                    "indiscriminate_weapons")
-INPUT_HEADS = ("prompt_injection", "jailbreak", "harmful_request", "toxicity", *ENFORCED_HAZARDS)
-OUTPUT_HEADS = ("harmful_response", "toxicity", *ENFORCED_HAZARDS)
-LOOK_AHEAD = 10
-GRID = [0.999, 0.998, 0.995] + [round(x, 3) for x in np.concatenate([np.arange(0.99, 0.5, -0.01), np.arange(0.5, 0.29, -0.02)])]
-
-
-def choose_thresholds(rows: list[Row], scores: np.ndarray, *, real_target: float = 0.012, short_target: float = 0.005,
-                      doc_target: float = 0.008, fpr_target: float = 0.025, edgy_target: float = 0.10,
-                      source_cap: float = 0.05, answer_target: float = 0.015) -> Plan:
-    """Thresholds from validation, greedily: at each step lower the one head (one grid step) that
-    catches the most new unsafe rows per new false positive, while every bound holds: benign real
-    traffic (user prompts of a public demo, arena and dialogue turns), short texts (< 25
-    characters), pasted documents and code, all other benign rows (Davidson's noisy "neither"
-    tweets excluded), edgy-but-safe prompts, each benign source (>= 40 rows), and benign answers
-    (refusals included) for the output heads, also per source. Every bound allows at least two false
-    positives (a bound of one row in 200 would stop every head at its first mistake)."""
-    cats = np.array([r.category for r in rows])
-    srcs = np.array([r.source for r in rows])
-    answers = np.array([r.is_answer for r in rows])
-    lengths = np.array([len(r.text) for r in rows])
-    benign = np.isin(cats, BENIGN) & ~answers
-    pooled = benign & (srcs != "davidson_hso")
-    short = pooled & (lengths < SHORT)
-    real = pooled & np.isin(srcs, REAL_TRAFFIC) & ~short
-    docs = pooled & np.isin(cats, ("pasted", "env_doc", "document"))
-    edgy = np.isin(cats, EDGY)
-    # jbb_responses' labels come from an automated judge, and about one in seven of its "safe" answers are attack-target
-    # openings ("Sure, here is a design for a mail scam ...") that the judge calls safe because the text
-    # degenerates after them: reported, but not a bound on the thresholds.
-    safe_answers = answers & np.isin(cats, RESPONSE_SAFE) & (srcs != "jbb_responses")
-    unsafe = np.array([not is_safe(r) for r in rows])
-    groups = [m for m in ((srcs == s) & pooled for s in sorted(set(srcs[pooled]))) if m.sum() >= 40]
-    groups += [m for m in ((srcs == s) & safe_answers for s in sorted(set(srcs[safe_answers]))) if m.sum() >= 40]
-    plan = Plan({h: GRID[0] for h in INPUT_HEADS}, {h: GRID[0] for h in OUTPUT_HEADS})
-    cols = {h: scores[:, HEADS.index(h)] for h in HEADS}
-    stage_mask = {"input": ~answers, "output": answers}
-
-    def flags_of(p: Plan) -> np.ndarray:
-        out = np.zeros(len(rows), bool)
-        for stage in ("input", "output"):
-            for h, t in getattr(p, stage).items():
-                out |= stage_mask[stage] & (cols[h] >= t)
-        return out
-
-    # Each real-traffic source on its own: a pooled bound lets the dialogue turns (which are almost never
-    # flagged) pay for the demo prompts.
-    reals = [(real & (srcs == s), real_target) for s in REAL_TRAFFIC if (real & (srcs == s)).sum() >= 40]
-    bounds = [*reals, (short, short_target), (docs, doc_target), (pooled, fpr_target), (edgy, edgy_target),
-              (safe_answers, answer_target), *((g, source_cap) for g in groups)]
-    # Every bound allows two false positives: on a few hundred rows, a rate that one row breaks is noise.
-    bounds = [(m, max(t, 2.5 / m.sum())) for m, t in bounds if m.any()]
-
-    def ok(f: np.ndarray, now: np.ndarray) -> bool:
-        # Each bound holds, or (when the highest thresholds already break it: label noise) gets no worse.
-        return all(f[m].mean() <= max(t, now[m].mean()) for m, t in bounds)
-
-    current = flags_of(plan)
-    while True:
-        best = None
-        for stage in ("input", "output"):
-            for h, t in getattr(plan, stage).items():
-                i = GRID.index(t)
-                # Look a few steps ahead: one step that costs a false positive can hide many catches behind it.
-                for j in range(i + 1, min(i + 1 + LOOK_AHEAD, len(GRID))):
-                    f = current | (stage_mask[stage] & (cols[h] >= GRID[j]))  # lowering only adds flags
-                    if not ok(f, current):
-                        break
-                    more = int((f & unsafe).sum() - (current & unsafe).sum())
-                    cost = int((f & ~unsafe).sum() - (current & ~unsafe).sum())
-                    if more <= 0 and cost > 0:
-                        continue
-                    gain = more / (1 + cost)
-                    if best is None or gain > best[0]:
-                        best = (gain, stage, h, GRID[j], f)
-        if best is None:
-            break
-        _, stage, h, t, current = best
-        getattr(plan, stage)[h] = t
-    return plan
 
 
 # -- reports ----------------------------------------------------------------------------------------
@@ -862,30 +607,6 @@ def real_traffic_report(rows: list[Row], scores: np.ndarray, plan: Plan, title: 
             line += (f"\n               recall {flags[unsafe].mean():.3f} (n={len(unsafe)}), precision {tp / max(tp + fp, 1):.3f}, "
                      f"AUPRC {average_precision_score(y, s):.3f}, recall at FPR<=0.03 {recall_at_fpr(y, s, 0.03):.3f}")
         print(line)
-
-
-def policy_score(rows: list[Row], scores: np.ndarray, plan: Plan) -> np.ndarray:
-    """One score per row for ranking figures: the enforced head closest to (or furthest past) its
-    threshold, mapped so that 0.5 is the threshold."""
-    out = np.zeros(len(rows))
-    for i, r in enumerate(rows):
-        heads = plan.output if r.is_answer else plan.input
-        out[i] = max(_ratio(scores[i, HEADS.index(h)], t) for h, t in heads.items())
-    return out
-
-
-def _ratio(p: float, t: float) -> float:
-    # Piecewise-linear map sending t to 0.5, monotone in p.
-    return 0.5 * p / t if p < t else 0.5 + 0.5 * (p - t) / max(1 - t, 1e-9)
-
-
-def recall_at_fpr(y: np.ndarray, s: np.ndarray, fpr: float) -> float:
-    neg = np.sort(s[~y])[::-1]
-    if not len(neg) or not y.any():
-        return float("nan")
-    k = int(math.floor(fpr * len(neg)))
-    thr = neg[k] if k < len(neg) else -np.inf
-    return float((s[y] > thr).mean())
 
 
 def output_report(rows: list[Row], scores: np.ndarray, plan: Plan, title: str, trained_prompts: set[str]) -> None:
@@ -979,30 +700,90 @@ def operating_points(sets: dict[str, tuple[list[Row], np.ndarray]], plan: Plan) 
 
 
 def calibrate(det: Detector, rows: list[Row]) -> dict[str, list[float]]:
-    """Per head, a * logit + c fitted (Platt scaling) on the validation rows that say something about
-    that head: the network's raw logits are far too confident (a two-word turn can reach 0.999), and
-    thresholds need a scale on which 0.9 and 0.99 mean different things. Classes keep their
-    validation mix (mostly safe rows), so a score reads as the chance that such a text is unsafe."""
+    """Per-head Platt scaling (guardrails.detector.training.calibration) on the largest unit logit of each row."""
     logits = np.array([det.unit_logits(cached_units(r.text)).max(axis=0) for r in rows])
-    out = {}
-    for k, h in enumerate(HEADS):
-        labels = [row_labels(r)[h] for r in rows]
-        sel = np.array([v is not None for v in labels])
-        y = np.array([v or 0 for v in labels])[sel]
-        if y.sum() < 10 or (1 - y).sum() < 10:
-            continue
-        clf = LogisticRegression(C=100.0, max_iter=1000)
-        clf.fit(logits[sel, k:k + 1], y)
-        out[h] = [round(float(clf.coef_[0][0]), 5), round(float(clf.intercept_[0]), 5)]
+    out = calibration(logits, [row_labels(r) for r in rows])
     print("  calibration (a, c): " + ", ".join(f"{h} {a:.2f} {c:+.2f}" for h, (a, c) in out.items()), flush=True)
     return out
+
+
+def train_examples(rows: list[Row]) -> list[Example]:
+    """The training rows (never the eval-only sources) with our synthetic documents, as examples."""
+    train_rows = [r for r in rows if r.source not in EVAL_ONLY]
+    train_rows = train_rows + synth_documents(train_rows)
+    return build_examples(train_rows, cached_units, source_weights(train_rows, HANDWRITTEN_WEIGHT))
+
+
+# Licence of each source whose features guardrails/data/adapt ships (README of the data directory).
+SHIPPED_LICENCES = {
+    "advbench": "MIT", "harmbench": "MIT", "jbb_harmful": "MIT", "jbb_benign": "MIT", "jbb_artifacts": "MIT",
+    "xstest": "CC-BY-4.0", "jailbreak_llms": "MIT", "jailbreak_llms_forbidden_q": "MIT",
+    "giskard_pi": "MIT (+garak Apache-2.0, PromptInject MIT)", "bipia_email": "MIT", "davidson_hso": "MIT",
+    "toxigen_demos": "MIT", "self_instruct": "Apache-2.0", "gsm8k": "MIT", "mtbench_vicuna": "Apache-2.0",
+    "awesome_chatgpt_prompts": "CC0-1.0", "humaneval": "MIT", "mbpp": "CC-BY-4.0", "truthfulqa": "Apache-2.0",
+    "multijail": "MIT", "arena_hard": "Apache-2.0", "multiwoz": "MIT",
+    "handwritten": "this project's own (Apache-2.0)", "synth_doc": "derived from handwritten + bipia_email (MIT)",
+    "env_code": "Python standard library (PSF-2.0)", "env_licence": "licence texts of installed packages",
+}
+for _src in ("unseen_v1", "unseen_v2", "unseen_v3", "unseen_v4"):
+    SHIPPED_LICENCES[_src] = "this project's own (Apache-2.0)"
+
+
+def adapt_rows(splits: dict[str, list[Row]], unseen: list[Row]) -> tuple[list[Row], list[Row]]:
+    """The validation and never-trained-on rows whose features guardrails/data/adapt ships."""
+    return ([r for r in splits["val"] if r.source not in EVAL_ONLY and len(r.text) <= 4000],
+            [r for r in unseen if len(r.text) <= 4000])
+
+
+def export_adapt_ngrams(det: Detector, splits: dict[str, list[Row]], unseen: list[Row], path: Path) -> None:
+    """Only the hashed n-grams beside an existing features file (the rows checked against it)."""
+    t0 = time.perf_counter()
+    _, shipped, _ = frozen.load_sets(path)
+    val, guard = adapt_rows(splits, unseen)
+    scored = {"val": frozen.scored_of(det, val, cached_units), "guard": frozen.scored_of(det, guard, cached_units)}
+    for name, s in scored.items():
+        have = [(r.category, r.source, r.chars) for r in shipped[name].rows]
+        if have != [(r.category, r.source, r.chars) for r in s.rows]:
+            bad = next(i for i, (a, b) in enumerate(zip(have, [(r.category, r.source, r.chars) for r in s.rows])) if a != b) if len(have) == len(s.rows) else -1
+            raise SystemExit(f"{path}: its {name} rows are not these rows ({len(have)} vs {len(s.rows)}, first difference at {bad}: "
+                             f"{have[bad] if bad >= 0 else None} vs {(s.rows[bad].category, s.rows[bad].source, s.rows[bad].chars) if bad >= 0 else None}); "
+                             "run --adapt-data-only to write both files")
+    frozen.save_ngrams(frozen.ngrams_path(path), scored)
+    out = frozen.ngrams_path(path)
+    print(f"adapt n-grams: {len(val)} validation rows, {len(guard)} never-trained-on rows -> {out} "
+          f"({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
+
+
+def export_adapt_data(det: Detector, splits: dict[str, list[Row]], unseen: list[Row], path: Path) -> None:
+    """Write the frozen features of the training examples, the validation rows (calibration, thresholds)
+    and the never-trained-on rows (the regression guard of ``guardrails adapt``): no text, only the
+    detector's unit inputs; sources with a non-commercial licence or unreviewed terms are left out."""
+    t0 = time.perf_counter()
+    examples = train_examples(splits["train"])
+    # A uniform sample (weights scaled up) keeps the shipped file under ~4 MB.
+    ex = frozen.sample(frozen.examples_of(det, [(e.unit, e.labels, e.weight) for e in examples]), ADAPT_TRAIN_UNITS)
+    val, guard = adapt_rows(splits, unseen)
+    scored = {"val": frozen.scored_of(det, val, cached_units), "guard": frozen.scored_of(det, guard, cached_units)}
+    frozen.save_ngrams(frozen.ngrams_path(path), scored)
+    sources = sorted({r.source for r in splits["train"] + val + guard if r.source not in EVAL_ONLY} | {"synth_doc"})
+    missing = [s for s in sources if s not in SHIPPED_LICENCES]
+    if missing:
+        raise SystemExit(f"no licence recorded for {missing}: add them to SHIPPED_LICENCES or leave them out")
+    weights_sha = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(DEFAULT_DIR.glob("*.npz"))}
+    manifest = {"format": 1, "detector": weights_sha, "licences": {s: SHIPPED_LICENCES[s] for s in sources},
+                "left_out": {s: "non-commercial licence or model providers' terms: never shipped" for s in EVAL_ONLY},
+                "counts": {"train_units": len(ex), "train_units_before_sampling": len(examples), "val_rows": len(val), "guard_rows": len(guard)}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frozen.save_sets(path, ex, scored, manifest)
+    print(f"adapt data: {len(ex)} training units, {len(val)} validation rows, {len(guard)} never-trained-on rows "
+          f"-> {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
 
 
 def fit_and_eval(rows_by_split, args, out_dir: Path | None, label: str):
     t0 = time.perf_counter()
     train_rows = [r for r in rows_by_split["train"] if r.source not in EVAL_ONLY]
     train_rows = train_rows + synth_documents(train_rows)
-    examples = build_examples(train_rows)
+    examples = train_examples(rows_by_split["train"])
     meta, arrays = train(examples, args.C, min_df=args.min_df, linear_heads=HEADS if args.linear_only else LINEAR_HEADS)
     if not args.linear_only:
         arrays.update(train_mlp(examples, meta, args.epochs))
@@ -1043,6 +824,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cross", action="store_true", help="also run the leave-sources-out experiments")
     ap.add_argument("--cross-only", action="store_true", help="only the leave-sources-out experiments")
     ap.add_argument("--eval-only", action="store_true", help="score the saved model, choose thresholds, no training")
+    ap.add_argument("--adapt-data", type=Path, default=None, metavar="NPZ",
+                    help=f"write the frozen training features for `guardrails adapt` (shipped: {ADAPT_DATA})")
+    ap.add_argument("--adapt-data-only", action="store_true", help="only write --adapt-data for the saved model")
+    ap.add_argument("--adapt-ngrams-only", action="store_true",
+                    help="only write the hashed n-grams (ngrams.npz) beside an existing --adapt-data file")
     args = ap.parse_args(argv)
     random.seed(SEED)
     np.random.seed(SEED)
@@ -1052,6 +838,8 @@ def main(argv: list[str] | None = None) -> int:
     hand = load_handwritten(args.handwritten)
     unseen_rows = load_handwritten(args.unseen) if args.unseen.is_dir() else []
     hand = dedupe_handwritten(hand, unseen_rows)
+    for r in unseen_rows:
+        r.source = "unseen_" + r.meta["version"]
     env = [] if args.no_environment else load_environment_documents()
     if args.cross_only:
         cross(public, hand + env, args)
@@ -1062,6 +850,12 @@ def main(argv: list[str] | None = None) -> int:
     splits["test"] = cap_davidson(splits["test"], DAVIDSON_EVAL_CAP)
     for name in ("train", "val", "test"):
         print(f"{name}: {len(splits[name])} rows", dict(sorted(Counter(r.category for r in splits[name]).items())))
+    if args.adapt_ngrams_only:
+        export_adapt_ngrams(Detector.load(args.out), splits, unseen_rows, args.adapt_data or ADAPT_DATA)
+        return 0
+    if args.adapt_data_only:
+        export_adapt_data(Detector.load(args.out), splits, unseen_rows, args.adapt_data or ADAPT_DATA)
+        return 0
     if args.eval_only:
         det = Detector.load(args.out)
         meta = {k: v for k, v in det.meta.items() if k != "thresholds"}
@@ -1080,8 +874,6 @@ def main(argv: list[str] | None = None) -> int:
     trained_prompts = {_key(r.text) for r in splits["train"]}
     output_report(splits["test"], test_scores, plan, "test halves", trained_prompts)
     category_report(splits["test"], test_scores, plan, "test")
-    for r in unseen_rows:
-        r.source = "unseen_" + r.meta["version"]
     unseen_scores = score_rows(det, unseen_rows) if unseen_rows else np.zeros((0, len(HEADS)))
     versions = np.array([r.meta["version"] for r in unseen_rows])
     for version in sorted(set(versions)):
@@ -1103,6 +895,8 @@ def main(argv: list[str] | None = None) -> int:
         digests = ", ".join(f"{p.name} sha256 {hashlib.sha256(p.read_bytes()).hexdigest()}"
                             for p in sorted(args.out.glob("*.npz")))
         print(f"\nsaved {args.out} ({digests})")
+    if args.adapt_data and not args.no_save:
+        export_adapt_data(Detector.load(args.out), splits, unseen_rows, args.adapt_data)
     if args.cross:
         cross(public, hand + env, args)
     return 0

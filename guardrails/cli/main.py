@@ -12,7 +12,7 @@ from guardrails.errors import GuardrailsError
 
 # Sub-command modules, each exposing register(subparsers); imported when the parser is built,
 # so each keeps its heavy imports (fastapi, torch) inside its handler.
-COMMANDS = ("check", "policy", "serve", "eval", "models", "keygen", "audit", "calibrate")
+COMMANDS = ("check", "policy", "serve", "eval", "models", "keygen", "audit", "calibrate", "adapt")
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE = 0, 1, 2
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
+from guardrails.detector.correction import Correction, buckets_of
 from guardrails.detector.features import Unit, units
 
 WINDOW = 4000
@@ -28,6 +29,8 @@ class Detection:
     scores: dict[str, float]
     spans: dict[str, tuple[int, int]]
     cues: frozenset[str] = frozenset()
+    # The whole text's hashed n-grams, when the detector has a deployer's correction (``Detector.corrected``).
+    ngrams: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class Detector:
@@ -47,6 +50,7 @@ class Detector:
 
     def __init__(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.meta = meta
+        self.arrays = arrays  # as loaded (guardrails adapt writes them back with new top layers)
         self.heads: tuple[str, ...] = tuple(meta["heads"])
         self.vocab: dict[str, int] = {f: i for i, f in enumerate(meta["features"])}
         self.cue_index: dict[str, int] = {c: i for i, c in enumerate(meta["cues"])}
@@ -77,6 +81,9 @@ class Detector:
             self.b2 = arrays["b2"].astype(np.float32)
         self.G = np.hstack(blocks)
         self.Gc = np.hstack(cue_blocks)
+        # A deployer's correction (guardrails adapt): a logit shift per head from the text's hashed n-grams.
+        self.correction: Correction | None = (Correction.from_arrays(meta["correction"], arrays)
+                                              if "correction" in meta and "corr_idf" in arrays else None)
 
     @classmethod
     def load(cls, directory: str | Path = DEFAULT_DIR) -> "Detector":
@@ -86,6 +93,8 @@ class Detector:
         with open(directory / "meta.json", encoding="utf-8") as fh:
             meta = json.load(fh)
         files = [directory / "weights.npz"] + [p for p in (directory / "mlp.npz", directory / "embedding.npz") if p.exists()]
+        if "correction" in meta:
+            files.append(directory / "correction.npz")
         arrays: dict[str, np.ndarray] = {}
         for path in files:
             with np.load(path, allow_pickle=False) as npz:
@@ -100,14 +109,22 @@ class Detector:
         scale = 1.0 / math.sqrt(max(len(unit.bag), self.min_bag)) if unit.bag else 0.0
         return idx, cidx, scale
 
-    def _logits(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
-        """Per-head logits of several units at once, shape (units, heads)."""
+    def _gather(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
         g = _per_unit(self.G, [r[0] for r in rows], [r[2] for r in rows])
         g += _per_unit(self.Gc, [r[1] for r in rows], [1.0] * len(rows))
+        return g
+
+    def _logits(self, rows: list[tuple[list[int], list[int], float]]) -> np.ndarray:
+        """Per-head logits of several units at once, shape (units, heads)."""
+        return self.head_logits(self._gather(rows))
+
+    def head_logits(self, g: np.ndarray) -> np.ndarray:
+        """Per-head logits of units whose gathered inputs are ``g`` (see ``unit_inputs``): the part of the
+        model above the feature lookups, which ``guardrails adapt`` retrains."""
         nl, k = len(self.linear_heads), len(self.heads)
         z = self.b + g[:, :nl]
         if not self.mlp:
-            out = np.full((len(rows), k), -10.0, np.float32)
+            out = np.full((len(g), k), -10.0, np.float32)
             out[:, self.linear_index] = z
             return out
         hidden = np.maximum(g[:, nl + k:] @ self.P + self.b1, 0.0)
@@ -127,6 +144,11 @@ class Detector:
 
     def unit_logits(self, parts: list[Unit]) -> np.ndarray:
         """Uncalibrated logits of each unit, shape (units, heads)."""
+        return self.head_logits(self.unit_inputs(parts))
+
+    def unit_inputs(self, parts: list[Unit]) -> np.ndarray:
+        """The summed feature rows of each unit, shape (units, linear heads + heads + embedding width):
+        the logistic heads' sums (bias not added), the network's linear part, its embedding."""
         # Segments are subsets of the whole text's bag: look features up once in the big vocabulary,
         # then in the small dict of the text's known features.
         get = self.vocab.get
@@ -137,7 +159,7 @@ class Detector:
         rows = [(list(known.values()), [i for i in map(cget, whole.cues) if i is not None], scale)] + [
             self._rows(u, known if u.kind == "segment" else None) for u in parts[1:]
         ]
-        return self._logits(rows)
+        return self._gather(rows)
 
     def score_units(self, parts: Iterable[Unit]) -> Detection:
         """Max over units of each head's probability; the arg-max unit gives the span."""
@@ -146,7 +168,8 @@ class Detector:
         best = probs.argmax(axis=0)
         scores = {h: float(probs[best[k], k]) for k, h in enumerate(self.heads)}
         spans = {h: (parts[best[k]].start, parts[best[k]].end) for k, h in enumerate(self.heads)}
-        return Detection(scores, spans, frozenset(parts[0].cues))
+        ngrams = None if self.correction is None else buckets_of(parts[0].bag)
+        return Detection(scores, spans, frozenset(parts[0].cues), ngrams)
 
     def score(self, text: str) -> Detection:
         """Score one text (whole, each segment, decoded payloads); long texts in overlapping windows.
@@ -161,7 +184,7 @@ class Detector:
             d = self.score_units(units(text[start:end]))
             shifted = {c: (a + start, b + start) for c, (a, b) in d.spans.items()}
             if best is None:
-                best = Detection(dict(d.scores), shifted, d.cues)  # the opening window's cues
+                best = Detection(dict(d.scores), shifted, d.cues, d.ngrams)  # the opening window's cues (and n-grams)
                 continue
             for c, v in d.scores.items():
                 if v > best.scores[c]:
@@ -181,10 +204,24 @@ class Detector:
         z = float(np.dot(self.stacker["coef"], [x[name] for name in self.stacker["features"]]) + self.stacker["intercept"])
         return 1.0 / (1.0 + math.exp(-z))
 
+    def corrected(self, scores: dict[str, float], text: Detection, stage: str) -> dict[str, float]:
+        """``scores`` (one stage's, of ``text``; the response model's ``harmful_response`` at the output stage)
+        moved by the deployer's correction for that stage, if the detector has one (``guardrails adapt``)."""
+        if self.correction is None or text.ngrams is None:
+            return scores
+        shift = self.correction.shift_of(text.ngrams, stage)
+        if not shift:
+            return scores
+        return {h: (_shifted(v, shift[h]) if h in shift else v) for h, v in scores.items()}
+
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
+
+
+def _shifted(p: float, shift: float) -> float:
+    return 1.0 / (1.0 + math.exp(-(_logit(p) + shift)))
 
 
 def _clip(z: float) -> float:

@@ -61,7 +61,24 @@ class BuiltinConfig(FilterConfig):
         json_schema_extra={"additionalProperties": CATEGORY_SETTING_SCHEMA,
                            "propertyNames": {"enum": list(INPUT_CATEGORIES)}},
     )
-    model: str | None = Field(None, description="Folder with meta.json + weights.npz; default: the shipped model.")
+    model: str | None = Field(None, description="Detector folder (meta.json + weights.npz, e.g. written by `guardrails "
+                                                "adapt`), relative to the policy file; default: the shipped model.")
+
+    @field_validator("model")
+    @classmethod
+    def _detector_folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        path = Path(value).expanduser()
+        base = (info.context or {}).get("policy_dir")
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        if not path.is_dir():
+            raise ValueError(f"detector folder not found: {path}")
+        missing = [f for f in ("meta.json", "weights.npz") if not (path / f).is_file()]
+        if missing:
+            raise ValueError(f"{path} is not a detector folder (missing {', '.join(missing)})")
+        return str(path.resolve())
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -205,11 +222,13 @@ class BuiltinFilter(BaseFilter):
             prompt = self._recent.get(det, ctx.prompt) if ctx.prompt else None
             scores = {c: answer.scores[c] for c in OUTPUT_CATEGORIES if c != "harmful_response"}
             scores["harmful_response"] = det.response_score(answer, prompt)
+            scores = det.corrected(scores, answer, "output")
             spans: dict[str, tuple[int, int] | None] = {c: answer.spans.get(c) for c in OUTPUT_CATEGORIES}
             spans["harmful_response"] = None  # the whole answer, read with its prompt
             return scores, spans
         d = self._recent.get(det, text)
-        return {c: d.scores[c] for c in INPUT_CATEGORIES}, {c: d.spans[c] for c in INPUT_CATEGORIES}
+        scores = det.corrected({c: d.scores[c] for c in INPUT_CATEGORIES}, d, "input")
+        return scores, {c: d.spans[c] for c in INPUT_CATEGORIES}
 
     def _narrowest(self, text: str, category: str, threshold: float, span: tuple[int, int]) -> tuple[int, int]:
         """For a redaction: the sentences or lines of ``span`` that reach the threshold by themselves (the

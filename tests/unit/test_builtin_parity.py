@@ -80,7 +80,7 @@ CHECKED = [
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tb = _script()
     rows = [tb.Row(text, category, "parity", f"g{i}", hazard=hazard) for i, (text, category, hazard) in enumerate(TRAIN)]
-    examples = tb.build_examples(rows)
+    examples = tb.build_examples(rows, tb.cached_units)
     meta, arrays = tb.train(examples, 4.0, min_df=1)
     vocab = {f: i for i, f in enumerate(meta["features"])}
     cues = {c: i for i, c in enumerate(meta["cues"])}

@@ -287,9 +287,16 @@ def test_timeout_is_weaker_only_where_a_failure_passes_the_text(tree: Path) -> N
 
 
 def test_a_swapped_model_or_filter_cannot_be_ordered(tree: Path) -> None:
+    import shutil
+
+    from guardrails.detector import DEFAULT_DIR
+
+    (tree / "my-detector").mkdir()
+    for name in ("meta.json", "weights.npz"):  # a real detector folder: the builtin filter checks it
+        shutil.copy(DEFAULT_DIR / name, tree / "my-detector" / name)
     path = app(tree, "input:\n  - filter: builtin\n    model: ./my-detector\n")
     assert refused(path) == [
-        f"{at(path, 'model:')}: input[builtin].model: model ./my-detector replaces the locked none of "
+        f"{at(path, 'model:')}: input[builtin].model: model {(tree / 'my-detector').resolve()} replaces the locked none of "
         f"{at(model(tree), 'filter: builtin')} (a change that cannot be ordered counts as weaker) {SUFFIX}"
     ]
     base = tree / "platform" / "m.yaml"
