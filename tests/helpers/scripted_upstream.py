@@ -8,7 +8,9 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
 
 import uvicorn
 from fastapi import FastAPI
@@ -263,3 +265,18 @@ class ServerThread:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+# Fixtures for sidecar test modules: `from tests.helpers.scripted_upstream import fresh_script, upstream`.
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[tuple[ScriptedUpstream, ServerThread]]:
+    """One scripted upstream on a real server per test module."""
+    scripted = ScriptedUpstream()
+    with ServerThread(scripted.app()) as server:
+        yield scripted, server
+
+
+@pytest.fixture(autouse=True)
+def fresh_script(upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
+    """Every test of a module that imports this starts from the default script."""
+    upstream[0].reset()

@@ -58,9 +58,13 @@ def test_pii_spacy_ner_pseudonymize_round_trip(spacy_ner: Path) -> None:
 def test_pii_spacy_ner_analyzer_shared_between_guards(spacy_ner: Path) -> None:
     a = _guard({"action": "redact", "ner_model": str(spacy_ner)}).filters("input")[0].filter
     b = _guard({"action": "block", "ner_model": str(spacy_ner), "entities": ["PERSON"]}).filters("input")[0].filter
-    a.ensure_loaded()
-    b.ensure_loaded()
-    assert a._analyzer is b._analyzer  # type: ignore[attr-defined]
+    c = _guard({"action": "flag", "ner_model": str(spacy_ner)}).filters("input")[0].filter
+    for f in (a, b, c):
+        f.ensure_loaded()
+    # One analyzer per entity set (it holds only that set's recognizers); the spaCy pipeline is loaded once.
+    assert a._analyzer is c._analyzer  # type: ignore[attr-defined]
+    assert a._analyzer is not b._analyzer  # type: ignore[attr-defined]
+    assert a._analyzer.nlp_engine.nlp["en"] is b._analyzer.nlp_engine.nlp["en"]  # type: ignore[attr-defined]
 
 
 def test_pii_transformers_ner_maps_labels_to_entities(hf_ner: Path) -> None:

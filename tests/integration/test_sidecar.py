@@ -14,7 +14,7 @@ import pytest
 
 from guardrails.server import create_app
 from guardrails.server.config import build_server_config
-from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread, fresh_script, upstream  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 
@@ -65,18 +65,6 @@ def policy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "support.yaml").write_text(SUPPORT_POLICY)
     (d / "open.yaml").write_text(OPEN_POLICY)
     return d
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[ScriptedUpstream, ServerThread]]:
-    scripted = ScriptedUpstream()
-    with ServerThread(scripted.app()) as server:
-        yield scripted, server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_script(upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
-    upstream[0].reset()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 
 from guardrails.server import create_app
 from guardrails.server.config import build_server_config
-from tests.helpers.scripted_upstream import USAGE, ScriptedUpstream, ServerThread
+from tests.helpers.scripted_upstream import USAGE, ScriptedUpstream, ServerThread, fresh_script, upstream  # noqa: F401 (fixtures)
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -67,18 +67,6 @@ PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA7bq9v3Xw\\n----
 EMAIL = "jane.roe@example.org"
 TOOLS = [{"type": "function", "function": {"name": "send", "parameters": {"type": "object", "properties": {
     "to": {"type": "string"}, "body": {"type": "string"}}}}}]
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[ScriptedUpstream, ServerThread]]:
-    scripted = ScriptedUpstream()
-    with ServerThread(scripted.app()) as server:
-        yield scripted, server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_script(upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
-    upstream[0].reset()
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 from guardrails.server import create_app
 from guardrails.server.config import build_server_config
 from tests.helpers.gate_filter import GateFilter
-from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread, fresh_script, upstream  # noqa: F401 (fixtures)
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,18 +46,6 @@ output:
 """
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[ScriptedUpstream, ServerThread]]:
-    scripted = ScriptedUpstream()
-    with ServerThread(scripted.app()) as server:
-        yield scripted, server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_script(upstream: tuple[ScriptedUpstream, ServerThread]) -> None:
-    upstream[0].reset()
 
 
 @pytest.fixture(scope="module")
