@@ -48,7 +48,7 @@ def test_restricted_analyzer_finds_what_the_full_registry_finds(full: Any, asked
     texts = HAND_WRITTEN + MORE + [c.text for c in load_cases()] + random_texts(100) + shared_texts()
     differ = [t for t in texts if found(part, t, asked) != found(full, t, asked, eager(full, t))]
     assert differ == []
-    assert sum(1 for t in texts if found(part, t, asked)) > 10
+    assert sum(1 for t in texts if found(part, t, asked)) >= 4  # not vacuous, also without ../shared/data
 
 
 def test_text_without_a_match_is_not_tokenized(full: Any) -> None:
