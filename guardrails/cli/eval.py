@@ -35,6 +35,9 @@ def register(sub: Any) -> None:
                    help="treat entity type GOLD as PRED when matching PII spans, e.g. GPE=LOCATION; repeatable")
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N lines (after reading all files)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (no matplotlib needed)")
+    p.add_argument("--mistakes", metavar="FILE.jsonl",
+                   help="write the labelled examples the policy got wrong (eval format, with 'predicted' and the "
+                        "filters that fired): review their labels, then feed them to guardrails adapt --data")
     p.add_argument("--json", action="store_true", help="print metrics.json to stdout instead of the table")
     add_trust_flag(p)
     p.set_defaults(handler=main)
@@ -90,6 +93,11 @@ def main(args: argparse.Namespace) -> int:
     if args.report_dir:
         paths = write_report(result, summary, args.report_dir, plots=not args.no_plots)
         print(f"wrote {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    if args.mistakes:
+        from guardrails.eval.mistakes import write_mistakes
+
+        count = write_mistakes(result, args.positive, args.mistakes)
+        print(f"wrote {count} mistake(s) to {args.mistakes}", file=sys.stderr)
     return EXIT_OK
 
 
