@@ -79,6 +79,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.registry": "engine",
     "guardrails.check_cache": "engine",
     "guardrails": "app",
+    "guardrails.__main__": "app",
     "guardrails.guard": "app",
     "guardrails.testing": "app",
     "guardrails.hf": "app",

@@ -115,3 +115,10 @@ def test_cli_policy_schema_is_json_schema() -> None:
     assert r.returncode == 0
     schema = json.loads(r.stdout)
     assert schema["title"] == "guardrails policy" and "input" in schema["properties"]
+
+
+def test_python_dash_m_guardrails_is_the_cli() -> None:
+    done = subprocess.run([sys.executable, "-m", "guardrails", "check", "--json", "what is 2+2"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["allowed"] is True
