@@ -13,6 +13,8 @@ import argparse
 import json
 from typing import Any
 
+from guardrails.cli.options import unit_interval
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
@@ -30,12 +32,12 @@ def register(sub: Any) -> None:
     p.add_argument("--base", default="default", help="detector to adapt: 'default' (shipped) or a detector folder")
     p.add_argument("--data", action="append", required=True, metavar="LABELLED.jsonl", help="labelled rows; repeatable")
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write (replaced if it holds a detector)")
-    p.add_argument("--target-fpr", type=_rate, default=0.02, metavar="RATE",
+    p.add_argument("--target-fpr", type=unit_interval(include_high=False), default=0.02, metavar="RATE",
                    help="false-positive rate allowed on your safe validation rows (default: %(default)s)")
-    p.add_argument("--holdout", type=_rate, default=0.2, metavar="SHARE",
+    p.add_argument("--holdout", type=unit_interval(include_high=False), default=0.2, metavar="SHARE",
                    help="share of your rows held out for the before/after figures (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the training order (default: 0)")
-    p.add_argument("--margin", type=_rate, default=0.05, metavar="DROP",
+    p.add_argument("--margin", type=unit_interval(include_high=False), default=0.05, metavar="DROP",
                    help="largest allowed drop of recall per attack kind on the never-trained-on sets (default: %(default)s)")
     p.add_argument("--allow-regression", action="store_true",
                    help="write the detector even when the guard refuses it (warned on stderr, recorded in the model card)")
@@ -48,15 +50,6 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
     p.set_defaults(handler=run)
 
-
-def _rate(value: str) -> float:
-    try:
-        x = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}") from None
-    if not 0 <= x < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}")
-    return x
 
 
 def run(args: argparse.Namespace) -> int:

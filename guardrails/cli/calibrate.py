@@ -17,8 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from guardrails.cli.options import add_trust_flag, trust_of
+from guardrails.cli.options import add_trust_flag, trust_of, unit_interval
 from guardrails.types import Stage
+
+_OPEN_UNIT = unit_interval(include_low=False, include_high=False)  # a rate or level strictly between 0 and 1
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 
@@ -37,7 +39,7 @@ def register(sub: Any) -> None:
     p.add_argument("datasets", nargs="*", metavar="BENIGN.jsonl [ATTACKS.jsonl]",
                    help="benign rows, then (optional) attack rows")
     p.add_argument("--policy", required=True, help="policy file (or built-in name, with --out) to calibrate")
-    p.add_argument("--target-fpr", type=_rate, default=0.01, metavar="RATE",
+    p.add_argument("--target-fpr", type=_OPEN_UNIT, default=0.01, metavar="RATE",
                    help="false-positive rate each threshold may have on the benign rows (default: %(default)s)")
     p.add_argument("--attacks", action="append", default=[], metavar="FILE",
                    help="attack rows (JSONL); repeatable; the same as a second positional file")
@@ -52,7 +54,7 @@ def register(sub: Any) -> None:
                    help="stage of rows without a 'stage' field (default: %(default)s)")
     p.add_argument("--decimals", type=int, default=3, choices=range(1, 7), metavar="N",
                    help="digits of a new threshold (default: %(default)s): the smallest such number above the cut")
-    p.add_argument("--confidence", type=_rate, default=0.95, metavar="LEVEL",
+    p.add_argument("--confidence", type=_OPEN_UNIT, default=0.95, metavar="LEVEL",
                    help="level of the Wilson intervals and of the rows-needed warning (default: %(default)s)")
     p.add_argument("--no-lower", action="store_true",
                    help="never lower a threshold (only raise those whose FPR is above the target)")
@@ -61,15 +63,6 @@ def register(sub: Any) -> None:
     add_trust_flag(p)
     p.set_defaults(handler=main)
 
-
-def _rate(value: str) -> float:
-    try:
-        f = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}") from None
-    if not 0 < f < 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), got {value!r}")
-    return f
 
 
 def _usage(message: str) -> int:

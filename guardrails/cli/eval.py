@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, Callable
 
-from guardrails.cli.options import add_trust_flag, trust_of
+from guardrails.cli.options import add_trust_flag, trust_of, unit_interval
 from guardrails.types import Stage
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("--positive", choices=["flagged", "blocked", "any"], default="flagged",
                    help="what counts as catching an unsafe text: a block or flag (default), only a block, or any "
                    "violation including a redaction")
-    p.add_argument("--target-fpr", type=_unit_float, action="append", metavar="RATE",
+    p.add_argument("--target-fpr", type=unit_interval(), action="append", metavar="RATE",
                    help="false-positive rate for the threshold sweep; repeatable (default: 0.01 and 0.05)")
     p.add_argument("--entity-alias", action="append", default=[], metavar="GOLD=PRED",
                    help="treat entity type GOLD as PRED when matching PII spans, e.g. GPE=LOCATION; repeatable")
@@ -42,15 +42,6 @@ def register(sub: Any) -> None:
     add_trust_flag(p)
     p.set_defaults(handler=main)
 
-
-def _unit_float(value: str) -> float:
-    try:
-        f = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}") from None
-    if not 0 <= f <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}")
-    return f
 
 
 def _aliases(pairs: list[str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from typing import Any, Callable
 
 TRUST_ENV = "GUARDRAILS_TRUST_PLUGINS"
 
@@ -28,3 +28,19 @@ def trust_of(args: argparse.Namespace) -> bool | list[str]:
     if value in ("*", "1", "true", "yes"):
         return True
     return [m.strip() for m in value.split(",") if m.strip()]
+
+
+def unit_interval(*, include_low: bool = True, include_high: bool = True) -> Callable[[str], float]:
+    """An argparse ``type`` for a number in [0, 1]; ``include_low``/``include_high`` False exclude an end."""
+    exclusive = " (exclusive)" if not (include_low or include_high) else ""
+
+    def parse(value: str) -> float:
+        try:
+            f = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {value!r}") from None
+        if not ((0 <= f if include_low else 0 < f) and (f <= 1 if include_high else f < 1)):
+            raise argparse.ArgumentTypeError(f"expected a number between 0 and 1{exclusive}, got {value!r}")
+        return f
+
+    return parse
