@@ -68,11 +68,12 @@ class BoundFilter:
     monitor: bool = False  # mode: monitor: findings are recorded (Violation.monitor), never acted on
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Call:
     bound: BoundFilter
     text: str
     ctx: Context
+    load_s: float = 0.0  # set by the driver when the filter was loaded on demand (kept out of latency_ms)
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class Engine:
     def _load_stage(self, stage: Stage) -> None:
         """Load a stage's filters before timing a check; a failure is left for on_error to handle."""
         for b in self._stages[stage]:
-            if not b.filter._loaded:
+            if not b.filter._loaded and not b.filter.load_on_demand:
                 try:
                     b.filter.ensure_loaded()
                 except Exception:  # noqa: BLE001 - _call() retries and reports it as a filter error
@@ -229,7 +230,7 @@ class Engine:
     async def acheck(
         self, content: Content, stage: Stage | str = Stage.INPUT, *, ctx: Context | None = None, max_cost: int | None = None
     ) -> Verdict:
-        if not all(b.filter._loaded for b in self._stages[Stage(stage)]):
+        if not all(b.filter._loaded or b.filter.load_on_demand for b in self._stages[Stage(stage)]):
             await asyncio.to_thread(self._load_stage, Stage(stage))
         plan = self._evaluate(content, Stage(stage), ctx, max_cost)
         try:
@@ -253,6 +254,7 @@ class Engine:
         self, content: Content, stage: Stage, ctx: Context | None, max_cost: int | None = None
     ) -> Generator[_Call, _Outcome, Verdict]:
         start = time.perf_counter()
+        loading = 0.0  # on-demand filter loads, not part of the check's latency
         ctx = ctx if ctx is not None else Context()
         ctx.stage = stage
         messages: list[dict[str, Any]] | None = None
@@ -286,9 +288,11 @@ class Engine:
                     outcome = hit
                 else:
                     started = time.perf_counter()
-                    outcome = yield _Call(bound, target.text, ctx)
+                    call = _Call(bound, target.text, ctx)
+                    outcome = yield call
+                    loading += call.load_s
                     if ctx.filter_times is not None:  # opt-in per-filter timing (see Context)
-                        ctx.filter_times.append((bound.id, time.perf_counter() - started))
+                        ctx.filter_times.append((bound.id, time.perf_counter() - started - call.load_s))
                     self._remember(bound, stage, target, outcome)
                 decided = outcome if isinstance(outcome, _Failure) else _decide(bound, outcome, target.text, ctx)
                 if isinstance(decided, _Failure):
@@ -336,7 +340,7 @@ class Engine:
             policy=self.policy.name,
             policy_hash=self._hash,
             policy_signer=self._signer,
-            latency_ms=(time.perf_counter() - start) * 1000,
+            latency_ms=(time.perf_counter() - start - loading) * 1000,
             messages=out_messages,
             scores=scores,
             response=response,
@@ -385,7 +389,13 @@ class Engine:
     def _call(self, call: _Call) -> _Outcome:
         bound = call.bound
         try:
-            bound.filter.ensure_loaded()
+            screened = bound.filter.screen(call.text, call.ctx)
+            if screened is not None:
+                return screened
+            if not bound.filter._loaded:
+                started = time.perf_counter()
+                bound.filter.ensure_loaded()
+                call.load_s = time.perf_counter() - started
             if bound.timeout_s is None:
                 return bound.filter.check(call.text, call.ctx)
             future = _timeout_pool().submit(bound.filter.check, call.text, call.ctx)
@@ -398,8 +408,13 @@ class Engine:
     async def _acall(self, call: _Call) -> _Outcome:
         bound = call.bound
         try:
+            screened = bound.filter.screen(call.text, call.ctx)
+            if screened is not None:
+                return screened
             if not bound.filter._loaded:
+                started = time.perf_counter()
                 await asyncio.to_thread(bound.filter.ensure_loaded)
+                call.load_s = time.perf_counter() - started
             coro = bound.filter.acheck(call.text, call.ctx)
             if bound.timeout_s is None:
                 return await coro

@@ -96,6 +96,17 @@ class BaseFilter:
     def load(self) -> None:
         """Load models or build engines. Called once, before the first check."""
 
+    def screen(self, text: str, ctx: Context) -> FilterResult | None:
+        """What ``check(text, ctx)`` would return, when that is certain without loading anything (e.g. ``text``
+        cannot hold what this filter looks for); None, the default, runs the filter. Must be cheap and exact."""
+        return None
+
+    @property
+    def load_on_demand(self) -> bool:
+        """True: load only when a text gets past ``screen`` (a one-shot check of a plain text never pays for
+        the load); ``Engine.load()`` still loads it up front. Only meaningful with a ``screen``."""
+        return False
+
     def ensure_loaded(self) -> None:
         if self._loaded:
             return

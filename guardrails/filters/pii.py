@@ -25,6 +25,7 @@ from guardrails.errors import FilterLoadError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.linear_regex import MAX_PATTERNS, compile_linear
 from guardrails.pii_phone import plausible_phone
+from guardrails.pii_screen import entity_screen
 from guardrails.thresholds import Threshold
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
@@ -218,6 +219,8 @@ class PiiFilter(BaseFilter):
         self._hash_key = b""
         self._thresholds = {e: config.threshold_of(e, self.threshold) for e in self.entities}
         self._min_threshold = min([self.threshold, *self._thresholds.values()])
+        # Pattern entities only (no NER model, no custom recognizers): texts without what they need skip Presidio.
+        self._screen = entity_screen(self.entities) if config.ner_model is None and not config.recognizers else None
 
     def threshold_for(self, category: str, ctx: Context) -> float:
         return self._thresholds.get(category, super().threshold_for(category, ctx))
@@ -250,6 +253,15 @@ class PiiFilter(BaseFilter):
             key = cfg.hash_key.get_secret_value() if cfg.hash_key else os.environ.get(HASH_KEY_ENV, "")
             self._hash_key = key.encode() if key else _random_process_key()
 
+    @property
+    def load_on_demand(self) -> bool:
+        return self._screen is not None
+
+    def screen(self, text: str, ctx: Context) -> FilterResult | None:
+        if self._screen is not None and self._screen.search(text) is None:
+            return FilterResult.clean({e: 0.0 for e in self.entities})
+        return None
+
     def cacheable(self, ctx: Context) -> bool:
         # Pseudonyms come from the request's vault, and an answer is read against it: not a function of the text.
         return ctx.stage is Stage.INPUT and self.config.action != "pseudonymize"
@@ -258,6 +270,9 @@ class PiiFilter(BaseFilter):
         zero = {e: 0.0 for e in self.entities}
         if not text.strip():
             return FilterResult.clean(zero)
+        screened = self.screen(text, ctx)
+        if screened is not None:
+            return screened
         results = self._analyze(text)
         scores = dict(zero)
         for r in results:

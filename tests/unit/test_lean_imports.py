@@ -61,3 +61,14 @@ def test_cli_check_imports_no_model_or_server_stack() -> None:
     )
     assert out["code"] == 0 and out["presidio"] is True
     assert out["heavy"] == []
+
+
+def test_cli_check_of_plain_text_imports_neither_presidio_nor_spacy() -> None:
+    """Text with nothing a pattern entity needs (no digit, '@', ':') is screened: Presidio and spaCy stay out."""
+    out = _run(
+        "from guardrails.cli.main import main\n"
+        "code = main(['check', '--json', 'hello, thanks for the help!'])\n"
+        "_report(code=code, spacy='spacy' in sys.modules)\n"
+    )
+    assert out["code"] == 0
+    assert out["presidio"] is False and out["spacy"] is False and out["heavy"] == []
