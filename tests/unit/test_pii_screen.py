@@ -8,6 +8,7 @@ rows when present; and check that the filter gives the same result with and with
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
@@ -139,3 +140,12 @@ def test_custom_recognizers_and_names_turn_the_screen_off() -> None:
     for filt in (custom, names):
         assert not filt.load_on_demand
         assert filt.screen("no digits here", Context(stage=Stage.INPUT)) is None
+
+
+def test_the_async_path_screens_too() -> None:
+    guard = Guard.from_policy("default")
+    pii = next(b.filter for b in guard._stages[Stage.INPUT] if b.filter.name == "pii")
+    verdict = asyncio.run(guard.acheck_input("sure, go ahead"))
+    assert verdict.allowed and not pii._loaded
+    verdict = asyncio.run(guard.acheck_input("my card is 4111 1111 1111 1111"))
+    assert pii._loaded and [v.category for v in verdict.violations] == ["CREDIT_CARD"]
