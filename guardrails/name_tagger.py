@@ -41,6 +41,12 @@ ADDRESS_FORMS = frozenset({
 })
 # Abbreviations whose full stop does not end a sentence (titles before a name).
 TITLES = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "sr", "sra", "srta", "jr", "mme", "mlle", "hr", "fr", "sig", "dott", "ing", "mgr", "dhr", "mevr"})
+# Function words that Title Case capitalises inside headings and titles of works ("Musicians Of The 70s").
+TITLE_CASE_WORDS = frozenset({
+    "of", "the", "and", "to", "for", "in", "on", "with", "a", "an", "at", "by", "from", "is", "are", "or", "but", "not",
+    "und", "der", "die", "das", "mit", "für", "et", "les", "des", "du", "y", "del", "los", "las", "e", "della", "dei",
+    "os", "do", "da", "het", "en", "een", "voor", "w", "z",
+})
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 _SENTENCE_END = frozenset({".", "!", "?", ":", ";", "\n", '"', "“", "«", "(", "-", "–", "*", "#", ">"})
 
@@ -127,6 +133,7 @@ class Doc:
     shapes: list[str]  # shape() of each token, padded with "_"
     lower_words: frozenset[str]  # words written in lower case somewhere in the text
     shouting: bool  # most words are upper case
+    title_case: list[bool]  # the token's line capitalises a function word after its start (a heading, a title)
 
     @classmethod
     def of(cls, text: str, gaz: Gazetteer) -> "Doc":
@@ -145,16 +152,35 @@ class Doc:
             if cand[k] and t.text[:1].isupper() and not _looks_like_a_name(text, t, gaz, shouting, code):
                 cand[k] = False
         flags = [gaz.flags(t.text) if c else "-" for t, c in zip(tokens, cand)]
+        title_case = _title_case_lines(tokens)
         lower = [t.text.lower() for t in tokens]
         return cls(
             tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
             ["_", "_", *(shape(t.text) for t in tokens), "_", "_"],
-            frozenset(w for w in words if w.islower()), shouting,
+            frozenset(w for w in words if w.islower()), shouting, title_case,
         )
+
+
+def _title_case_lines(tokens: list[Token]) -> list[bool]:
+    """Per token: does its line hold a capitalised function word that does not start a sentence?"""
+    out = [False] * len(tokens)
+    start = 0
+    for i in range(len(tokens) + 1):
+        if i == len(tokens) or (i > start and tokens[i].new_line):
+            hit = any(
+                tokens[k].text[:1].isupper() and tokens[k].text.lower() in TITLE_CASE_WORDS
+                and tokens[k - 1].text not in _SENTENCE_END
+                for k in range(start + 1, i)
+            )
+            out[start:i] = [hit] * (i - start)
+            start = i
+    return out
 
 
 _CODE = re.compile(r"```.*?(?:```|$)|`[^`\n]+`", re.DOTALL)
 _CAMEL_NAME = re.compile(r"(?:Mc|Mac|De|Di|Da|Du|La|Le|Van|Von)[A-Z][^\W\d_A-Z]+")
+# English contractions (You're, I'm, Don't, We'll, They've, She'd): never a name.
+_CONTRACTION = re.compile(r"['’](?:re|m|ve|ll|d|t)$|n['’]t$", re.IGNORECASE)
 _CODE_BEFORE = frozenset("_.=(/\\[{<@#$:")
 _CODE_AFTER = frozenset("_(=[{/\\@")
 
@@ -168,7 +194,7 @@ def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code
     """Rules out identifiers, constants and code before any scoring.
 
     Kept: Title-case words and their hyphen / apostrophe compounds (Jean-Luc, O'Brien, McDonald).
-    Dropped: camelCase (TableCell), parts in other cases (PHP-FPM, US-standard), words glued to
+    Dropped: English contractions (You're, Don't), camelCase (TableCell), parts in other cases (PHP-FPM, US-standard), words glued to
     code punctuation (os.path, foo_bar, Main(), key=Value), words inside Markdown code, and upper-case
     words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
     """
@@ -180,6 +206,8 @@ def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code
     if before in _CODE_BEFORE and not (before == "." and t.start > 1 and text[t.start - 2] in " \n") and before != ":":
         return False
     if after[:1] in _CODE_AFTER or (after[:1] == "." and after[1:2].isalnum()):
+        return False
+    if _CONTRACTION.search(w):
         return False
     if w.isupper():
         low = w.lower()
@@ -211,6 +239,7 @@ def features(doc: Doc, i: int) -> list[str]:
         f"p1|sh={p1}|{sh}", f"sh|n1={sh}|{n1}", f"st|w={start}|{low}",
         f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}",
         f"lo={lo}", f"lo|st={lo}|{start}", f"sc={doc.shouting}|{sh}|{g}",
+        f"tc={doc.title_case[i]}|{g}", f"tc|st={doc.title_case[i]}|{start}",
     ]
 
 

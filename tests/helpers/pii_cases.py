@@ -1,4 +1,4 @@
-"""Hand-written multilingual PII cases (tests/fixtures/pii_multilingual.txt): never used for training."""
+"""Hand-written multilingual PII cases (tests/fixtures/pii_multilingual*.txt): never used for training or tuning."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "pii_multilingual.txt"
+# A second set, written before the tagger was tuned against its hard negatives (issue #18).
+CASES_FILE_2 = CASES_FILE.with_name("pii_multilingual_2.txt")
 _MARK = re.compile(r"\[([^\]]+)\]\(([A-Z_]+)\)")
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from guardrails import Context, Guard
 from guardrails.errors import PolicyError
-from guardrails.filters.pii import PiiConfig
+from guardrails.filters.pii import DEFAULT_THRESHOLDS, PiiConfig
 from guardrails.name_tagger import NameTagger, shared_tagger, tokenize
 from guardrails.pii_phone import plausible_phone
-from tests.helpers.pii_cases import load_cases
+from tests.helpers.pii_cases import CASES_FILE_2, load_cases
 
 _guards: dict[str, Guard] = {}
 ENTITIES = ["PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]
@@ -194,3 +194,40 @@ def test_plausible_phone_rules() -> None:
     assert not check("seen at 1700000000 in the log", "1700000000")  # bare digits without one
     assert not check("order number 0612345678 shipped", "0612345678")  # an id word wins over "number"
     assert check("order 12 arrived; call +44 20 7946 0958", "+44 20 7946 0958")
+
+
+# -- hard negatives (issue #18): capitalised words that are no names, next to names that are ---------------
+
+HARD_NEGATIVES = [
+    ("en", "You're welcome, and I'm sure Don't Look Up is on the Watch List, Ingrid Sørbye.", [("PERSON", "Ingrid Sørbye")]),
+    ("en", "Top 10 Habits Of The Most Productive Teams\nby Oluwaseun Adebayo", [("PERSON", "Oluwaseun Adebayo")]),
+    ("de", "Die Nebenkostenabrechnung und die Mahnung hat Herr Quandtmeyer schon bezahlt.", [("PERSON", "Quandtmeyer")]),
+    ("fr", "La Garantie ne couvre pas la Télécommande, d'après Ghislaine Fournier.", [("PERSON", "Ghislaine Fournier")]),
+    ("es", "No encuentro el Recibo en la Aplicación; me ayudó Inmaculada Roldán.", [("PERSON", "Inmaculada Roldán")]),
+    ("it", "Mio padre Gualtiero Benvenuti ha pagato la Bolletta della Luce.", [("PERSON", "Gualtiero Benvenuti")]),
+    ("pt", "A Garantia do Frigorífico expirou, disse o Tiago Mendonça.", [("PERSON", "Tiago Mendonça")]),
+    ("nl", "De Huurtoeslag en de Kinderopvang regelt mijn vrouw Marieke Dijkstra.", [("PERSON", "Marieke Dijkstra")]),
+    ("pl", "Rachunek za Prąd i Gaz opłaciła moja mama, Halina Kaczmarek.", [("PERSON", "Halina Kaczmarek")]),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", HARD_NEGATIVES, ids=[r[0] + str(i) for i, r in enumerate(HARD_NEGATIVES)])
+def test_contractions_titles_and_capitalised_nouns_are_no_names_the_names_beside_them_are(
+    lang: str, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert found(text) == expected
+
+
+def test_english_contractions_are_never_candidates() -> None:
+    assert found("You're right. I'm here. Don't wait. We'll see. They've left. She'd know.") == []
+
+
+def test_second_hand_written_set_mostly_found() -> None:
+    """The second hand-written file (hard negatives; never trained or tuned on): most spans found, few false ones."""
+    cases = load_cases(CASES_FILE_2)
+    tagger = shared_tagger()
+    gold = [(i, s, e, t) for i, c in enumerate(cases) for s, e, t in c.spans]
+    pred = [(i, p) for i, c in enumerate(cases) for p in tagger.tag(c.text) if p.score >= DEFAULT_THRESHOLDS[p.label]]
+    hits = sum(1 for i, s, e, t in gold if any(j == i and p.label == t and p.start < e and s < p.end for j, p in pred))
+    right = sum(1 for j, p in pred if any(i == j and p.label == t and p.start < e and s < p.end for i, s, e, t in gold))
+    assert len(gold) >= 80 and hits / len(gold) >= 0.85 and right / len(pred) >= 0.7
