@@ -30,7 +30,8 @@ RUN set -eu; \
       *) echo "VARIANT must be server or models, not $VARIANT" >&2; exit 1 ;; \
     esac; \
     pip wheel --no-cache-dir --wheel-dir /wheels "$@" -c constraints.txt ".[$extras]"; \
-    echo "$extras" > /wheels/EXTRAS
+    echo "$extras" > /wheels/EXTRAS; \
+    sha256sum /wheels/*.whl /wheels/EXTRAS > /wheels/MANIFEST
 
 # -- stage 2: the runtime: installed from those wheels only, no compilers, no pip cache, not root -----------------
 FROM ${BASE_IMAGE}
@@ -41,6 +42,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HOME=/models \
     GUARDRAILS_HOST=0.0.0.0 \
     GUARDRAILS_PORT=8080
+# A bind mount's content is not part of a build cache key (buildah/podman): copying the wheels' checksums first
+# makes a rebuild with other wheels (new code, another VARIANT) reinstall instead of reusing a stale layer.
+COPY --from=wheels /wheels/MANIFEST /etc/guardrails-wheels.sha256
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-cache-dir --no-index --find-links /wheels "openweights-guardrails[$(cat /wheels/EXTRAS)]" \
     && groupadd --gid 10001 guardrails \
