@@ -1,0 +1,43 @@
+"""The hand-written PII case files parse cleanly, and the blind third set has the size and spread issue #18 asks for."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, CASES_FILE_3, load_cases
+
+LANGUAGES = {"en", "de", "fr", "es", "it", "pt", "nl", "pl"}
+
+
+def marked_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("path", [CASES_FILE, CASES_FILE_2, CASES_FILE_3], ids=lambda p: p.name)
+def test_every_marked_span_is_found_in_its_text(path: Path) -> None:
+    lines, cases = marked_lines(path), load_cases(path)
+    assert len(cases) == len(lines)
+    for line, case in zip(lines, cases):
+        assert case.language in LANGUAGES, line
+        assert not any(ch in case.text for ch in "[]"), f"unparsed markup: {line}"
+        end = 0
+        for start, stop, entity in case.spans:
+            value = case.text[start:stop]
+            assert entity in {"PERSON", "LOCATION"}, line
+            assert start >= end and value and value == value.strip(), line
+            assert f"[{value}]({entity})" in line, line
+            end = stop
+
+
+def test_third_set_size_and_spread() -> None:
+    cases = load_cases(CASES_FILE_3)
+    per_language = Counter(c.language for c in cases)
+    per_entity = Counter(entity for c in cases for _, _, entity in c.spans)
+    unmarked = sum(1 for c in cases if not c.spans)
+    assert 100 <= len(cases) <= 125
+    assert set(per_language) == LANGUAGES and min(per_language.values()) >= 10
+    assert per_entity["PERSON"] >= 60 and per_entity["LOCATION"] >= 40
+    assert unmarked >= len(cases) // 4  # lines made only of hard negatives
