@@ -175,17 +175,20 @@ class OutputStream:
         return self._tail[start - self._base:end - self._base]
 
     def _check(self, final: bool, sentence_end: bool = False) -> str:
-        self.checks += 1
         self._checked_len = self.length
-        full = final or sentence_end or not self._has_costly or self.length - self._full_len >= self.model_every
+        end = self.length if final else self._complete_words_end()
+        if end <= self.emitted_upto:
+            return ""  # only a word still being written since the last release: nothing to check or release yet
+        self.checks += 1
+        full = final or sentence_end or not self._has_costly or end - self._full_len >= self.model_every
         offset = 0 if final else max(0, self.emitted_upto - self.context_chars)
-        text = self.text if final else self._slice(offset, self.length)
+        text = self.text if final else self._slice(offset, end)
         verdict = self._verdict(text, max_cost=None if full else 1)
         self.verdict = verdict
         if not verdict.allowed:
             return ""
         if full:
-            self._full_len = self.length
+            self._full_len = end
         spans = merge_spans(Span(s.start + offset, s.end + offset, s.label, s.replacement) for s in self._redactions(verdict))
         cut = self.length if final else self._safe_cut(spans)
         if cut <= self.emitted_upto:
@@ -208,6 +211,17 @@ class OutputStream:
             self._done.append(self._tail[:keep - self._base])
             self._tail = self._tail[keep - self._base:]
             self._base = keep
+
+    def _complete_words_end(self) -> int:
+        """Where an intermediate check's text ends: after the last complete word. A word still being written may
+        become another word ("hell" of "hello" must not match a deny-listed "hell"), so it is neither checked nor
+        released until it ends. A run with no word end in its last ``max_word_chars`` is read to the end (as
+        ``_word_cut`` releases inside it)."""
+        lo = max(self.emitted_upto, self.length - self.max_word_chars)
+        m = _BREAK.search(self._slice(lo, self.length)[::-1])
+        if m is not None:
+            return self.length - m.start()
+        return self.length if lo > self.emitted_upto else self.emitted_upto
 
     def _word_cut(self, limit: int) -> int:
         """The last place at or before ``limit`` where a word ends: after whitespace or next to an unspaced-script

@@ -112,3 +112,28 @@ def test_stream_long_answer_checks_a_window_and_still_redacts() -> None:
     assert out == text.replace(secret, "<AWS_ACCESS_KEY_ID>")
     # Intermediate checks read a bounded window, not the whole growing answer.
     assert longest < 64 + 48 + 16 + 64
+
+
+def test_a_word_still_being_written_is_not_matched_as_a_shorter_deny_listed_word() -> None:
+    """'hell' of 'hello', 'ass' of 'assistant': wherever a check lands, an intermediate check must not read the
+    end of a half-written word as a word end (it used to block such streams mid-word)."""
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "deny_list", "words": ["ass", "hell", "class"]}]})
+    text = "The assistant said hello to the shell users of our classic classroom, and passed."
+    for every in range(1, 40):
+        s = g.stream(check_every=every)
+        out = "".join(s.push(ch) for ch in text) + s.finish()
+        assert not s.blocked and out == text, every
+
+
+def test_a_deny_listed_word_completed_later_still_blocks_before_it_is_released() -> None:
+    g = Guard.from_policy({"name": "t", "output": [{"filter": "deny_list", "words": ["hell"]}]})
+    text = "Well, what the hell is going on here, friends?"
+    for every in range(1, 40):
+        s = g.stream(check_every=every)
+        out = ""
+        for ch in text:
+            out += s.push(ch)
+            if s.blocked:
+                break
+        out += s.finish()
+        assert s.blocked and "hell " not in out and not out.endswith("hel"), every
