@@ -179,7 +179,7 @@ def test_protect_async_generator_blocks_midway(guard: Guard) -> None:
         try:
             for i in range(100):
                 await asyncio.sleep(0)
-                yield "napalm!" if i == 3 else f"fine {i}. "
+                yield "napalm! " if i == 3 else f"fine {i}. "
         finally:
             closed.append(True)
 
