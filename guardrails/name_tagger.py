@@ -25,6 +25,7 @@ from guardrails.runtime import shared_model
 DATA_DIR = Path(__file__).resolve().parent / "data" / "pii_names"
 LABELS = ("O", "PERSON", "LOCATION")
 N_FEATURES = 1 << 18
+STRONG = 0.8  # a word this sure may stand before a particle ("Joost van der Linden", "Rio de Janeiro")
 NEIGHBOUR_SHARE = 0.5  # a word next to a name word joins it at this share of the threshold
 GAZETTEER_KINDS = ("first", "last", "place", "word")  # word: frequent words of the languages
 
@@ -345,6 +346,12 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
                 break
         while j > i and _is_particle(tokens[j]):
             j -= 1
+        # a weak word before a particle is no part of the name ("Viajo de Valladolid": a verb starting the sentence)
+        k = i + 1
+        while k < j and _is_particle(tokens[k]):
+            k += 1
+        if k > i + 1 and k <= j and 1.0 - entity_p[i][0] < STRONG:
+            i = k
         while i < j and tokens[i].text.lower() in ADDRESS_FORMS:
             i += 1
         if tokens[i].text.lower() in ADDRESS_FORMS:

@@ -142,6 +142,15 @@ CALENDAR = {
           "poniedziałek wtorek środa czwartek piątek sobota niedziela",
 }
 CALENDAR_WORDS = {lang: text.split() for lang, text in CALENDAR.items()}
+# Nationality and language adjectives (capitalised in English, German nouns): words, not places or people.
+NATIONALITIES = """African American Arab Arabic Argentinian Asian Australian Austrian Belgian Brazilian British Bulgarian
+Canadian Chinese Colombian Croatian Cuban Czech Danish Dutch Egyptian English European Filipino Finnish French
+German Greek Hungarian Indian Indonesian Iranian Irish Israeli Italian Japanese Korean Latin Mexican Moroccan Nigerian
+Northern Southern Eastern Western Norwegian Pakistani Persian Peruvian Polish Portuguese Romanian Russian Scottish
+Serbian Slovak Spanish Swedish Swiss Thai Turkish Ukrainian Vietnamese Welsh Hindi Urdu Mandarin Cantonese Hebrew
+Latino Hispanic Caribbean Scandinavian Nordic Balkan Mediterranean Baltic Celtic Catalan Basque Flemish
+Deutsch Englisch Französisch Spanisch Italienisch Polnisch Niederländisch Europäer Deutsche""".split()
+
 
 # {P} person (any form), {F} first name, {L} last name, {C} city, {K} country or region, {N} a capitalised non-name.
 TEMPLATES = {
@@ -283,6 +292,20 @@ NEGATIVE_TEMPLATES = {
     "nl": ["De {N} is nog niet aangekomen.", "{N} en {N} zijn inbegrepen.", "Waarom is mijn {N} geblokkeerd?"],
     "pl": ["{N} jeszcze nie dotarło.", "{N} i {N} są wliczone.", "Dlaczego moje {N} jest zablokowane?"],
 }
+# Sentence starts shaped like the place and name templates ("{K} was lovely ..."), with a capitalised common
+# word where the name was: the gazetteer and the word itself must decide, not the sentence start.
+START_NEGATIVES = {
+    "all": ["{N}, {w} {w} {w}.", "{N} {N}, {w} {w} {w} {w}.", "{N}! {w} {w} {w}?"],  # greetings and openers
+    "en": ["{V} was lovely this time of year.", "{V} is a great place to start.", "{V} has {w} {w}.", "{V} was {w} in {N}.",
+           "{V} lives in the {w} folder.", "{V} told me the {w} was {w}.", "{V} and {V} were {w} {w}.", "{V} {w} {w} {w}."],
+    "de": ["{W} war wunderschön.", "{W} ist eine schöne {W}.", "{W} hat am {N} angerufen.", "{W} {w} {w} {w}."],
+    "fr": ["{W} était magnifique.", "{W} est une belle {w}.", "{W} a appelé {N}.", "{W} {w} {w} {w}."],
+    "es": ["{W} fue precioso.", "{W} es una {w} bonita.", "{W} llamó el {N}.", "{W} {w} {w} {w}."],
+    "it": ["{W} era bellissima.", "{W} è una bella {w}.", "{W} ha chiamato {N}.", "{W} {w} {w} {w}."],
+    "pt": ["{W} foi lindo.", "{W} é uma {w} bonita.", "{W} ligou na {N}.", "{W} {w} {w} {w}."],
+    "nl": ["{W} was prachtig.", "{W} is een mooie {w}.", "{W} belde op {N}.", "{W} {w} {w} {w}."],
+    "pl": ["{W} była piękna.", "{W} to piękne {w}.", "{W} dzwonił w {N}.", "{W} {w} {w} {w}."],
+}
 # Capitalised common nouns in the middle of a sentence ({W}: after articles, prepositions and place cues), titles of
 # works ({U}), contractions and sentence starts: hard negatives in every language.
 NOUN_NEGATIVES = {
@@ -423,6 +446,16 @@ def polish_inflected_nouns(lemmas: list[str], limit: int = 40000) -> list[str]:
     return random.Random(0).sample(forms, min(limit, len(forms)))
 
 
+def english_inflections(lemmas: list[str]) -> list[str]:
+    """Inflected English forms ("were", "using", "named") of the lemmas in ``lemmas`` (spacy-lookups-data)."""
+    import spacy_lookups_data
+
+    keep = set(lemmas)
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return sorted(w for w, lemma in json.load(fh).items() if lemma in keep and w != lemma and w.isalpha() and w.islower())
+
+
 def clean(items: list[str]) -> list[str]:
     return sorted({i.strip() for i in items if i.strip() and any(c.isalpha() for c in i) and len(i) < 40})
 
@@ -532,7 +565,7 @@ class Generator:
             return self.rng.choice(CALENDAR_WORDS[lang]).capitalize()
         if self.rng.random() < 0.3:  # any frequent word of the language, capitalised
             return self.rng.choice(self.words.get(lang, self.words["en"])).capitalize()
-        pool = COMMON_CAPS["all"] + COMMON_CAPS.get(lang, []) * 2
+        pool = COMMON_CAPS["all"] + COMMON_CAPS.get(lang, []) * 2 + NATIONALITIES
         return self.rng.choice(pool)
 
     def inflected(self, lang: str) -> str:
@@ -596,7 +629,7 @@ class Generator:
     def sentence(self) -> tuple[str, list[tuple[int, int, str]]]:
         lang = self.rng.choice(list(TEMPLATES))
         negative = self.rng.random() < NEGATIVE_SHARE
-        pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang]
+        pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang] + START_NEGATIVES[lang] + START_NEGATIVES["all"]
                 if negative else TEMPLATES[lang])
         r = self.rng.random()
         spans: list[tuple[int, int, str]]
@@ -650,6 +683,7 @@ def main() -> None:
     lexicon = {lang: [w for w in ws if w.lower() not in name_tokens] for lang, ws in lexicon.items()}
     known = {lang: words.get(lang, []) + CALENDAR_WORDS[lang] + sorted(ws, key=lambda w: (len(w), w))[:LEXICON_SHIPPED]
              for lang, ws in lexicon.items()}
+    known["en"] += NATIONALITIES + [w for w in english_inflections(lexicon["en"]) if w not in name_tokens]
     full = gazetteer_tokens(every, known)
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]))

@@ -290,3 +290,16 @@ def test_first_name_and_surname_is_a_person_even_when_a_word_is_a_place(
     assert _decode(text, {first: place, last: place}, flags)[0][:2] == ("PERSON", f"{first} {last}")
     # two places side by side stay a place
     assert _decode(text, {first: place, last: place}, {first: "fp", last: "p"})[0][:2] == ("LOCATION", f"{first} {last}")
+
+
+@pytest.mark.parametrize("text,weak,place", [
+    ("Viajo de Valladolid a Salamanca.", "Viajo", "Valladolid"),
+    ("Mudei-me de Setúbal para Viseu.", "Mudei-me", "Setúbal"),
+    ("Komme von Bad Tölz.", "Komme", "Bad"),
+])
+def test_a_weak_word_before_a_particle_is_left_out_a_sure_one_stays(text: str, weak: str, place: str) -> None:
+    place_p = (0.0, 0.0, 1.0)
+    probs = {weak: (0.3, 0.3, 0.4), "de": place_p, "von": place_p, place: place_p}
+    assert _decode(text, probs)[0][:2] == ("LOCATION", place)
+    probs[weak] = (0.05, 0.05, 0.9)
+    assert _decode(text, probs)[0][1].startswith(weak)
