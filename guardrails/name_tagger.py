@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +203,7 @@ def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code
     words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
     """
     w = t.text
-    if any(s <= t.start < e for s, e in code):
+    if any(s <= t.start < e for s, e in code) or not (w.isascii() or _latin_letters(w)):
         return False
     before = text[t.start - 1] if t.start else " "
     after = text[t.end : t.end + 2]
@@ -221,6 +222,12 @@ def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code
         if not (part[:1].isupper() and (part[1:].islower() or not part[1:] or _CAMEL_NAME.fullmatch(part))):
             return False
     return True
+
+
+def _latin_letters(word: str) -> bool:
+    """Only Latin letters (Żółć, Sørbye): the tagger knows the Latin-script languages only, so Cyrillic,
+    Greek or other scripts are not looked at (its weights would guess)."""
+    return all(not c.isalpha() or c.isascii() or "LATIN" in unicodedata.name(c, "") for c in word)
 
 
 def features(doc: Doc, i: int) -> list[str]:
@@ -323,10 +330,11 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
     # A capitalised word right next to a name word joins it at a lower score ("Teresa Kreutzmann": a surname
     # the gazetteer lacks after a known first name); it never starts a span on its own.
     core = {i for i in entity_p if not _is_particle(tokens[i])}
+    after_initial = {_after_initial(text, tokens, i) for i in core}  # "Hans P. Brinkmann"
     for r, i in enumerate(rows):
         if i in entity_p or _is_particle(tokens[i]) or 1.0 - probs[r, 0] < threshold * NEIGHBOUR_SHARE:
             continue
-        if (i - 1 in core and _adjacent(text, tokens[i - 1], tokens[i])) or (
+        if i in after_initial or (i - 1 in core and _adjacent(text, tokens[i - 1], tokens[i])) or (
                 i + 1 in core and _adjacent(text, tokens[i], tokens[i + 1])):
             entity_p[i] = probs[r]
     spans: list[TaggedSpan] = []

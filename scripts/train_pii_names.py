@@ -155,6 +155,7 @@ Deutsch Englisch Französisch Spanisch Italienisch Polnisch Niederländisch Euro
 # {P} person (any form), {F} first name, {L} last name, {C} city, {K} country or region, {N} a capitalised non-name.
 TEMPLATES = {
     "en": [
+        "The {W} and the {W} were paid by Mr {L} last week.", "Both {W} {W} went to Mrs {L} yesterday.",
         "My name is {P} and I live in {C}.", "Hi, I'm {F}. My order never arrived.", "Dear {P}, thank you for your message.",
         "Please contact {P} at the {C} office.", "{P} will join the call from {C} on {N}.", "Thanks, {F}",
         "I spoke with {P} yesterday about the refund.", "Mr. {L} asked me to forward this to {P}.",
@@ -185,6 +186,7 @@ TEMPLATES = {
         "I have a question about {F}'s {W} {W}.", "The {W} {W} belongs to {P}.",
     ],
     "de": [
+        "Die {W} und die {W} hat Herr {L} schon bezahlt.", "Den {W} hat Frau {L} gestern geschickt.",
         "{K} war wunderschön.", "{C} ist eine schöne Stadt.", "Mein Mann {P} hat den {W} gekündigt.",
         "Meine Tochter {F} wohnt in {C}.", "Mein Sohn {F} hat die {W} verloren.", "{F} hat am {N} angerufen.",
         "Bitte rufen Sie Herrn {P} zurück.", "{L} hat den {W} unterschrieben.",
@@ -199,6 +201,7 @@ TEMPLATES = {
         "Danke, {F}!", "Ich heiße {P}.", "Unser Kunde {P} möchte eine Erstattung.", "{F} und ich fahren nach {C}.",
     ],
     "fr": [
+        "La {W} et le {W} ont été payés par M. {L}.", "Le {W} a été envoyé à Mme {L}.",
         "{K} était magnifique.", "{C} est une belle ville.", "Mon mari {P} a résilié le {w}.",
         "Ma fille {F} habite à {C}.", "{F} a appelé {N}.", "Le livre de {P} est épuisé.", "{F} vit à {C} depuis {N}.",
         "Je m'appelle {P} et j'habite à {C}.", "Bonjour, je suis {F}. Ma commande n'est pas arrivée.",
@@ -210,6 +213,7 @@ TEMPLATES = {
         "Merci {F} !", "Notre client {P} demande un remboursement.", "{F} et moi visitons {C} en {N}.",
     ],
     "es": [
+        "La {W} y el {W} los pagó el Sr. {L}.", "El {W} se lo envié a la Sra. {L}.",
         "{K} fue precioso.", "{C} es una ciudad bonita.", "Mi marido {P} canceló el {w}.",
         "Mi hija {F} vive en {C}.", "{F} llamó el {N}.", "Según me dijo {P}, la {W} no cubre la {W}.",
         "Me llamo {P} y vivo en {C}.", "Hola, soy {F}. Mi pedido no ha llegado.", "Estimada señora {L}, gracias por su mensaje.",
@@ -220,6 +224,7 @@ TEMPLATES = {
         "Nuestro cliente {P} quiere un reembolso.", "{F} y yo vamos a {C} en {N}.",
     ],
     "it": [
+        "La {W} e il {W} li ha pagati il signor {L}.", "Il {W} l'ho mandato alla signora {L}.",
         "{K} era bellissima.", "{C} è una bella città.", "Mio marito {P} ha disdetto il {w}.",
         "Il {W} è intestato a mia moglie {P}.", "Mia figlia {F} abita a {C}.", "{F} ha chiamato {N}.",
         "Mi chiamo {P} e abito a {C}.", "Ciao, sono {F}. Il mio ordine non è arrivato.", "Gentile signora {L}, grazie del messaggio.",
@@ -230,6 +235,7 @@ TEMPLATES = {
         "Grazie, {F}!", "Il nostro cliente {P} chiede un rimborso.", "{F} e io andiamo a {C} a {N}.",
     ],
     "pt": [
+        "A {W} e o {W} foram pagos pelo Sr. {L}.", "O {W} foi enviado à Sra. {L}.",
         "{K} foi lindo.", "{C} é uma cidade bonita.", "O meu marido {P} cancelou o {w}.",
         "A loja de {C} fechou.", "A minha filha {F} mora em {C}.", "{F} ligou na {N}.",
         "O meu nome é {P} e moro em {C}.", "Olá, sou a {F}. A minha encomenda não chegou.", "Cara senhora {L}, obrigado pela mensagem.",
@@ -240,6 +246,7 @@ TEMPLATES = {
         "O nosso cliente {P} quer um reembolso.", "Eu e {F} vamos a {C} em {N}.",
     ],
     "nl": [
+        "De {W} en het {W} zijn betaald door meneer {L}.", "Het {W} is naar mevrouw {L} gestuurd.",
         "{K} was prachtig.", "{C} is een mooie stad.", "Mijn man {P} heeft het {w} opgezegd.",
         "Mijn dochter {F} woont in {C}.", "{F} belde op {N}.",
         "Mijn naam is {P} en ik woon in {C}.", "Hallo, ik ben {F}. Mijn bestelling is niet aangekomen.",
@@ -250,6 +257,7 @@ TEMPLATES = {
         "Volgens {P} gaat de vergadering in {C} niet door.", "Bedankt, {F}!", "Onze klant {P} wil zijn geld terug.",
     ],
     "pl": [
+        "{W} i {W} opłacił już pan {L}.", "{W} wysłałem do pani {L}.",
         "{K} była piękna.", "{C} to piękne miasto.", "Mój mąż {P} wypowiedział {w}.",
         "Moja córka {F} mieszka w {C}.", "{F} dzwonił w {N}.", "Zdjęcia wysłała pani {P}.",
         "Nazywam się {P} i mieszkam w {C}.", "Cześć, jestem {F}. Moje zamówienie nie dotarło.", "Szanowna Pani {L}, dziękuję za wiadomość.",
@@ -295,7 +303,9 @@ NEGATIVE_TEMPLATES = {
 # Sentence starts shaped like the place and name templates ("{K} was lovely ..."), with a capitalised common
 # word where the name was: the gazetteer and the word itself must decide, not the sentence start.
 START_NEGATIVES = {
-    "all": ["{N}, {w} {w} {w}.", "{N} {N}, {w} {w} {w} {w}.", "{N}! {w} {w} {w}?"],  # greetings and openers
+    # greetings, openers and one-word messages ("Thanks!", "Done.")
+    "all": ["{N}, {w} {w} {w}.", "{N} {N}, {w} {w} {w} {w}.", "{N}! {w} {w} {w}?", "{V}!", "{V}.", "{w} {w}. {V}!",
+            "{w} {w} {w}! {V}.", "{N}!"],
     "en": ["{V} was lovely this time of year.", "{V} is a great place to start.", "{V} has {w} {w}.", "{V} was {w} in {N}.",
            "{V} lives in the {w} folder.", "{V} told me the {w} was {w}.", "{V} and {V} were {w} {w}.", "{V} {w} {w} {w}."],
     "de": ["{W} war wunderschön.", "{W} ist eine schöne {W}.", "{W} hat am {N} angerufen.", "{W} {w} {w} {w}."],
@@ -446,14 +456,13 @@ def polish_inflected_nouns(lemmas: list[str], limit: int = 40000) -> list[str]:
     return random.Random(0).sample(forms, min(limit, len(forms)))
 
 
-def english_inflections(lemmas: list[str]) -> list[str]:
-    """Inflected English forms ("were", "using", "named") of the lemmas in ``lemmas`` (spacy-lookups-data)."""
+def english_inflections() -> list[str]:
+    """Inflected English forms ("were", "using", "named") of lower-case lemmas (spacy-lookups-data)."""
     import spacy_lookups_data
 
-    keep = set(lemmas)
     path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
     with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return sorted(w for w, lemma in json.load(fh).items() if lemma in keep and w != lemma and w.isalpha() and w.islower())
+        return sorted(w for w, lemma in json.load(fh).items() if lemma.islower() and w != lemma and w.isalpha() and w.islower())
 
 
 def clean(items: list[str]) -> list[str]:
@@ -635,6 +644,8 @@ class Generator:
         spans: list[tuple[int, int, str]]
         if negative and r < 0.25:
             text, spans = self.babble(lang), []
+        elif negative and r < 0.4:  # sentence starts: as many as the place and name templates that start with a name
+            text, spans = self.fill(self.rng.choice(START_NEGATIVES[lang] + START_NEGATIVES["all"]), lang)
         else:
             text, spans = self.fill(self.rng.choice(pool), lang)
         if negative and r > 0.95:
@@ -683,7 +694,9 @@ def main() -> None:
     lexicon = {lang: [w for w in ws if w.lower() not in name_tokens] for lang, ws in lexicon.items()}
     known = {lang: words.get(lang, []) + CALENDAR_WORDS[lang] + sorted(ws, key=lambda w: (len(w), w))[:LEXICON_SHIPPED]
              for lang, ws in lexicon.items()}
-    known["en"] += NATIONALITIES + [w for w in english_inflections(lexicon["en"]) if w not in name_tokens]
+    # inflected forms may also be places ("were", "due"): only first and last names are left out
+    person_tokens = set(name_lists["first"]) | set(name_lists["last"])
+    known["en"] += NATIONALITIES + [w for w in english_inflections() if w not in person_tokens]
     full = gazetteer_tokens(every, known)
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]))

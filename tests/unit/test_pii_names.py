@@ -303,3 +303,43 @@ def test_a_weak_word_before_a_particle_is_left_out_a_sure_one_stays(text: str, w
     assert _decode(text, probs)[0][:2] == ("LOCATION", place)
     probs[weak] = (0.05, 0.05, 0.9)
     assert _decode(text, probs)[0][1].startswith(weak)
+
+
+# -- round two of issue #18, through the shipped weights ---------------------------------------------
+
+ROUND_TWO = [
+    # middle initials
+    ("en", "Please send the new card to Ruth R Montez.", [("PERSON", "Ruth R Montez")]),
+    ("de", "Ich habe gestern mit Hans P. Brinkmann telefoniert.", [("PERSON", "Hans P. Brinkmann")]),
+    ("fr", "Le dossier de Marie C. Aubertin est complet.", [("PERSON", "Marie C. Aubertin")]),
+    # months, weekdays and nationality adjectives are words
+    ("en", "The Indian and British teams meet on Thursday in October.", []),
+    ("de", "Der Termin wurde von Mittwoch auf Donnerstag im Oktober verschoben.", []),
+    ("nl", "Tot Woensdag, dan bespreken we de planning voor November.", []),
+    # an article or preposition, then a capitalised common noun
+    ("it", "Ho lasciato le chiavi nella Macchina.", []),
+    ("es", "Lo dejé en la Biblioteca con el Cargador.", []),
+    ("pt", "Esqueci o casaco na Secretária.", []),
+    ("nl", "Het pakket ligt bij de Receptie.", []),
+    # a weak word before a particle; a place starting a sentence
+    ("es", "Viajo de Zaragoza a Pamplona el lunes.", [("LOCATION", "Pamplona"), ("LOCATION", "Zaragoza")]),
+    ("en", "Norway was lovely in June.", [("LOCATION", "Norway")]),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", ROUND_TWO, ids=[r[0] + str(i) for i, r in enumerate(ROUND_TWO)])
+def test_round_two_initials_calendar_words_nouns_after_prepositions(lang: str, text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == sorted(expected)
+
+
+def test_words_in_other_scripts_are_not_looked_at_latin_letters_with_accents_are() -> None:
+    from guardrails.name_tagger import Doc
+
+    gaz = shared_tagger().gazetteer
+    doc = Doc.of("Октябрьская Название ΛΕΥΚΩΣΙΑ Αθήνα Żaneta Sørbye Œuvre", gaz)
+    assert [t.text for t, c in zip(doc.tokens, doc.candidates) if c] == ["Żaneta", "Sørbye", "Œuvre"]
+
+
+def test_a_weaker_surname_after_a_middle_initial_joins_too() -> None:
+    assert _decode("Ich habe mit Hans P. Brinkmann telefoniert.", {"Hans": NAME, "Brinkmann": (0.6, 0.4, 0.0)}) == [
+        ("PERSON", "Hans P. Brinkmann", 0.9)]
