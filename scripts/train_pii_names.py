@@ -121,9 +121,41 @@ COMMON_CAPS = {
            "Wczoraj", "Pozdrawiam", "Kiedy", "Jak", "Gdzie", "Czy", "Niestety", "Proszę", "Chciałbym"],
 }
 
+# Months and weekdays of the eight languages (a closed class, written for this script): common words, never names.
+CALENDAR = {
+    "en": "January February March April May June July August September October November December "
+          "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember "
+          "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
+          "lundi mardi mercredi jeudi vendredi samedi dimanche",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
+          "lunes martes miércoles jueves viernes sábado domingo",
+    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre "
+          "lunedì martedì mercoledì giovedì venerdì sabato domenica",
+    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro "
+          "segunda terça quarta quinta sexta sábado domingo",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december "
+          "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
+    "pl": "styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad grudzień "
+          "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada grudnia "
+          "poniedziałek wtorek środa czwartek piątek sobota niedziela",
+}
+CALENDAR_WORDS = {lang: text.split() for lang, text in CALENDAR.items()}
+# Nationality and language adjectives (capitalised in English, German nouns): words, not places or people.
+NATIONALITIES = """African American Arab Arabic Argentinian Asian Australian Austrian Belgian Brazilian British Bulgarian
+Canadian Chinese Colombian Croatian Cuban Czech Danish Dutch Egyptian English European Filipino Finnish French
+German Greek Hungarian Indian Indonesian Iranian Irish Israeli Italian Japanese Korean Latin Mexican Moroccan Nigerian
+Northern Southern Eastern Western Norwegian Pakistani Persian Peruvian Polish Portuguese Romanian Russian Scottish
+Serbian Slovak Spanish Swedish Swiss Thai Turkish Ukrainian Vietnamese Welsh Hindi Urdu Mandarin Cantonese Hebrew
+Latino Hispanic Caribbean Scandinavian Nordic Balkan Mediterranean Baltic Celtic Catalan Basque Flemish
+Deutsch Englisch Französisch Spanisch Italienisch Polnisch Niederländisch Europäer Deutsche""".split()
+
+
 # {P} person (any form), {F} first name, {L} last name, {C} city, {K} country or region, {N} a capitalised non-name.
 TEMPLATES = {
     "en": [
+        "The {W} and the {W} were paid by Mr {L} last week.", "Both {W} {W} went to Mrs {L} yesterday.",
         "My name is {P} and I live in {C}.", "Hi, I'm {F}. My order never arrived.", "Dear {P}, thank you for your message.",
         "Please contact {P} at the {C} office.", "{P} will join the call from {C} on {N}.", "Thanks, {F}",
         "I spoke with {P} yesterday about the refund.", "Mr. {L} asked me to forward this to {P}.",
@@ -147,8 +179,17 @@ TEMPLATES = {
         "{P}\n{N}\n221 Baker Street\nSuite 12\n{C}\n{K} 40213", ">{P}\n>{N} Ltd\n>17 Mill Lane\n>{C}\n>{K}",
         "Ship to: {P}, 5 Church Road, {C} 90210, {K}", "{P}\nApt. 4\n{C}, {K}", "The title refers to a street in {C}.",
         "{P} and {P} were precision engineers.", "{F}: \"Who are you?\"\n{F}: \"I'm {F}'s daughter.\"",
+        "{K} was lovely this time of year.", "{C} is a great place to live.", "{K} has beautiful beaches.",
+        "{C} was cold in {N}.", "{F} lives on {N} Street.", "\"I'm late,\" said {F} to {F}.", "{L} told {F} the news.",
+        "We were singing about {N} and {P}.", "{P}'s {U} is on the reading list.", "{L}'s {U} was a bestseller.",
+        "My wife {F} and my son {F} live in {C}.", "{F} {L} and {F} {L} need access to the {N} dashboard.",
+        "I have a question about {F}'s {W} {W}.", "The {W} {W} belongs to {P}.",
     ],
     "de": [
+        "Die {W} und die {W} hat Herr {L} schon bezahlt.", "Den {W} hat Frau {L} gestern geschickt.",
+        "{K} war wunderschön.", "{C} ist eine schöne Stadt.", "Mein Mann {P} hat den {W} gekündigt.",
+        "Meine Tochter {F} wohnt in {C}.", "Mein Sohn {F} hat die {W} verloren.", "{F} hat am {N} angerufen.",
+        "Bitte rufen Sie Herrn {P} zurück.", "{L} hat den {W} unterschrieben.",
         "Mein Name ist {P} und ich wohne in {C}.", "Hallo, ich bin {F}. Meine Bestellung ist nicht angekommen.",
         "Sehr geehrte Frau {L}, vielen Dank für Ihre Nachricht.", "Ich habe mit Ihrer Kollegin Frau {L} telefoniert.",
         "Seit drei Wochen warte ich auf {N}.", "Im {N} ziehen wir nach {C}.", "Sehr geehrter Herr {L},", "Bitte wenden Sie sich an {P} in {C}.",
@@ -160,6 +201,9 @@ TEMPLATES = {
         "Danke, {F}!", "Ich heiße {P}.", "Unser Kunde {P} möchte eine Erstattung.", "{F} und ich fahren nach {C}.",
     ],
     "fr": [
+        "La {W} et le {W} ont été payés par M. {L}.", "Le {W} a été envoyé à Mme {L}.",
+        "{K} était magnifique.", "{C} est une belle ville.", "Mon mari {P} a résilié le {w}.",
+        "Ma fille {F} habite à {C}.", "{F} a appelé {N}.", "Le livre de {P} est épuisé.", "{F} vit à {C} depuis {N}.",
         "Je m'appelle {P} et j'habite à {C}.", "Bonjour, je suis {F}. Ma commande n'est pas arrivée.",
         "Chère Madame {L}, merci pour votre message.", "J'ai eu Mme {L} au téléphone.", "M. {L} a signé le contrat.", "Monsieur {L}, veuillez trouver ci-joint la facture.",
         "Veuillez contacter {P} au bureau de {C}.", "{P} arrive de {C} lundi.", "Cordialement,\n{P}",
@@ -169,6 +213,9 @@ TEMPLATES = {
         "Merci {F} !", "Notre client {P} demande un remboursement.", "{F} et moi visitons {C} en {N}.",
     ],
     "es": [
+        "La {W} y el {W} los pagó el Sr. {L}.", "El {W} se lo envié a la Sra. {L}.",
+        "{K} fue precioso.", "{C} es una ciudad bonita.", "Mi marido {P} canceló el {w}.",
+        "Mi hija {F} vive en {C}.", "{F} llamó el {N}.", "Según me dijo {P}, la {W} no cubre la {W}.",
         "Me llamo {P} y vivo en {C}.", "Hola, soy {F}. Mi pedido no ha llegado.", "Estimada señora {L}, gracias por su mensaje.",
         "Estimado Sr. {L}:", "Por favor, contacte con {P} en la oficina de {C}.", "{P} llega de {C} el lunes.",
         "Saludos,\n{P}", "Ayer hablé con {P} sobre el reembolso.", "¿Pueden enviar el paquete a mi hermana {F} en {C}?",
@@ -177,6 +224,9 @@ TEMPLATES = {
         "Nuestro cliente {P} quiere un reembolso.", "{F} y yo vamos a {C} en {N}.",
     ],
     "it": [
+        "La {W} e il {W} li ha pagati il signor {L}.", "Il {W} l'ho mandato alla signora {L}.",
+        "{K} era bellissima.", "{C} è una bella città.", "Mio marito {P} ha disdetto il {w}.",
+        "Il {W} è intestato a mia moglie {P}.", "Mia figlia {F} abita a {C}.", "{F} ha chiamato {N}.",
         "Mi chiamo {P} e abito a {C}.", "Ciao, sono {F}. Il mio ordine non è arrivato.", "Gentile signora {L}, grazie del messaggio.",
         "Egregio signor {L},", "Contatti {P} presso l'ufficio di {C}.", "{P} arriva da {C} lunedì.", "Cordiali saluti,\n{P}",
         "Ieri ho parlato con {P} del rimborso.", "Potete spedire il pacco a mia sorella {F} a {C}?",
@@ -185,6 +235,9 @@ TEMPLATES = {
         "Grazie, {F}!", "Il nostro cliente {P} chiede un rimborso.", "{F} e io andiamo a {C} a {N}.",
     ],
     "pt": [
+        "A {W} e o {W} foram pagos pelo Sr. {L}.", "O {W} foi enviado à Sra. {L}.",
+        "{K} foi lindo.", "{C} é uma cidade bonita.", "O meu marido {P} cancelou o {w}.",
+        "A loja de {C} fechou.", "A minha filha {F} mora em {C}.", "{F} ligou na {N}.",
         "O meu nome é {P} e moro em {C}.", "Olá, sou a {F}. A minha encomenda não chegou.", "Cara senhora {L}, obrigado pela mensagem.",
         "Prezado Sr. {L},", "Por favor, contacte {P} no escritório de {C}.", "{P} chega de {C} na segunda-feira.",
         "Atenciosamente,\n{P}", "Ontem falei com {P} sobre o reembolso.", "Podem enviar o pacote para a minha irmã {F} em {C}?",
@@ -193,6 +246,9 @@ TEMPLATES = {
         "O nosso cliente {P} quer um reembolso.", "Eu e {F} vamos a {C} em {N}.",
     ],
     "nl": [
+        "De {W} en het {W} zijn betaald door meneer {L}.", "Het {W} is naar mevrouw {L} gestuurd.",
+        "{K} was prachtig.", "{C} is een mooie stad.", "Mijn man {P} heeft het {w} opgezegd.",
+        "Mijn dochter {F} woont in {C}.", "{F} belde op {N}.",
         "Mijn naam is {P} en ik woon in {C}.", "Hallo, ik ben {F}. Mijn bestelling is niet aangekomen.",
         "Beste mevrouw {L}, bedankt voor uw bericht.", "Geachte heer {L},", "Neem contact op met {P} op het kantoor in {C}.",
         "{P} komt maandag uit {C}.", "Met vriendelijke groet,\n{P}", "Gisteren sprak ik met {P} over de terugbetaling.",
@@ -201,6 +257,9 @@ TEMPLATES = {
         "Volgens {P} gaat de vergadering in {C} niet door.", "Bedankt, {F}!", "Onze klant {P} wil zijn geld terug.",
     ],
     "pl": [
+        "{W} i {W} opłacił już pan {L}.", "{W} wysłałem do pani {L}.",
+        "{K} była piękna.", "{C} to piękne miasto.", "Mój mąż {P} wypowiedział {w}.",
+        "Moja córka {F} mieszka w {C}.", "{F} dzwonił w {N}.", "Zdjęcia wysłała pani {P}.",
         "Nazywam się {P} i mieszkam w {C}.", "Cześć, jestem {F}. Moje zamówienie nie dotarło.", "Szanowna Pani {L}, dziękuję za wiadomość.",
         "Szanowny Panie {L},", "Rozmawiałem z panią {L} z działu obsługi.", "Proszę skontaktować się z {P} w biurze w {C}.", "{P} przyjeżdża z {C} w poniedziałek.",
         "Pozdrawiam,\n{P}", "Wczoraj rozmawiałem z {P} o zwrocie.", "Czy możecie wysłać paczkę do mojej siostry {F} w {C}?",
@@ -241,6 +300,22 @@ NEGATIVE_TEMPLATES = {
     "nl": ["De {N} is nog niet aangekomen.", "{N} en {N} zijn inbegrepen.", "Waarom is mijn {N} geblokkeerd?"],
     "pl": ["{N} jeszcze nie dotarło.", "{N} i {N} są wliczone.", "Dlaczego moje {N} jest zablokowane?"],
 }
+# Sentence starts shaped like the place and name templates ("{K} was lovely ..."), with a capitalised common
+# word where the name was: the gazetteer and the word itself must decide, not the sentence start.
+START_NEGATIVES = {
+    # greetings, openers and one-word messages ("Thanks!", "Done.")
+    "all": ["{N}, {w} {w} {w}.", "{N} {N}, {w} {w} {w} {w}.", "{N}! {w} {w} {w}?", "{V}!", "{V}.", "{w} {w}. {V}!",
+            "{w} {w} {w}! {V}.", "{N}!"],
+    "en": ["{V} was lovely this time of year.", "{V} is a great place to start.", "{V} has {w} {w}.", "{V} was {w} in {N}.",
+           "{V} lives in the {w} folder.", "{V} told me the {w} was {w}.", "{V} and {V} were {w} {w}.", "{V} {w} {w} {w}."],
+    "de": ["{W} war wunderschön.", "{W} ist eine schöne {W}.", "{W} hat am {N} angerufen.", "{W} {w} {w} {w}."],
+    "fr": ["{W} était magnifique.", "{W} est une belle {w}.", "{W} a appelé {N}.", "{W} {w} {w} {w}."],
+    "es": ["{W} fue precioso.", "{W} es una {w} bonita.", "{W} llamó el {N}.", "{W} {w} {w} {w}."],
+    "it": ["{W} era bellissima.", "{W} è una bella {w}.", "{W} ha chiamato {N}.", "{W} {w} {w} {w}."],
+    "pt": ["{W} foi lindo.", "{W} é uma {w} bonita.", "{W} ligou na {N}.", "{W} {w} {w} {w}."],
+    "nl": ["{W} was prachtig.", "{W} is een mooie {w}.", "{W} belde op {N}.", "{W} {w} {w} {w}."],
+    "pl": ["{W} była piękna.", "{W} to piękne {w}.", "{W} dzwonił w {N}.", "{W} {w} {w} {w}."],
+}
 # Capitalised common nouns in the middle of a sentence ({W}: after articles, prepositions and place cues), titles of
 # works ({U}), contractions and sentence starts: hard negatives in every language.
 NOUN_NEGATIVES = {
@@ -264,6 +339,25 @@ NOUN_NEGATIVES = {
            "Ik kan de {W} niet vinden in {W}.", "Sinds de {W} in {W} werkt het niet.", "De {W} van het {W} is {w}."],
     "pl": ["Mam pytanie o {W} z {N}.", "{W} i {W} są w {W}.", "Czytam teraz {U}.", "Nie mogę znaleźć {W} w {W}.",
            "Od {W} w {W} nic nie działa.", "{W} dla {W} jest {w}."],
+}
+# Article or preposition, then a capitalised common noun: the place and person cues of each language, no name.
+PREPOSITION_NEGATIVES = {
+    "en": ["I left it at the {W}.", "It was sent to {W} by {W}.", "See you at {W} on {N}.", "It's in the {W} {W}.",
+           "Ask {W} about the {W}.", "The {W}'s {W} is {w}."],
+    "de": ["Ich war im {W} und im {W}.", "Es liegt auf dem {W} neben der {W}.", "Wir sind nach {W} gegangen.",
+           "Die {W} kam mit der {W}.", "Das steht in der {W} vom {W}."],
+    "fr": ["Je l'ai laissé à la {W}.", "Il est dans le {W} du {W}.", "Envoyez-le au {W} avec la {W}.",
+           "Nous allons à {W} après la {W}.", "Elle travaille chez {W} pour la {W}."],
+    "es": ["Lo dejé en la {W}.", "Está en el {W} del {W}.", "Envíelo al {W} con la {W}.", "Vamos a {W} después de la {W}.",
+           "Trabaja en {W} para la {W}."],
+    "it": ["L'ho lasciato nella {W}.", "È nel {W} della {W}.", "Mandatelo al {W} con la {W}.", "Andiamo a {W} dopo la {W}.",
+           "Lavora alla {W} per il {W}.", "Il {W} {W} e {W} è intestato a me."],
+    "pt": ["Deixei na {W}.", "Está no {W} da {W}.", "Enviem para o {W} com a {W}.", "Vamos à {W} depois do {W}.",
+           "Trabalha na {W} para o {W}."],
+    "nl": ["Ik heb het in de {W} gelaten.", "Het ligt op het {W} bij de {W}.", "Stuur het naar de {W} met het {W}.",
+           "We gaan naar {W} na de {W}.", "Ze werkt bij de {W} voor het {W}."],
+    "pl": ["Zostawiłem to w {W}.", "Jest na {W} przy {W}.", "Proszę wysłać {W} do {W}.", "Idziemy do {W} po {W}.",
+           "Pracuje w {W} dla {W}.", "Proszę przesłać {W} na adres {W}."],
 }
 # Lower-case joiners inside titles of works, per language.
 TITLE_JOINERS = {"en": ["of", "and", "the", "in"], "de": ["und", "der", "im"], "fr": ["de", "et", "du", "des"],
@@ -351,6 +445,26 @@ def lexicon_words() -> dict[str, list[str]]:
     return out
 
 
+def polish_inflected_nouns(lemmas: list[str], limit: int = 40000) -> list[str]:
+    """Inflected forms (w Szkole-like locatives, accusatives) of the Polish common nouns in ``lemmas``: training only."""
+    import spacy_lookups_data
+
+    keep = set(lemmas)
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "pl_lemma_lookup_noun.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        forms = sorted({w for w, lemma in json.load(fh).items() if lemma in keep and w != lemma and w.isalpha() and w.islower()})
+    return random.Random(0).sample(forms, min(limit, len(forms)))
+
+
+def english_inflections() -> list[str]:
+    """Inflected English forms ("were", "using", "named") of lower-case lemmas (spacy-lookups-data)."""
+    import spacy_lookups_data
+
+    path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return sorted(w for w, lemma in json.load(fh).items() if lemma.islower() and w != lemma and w.isalpha() and w.islower())
+
+
 def clean(items: list[str]) -> list[str]:
     return sorted({i.strip() for i in items if i.strip() and any(c.isalpha() for c in i) and len(i) < 40})
 
@@ -413,9 +527,12 @@ class Generator:
                  rng: random.Random, nouns: dict[str, list[str]] | None = None) -> None:
         self.per_lang, self.every, self.words, self.rng = per_lang, every, words, rng
         self.nouns = nouns or words  # the larger lexicon, names taken out
+        self.inflected_nouns: dict[str, list[str]] = {}
 
     def common(self, lang: str) -> str:
-        """A frequent word (half the time) or any word of the lexicon, as written there."""
+        """A frequent word (half the time) or any word of the lexicon, as written there (Polish: often inflected)."""
+        if lang in self.inflected_nouns and self.rng.random() < 0.4:
+            return self.rng.choice(self.inflected_nouns[lang])
         pool = self.words if self.rng.random() < 0.5 else self.nouns
         return self.rng.choice(pool.get(lang, pool["en"]))
 
@@ -443,17 +560,21 @@ class Generator:
             name = last
         elif r < 0.86:
             name = f"{first} {self._pick(lang, 'first')} {last}"
-        elif r < 0.91:
+        elif r < 0.89:
             name = f"{first} {last}-{self._pick(lang, 'last')}"
+        elif r < 0.93:  # a middle initial: "Ruth R Montez", "Ken N. Fukuda"
+            name = f"{first} {self.rng.choice('ABCDEFGHJKLMNPRSTW')}{self.rng.choice(['.', '.', ''])} {last}"
         else:
             particle = self.rng.choice(["van", "van der", "de", "de la", "von", "di", "da", "dos", "del", "van den"])
             name = f"{first} {particle} {last.split()[-1]}"
         return name.upper() if self.rng.random() < 0.03 else name
 
     def noise(self, lang: str) -> str:
+        if self.rng.random() < 0.15:
+            return self.rng.choice(CALENDAR_WORDS[lang]).capitalize()
         if self.rng.random() < 0.3:  # any frequent word of the language, capitalised
             return self.rng.choice(self.words.get(lang, self.words["en"])).capitalize()
-        pool = COMMON_CAPS["all"] + COMMON_CAPS.get(lang, []) * 2
+        pool = COMMON_CAPS["all"] + COMMON_CAPS.get(lang, []) * 2 + NATIONALITIES
         return self.rng.choice(pool)
 
     def inflected(self, lang: str) -> str:
@@ -517,11 +638,14 @@ class Generator:
     def sentence(self) -> tuple[str, list[tuple[int, int, str]]]:
         lang = self.rng.choice(list(TEMPLATES))
         negative = self.rng.random() < NEGATIVE_SHARE
-        pool = NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] if negative else TEMPLATES[lang]
+        pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang] + START_NEGATIVES[lang] + START_NEGATIVES["all"]
+                if negative else TEMPLATES[lang])
         r = self.rng.random()
         spans: list[tuple[int, int, str]]
         if negative and r < 0.25:
             text, spans = self.babble(lang), []
+        elif negative and r < 0.4:  # sentence starts: as many as the place and name templates that start with a name
+            text, spans = self.fill(self.rng.choice(START_NEGATIVES[lang] + START_NEGATIVES["all"]), lang)
         else:
             text, spans = self.fill(self.rng.choice(pool), lang)
         if negative and r > 0.95:
@@ -568,13 +692,18 @@ def main() -> None:
     name_lists = gazetteer_tokens(every, {})
     name_tokens = set(name_lists["first"]) | set(name_lists["last"]) | set(name_lists["place"])
     lexicon = {lang: [w for w in ws if w.lower() not in name_tokens] for lang, ws in lexicon.items()}
-    known = {lang: words.get(lang, []) + sorted(ws, key=lambda w: (len(w), w))[:LEXICON_SHIPPED] for lang, ws in lexicon.items()}
+    known = {lang: words.get(lang, []) + CALENDAR_WORDS[lang] + sorted(ws, key=lambda w: (len(w), w))[:LEXICON_SHIPPED]
+             for lang, ws in lexicon.items()}
+    # inflected forms may also be places ("were", "due"): only first and last names are left out
+    person_tokens = set(name_lists["first"]) | set(name_lists["last"])
+    known["en"] += NATIONALITIES + [w for w in english_inflections() if w not in person_tokens]
     full = gazetteer_tokens(every, known)
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]))
     hidden = {n for n in names if zlib.crc32(n.encode()) % 4 == 0}  # a quarter unseen while training
     train_gaz = Gazetteer({k: frozenset(v) for k, v in gazetteer_tokens(every, known, hidden).items()})
     gen = Generator(per_lang, every, words, rng, lexicon)
+    gen.inflected_nouns["pl"] = polish_inflected_nouns(lexicon["pl"])
     indptr, indices, labels = [0], [], []
     dev: list[tuple[str, list[tuple[int, int, str]]]] = []
     for n in range(args.sentences):

@@ -231,3 +231,115 @@ def test_second_hand_written_set_mostly_found() -> None:
     hits = sum(1 for i, s, e, t in gold if any(j == i and p.label == t and p.start < e and s < p.end for j, p in pred))
     right = sum(1 for j, p in pred if any(i == j and p.label == t and p.start < e and s < p.end for i, s, e, t in gold))
     assert len(gold) >= 80 and hits / len(gold) >= 0.85 and right / len(pred) >= 0.7
+
+
+# -- span rules of the decoder (probabilities given, so the rules are tested apart from the weights) -------------
+
+def _decode(text: str, probs: dict[str, tuple[float, float, float]], flags: dict[str, str] | None = None) -> list[tuple[str, str, float]]:
+    """decode() over ``text`` with the given P(O, PERSON, LOCATION) per word; other words are no candidates."""
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    tokens = tokenize(text)
+    rows = [i for i, t in enumerate(tokens) if t.text in probs]
+    table = np.array([probs[tokens[i].text] for i in rows], dtype=np.float32)
+    gaz = [(flags or {}).get(t.text, "-") for t in tokens]
+    return [(s.label, text[s.start : s.end], round(s.score, 3)) for s in decode(text, tokens, rows, table, 0.5, gaz)]
+
+
+NAME = (0.1, 0.8, 0.1)
+
+
+@pytest.mark.parametrize("text,name", [
+    ("Please block the card of Ruth R Montez today.", "Ruth R Montez"),
+    ("I'm Jaroslava P. Sedláčková, originally from Brno.", "Jaroslava P. Sedláčková"),
+    ("Ich habe mit Hans-Peter K. Wollschläger gesprochen.", "Hans-Peter K. Wollschläger"),
+    ("Le dossier de Marie C. Aubertin est complet.", "Marie C. Aubertin"),
+])
+def test_middle_initials_join_the_name_around_them(text: str, name: str) -> None:
+    first, last = name.split()[0], name.split()[-1]
+    assert _decode(text, {first: NAME, last: NAME}) == [("PERSON", name, 0.9)]
+
+
+def test_a_capital_letter_alone_joins_nothing() -> None:
+    assert _decode("Ask Anna. B Step is next; Ruth R.", {"Anna": NAME, "Ruth": NAME, "Step": NAME}) == [
+        ("PERSON", "Anna", 0.9), ("PERSON", "Step", 0.9), ("PERSON", "Ruth", 0.9)]
+
+
+@pytest.mark.parametrize("text,first,last", [
+    ("The tennis player Teresa Kreutzmann was detained.", "Teresa", "Kreutzmann"),
+    ("Il contratto è intestato a mia moglie Serena Quaglia.", "Serena", "Quaglia"),
+    ("Wir müssen Mstislav Dolgorukova als Vormund eintragen.", "Mstislav", "Dolgorukova"),
+])
+def test_a_weaker_surname_next_to_a_name_joins_it_without_lowering_its_score(text: str, first: str, last: str) -> None:
+    weak = (0.65, 0.3, 0.05)  # 0.35 >= half the threshold: joins a neighbour, never stands alone
+    assert _decode(text, {first: NAME, last: weak}) == [("PERSON", f"{first} {last}", 0.9)]
+    assert _decode(text, {last: weak}) == []
+    assert _decode(text, {first: NAME, last: (0.8, 0.15, 0.05)}) == [("PERSON", first, 0.9)]
+
+
+@pytest.mark.parametrize("text,first,last,flags", [
+    ("Ask Helena Sørbye about the invoice.", "Helena", "Sørbye", {"Helena": "fp"}),
+    ("Según me dijo Marcos Villalba, no cubre la batería.", "Marcos", "Villalba", {"Marcos": "fp", "Villalba": "lp"}),
+    ("Ich habe Florence Dubois angerufen.", "Florence", "Dubois", {"Florence": "fp", "Dubois": "l"}),
+])
+def test_first_name_and_surname_is_a_person_even_when_a_word_is_a_place(
+        text: str, first: str, last: str, flags: dict[str, str]) -> None:
+    place = (0.1, 0.3, 0.6)
+    assert _decode(text, {first: place, last: place}, flags)[0][:2] == ("PERSON", f"{first} {last}")
+    # two places side by side stay a place
+    assert _decode(text, {first: place, last: place}, {first: "fp", last: "p"})[0][:2] == ("LOCATION", f"{first} {last}")
+
+
+@pytest.mark.parametrize("text,weak,place", [
+    ("Viajo de Valladolid a Salamanca.", "Viajo", "Valladolid"),
+    ("Mudei-me de Setúbal para Viseu.", "Mudei-me", "Setúbal"),
+    ("Komme von Bad Tölz.", "Komme", "Bad"),
+])
+def test_a_weak_word_before_a_particle_is_left_out_a_sure_one_stays(text: str, weak: str, place: str) -> None:
+    place_p = (0.0, 0.0, 1.0)
+    probs = {weak: (0.3, 0.3, 0.4), "de": place_p, "von": place_p, place: place_p}
+    assert _decode(text, probs)[0][:2] == ("LOCATION", place)
+    probs[weak] = (0.05, 0.05, 0.9)
+    assert _decode(text, probs)[0][1].startswith(weak)
+
+
+# -- round two of issue #18, through the shipped weights ---------------------------------------------
+
+ROUND_TWO = [
+    # middle initials
+    ("en", "Please send the new card to Ruth R Montez.", [("PERSON", "Ruth R Montez")]),
+    ("de", "Ich habe gestern mit Hans P. Brinkmann telefoniert.", [("PERSON", "Hans P. Brinkmann")]),
+    ("fr", "Le dossier de Marie C. Aubertin est complet.", [("PERSON", "Marie C. Aubertin")]),
+    # months, weekdays and nationality adjectives are words
+    ("en", "The Indian and British teams meet on Thursday in October.", []),
+    ("de", "Der Termin wurde von Mittwoch auf Donnerstag im Oktober verschoben.", []),
+    ("nl", "Tot Woensdag, dan bespreken we de planning voor November.", []),
+    # an article or preposition, then a capitalised common noun
+    ("it", "Ho lasciato le chiavi nella Macchina.", []),
+    ("es", "Lo dejé en la Biblioteca con el Cargador.", []),
+    ("pt", "Esqueci o casaco na Secretária.", []),
+    ("nl", "Het pakket ligt bij de Receptie.", []),
+    # a weak word before a particle; a place starting a sentence
+    ("es", "Viajo de Zaragoza a Pamplona el lunes.", [("LOCATION", "Pamplona"), ("LOCATION", "Zaragoza")]),
+    ("en", "Norway was lovely in June.", [("LOCATION", "Norway")]),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", ROUND_TWO, ids=[r[0] + str(i) for i, r in enumerate(ROUND_TWO)])
+def test_round_two_initials_calendar_words_nouns_after_prepositions(lang: str, text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == sorted(expected)
+
+
+def test_words_in_other_scripts_are_not_looked_at_latin_letters_with_accents_are() -> None:
+    from guardrails.name_tagger import Doc
+
+    gaz = shared_tagger().gazetteer
+    doc = Doc.of("Октябрьская Название ΛΕΥΚΩΣΙΑ Αθήνα Żaneta Sørbye Œuvre", gaz)
+    assert [t.text for t, c in zip(doc.tokens, doc.candidates) if c] == ["Żaneta", "Sørbye", "Œuvre"]
+
+
+def test_a_weaker_surname_after_a_middle_initial_joins_too() -> None:
+    assert _decode("Ich habe mit Hans P. Brinkmann telefoniert.", {"Hans": NAME, "Brinkmann": (0.6, 0.4, 0.0)}) == [
+        ("PERSON", "Hans P. Brinkmann", 0.9)]
