@@ -171,10 +171,11 @@ def pii_docs(half: int | None = None) -> list[Doc]:
     return docs
 
 
-def case_docs(second: bool = False) -> list[Doc]:
-    from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, load_cases
+def case_docs(which: int = 1) -> list[Doc]:
+    """Hand-written hold-out cases: set 1, 2 or 3 (3: written blind, for the final figures of issue #18)."""
+    from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, CASES_FILE_3, load_cases
 
-    return [(c.text, list(c.spans)) for c in load_cases(CASES_FILE_2 if second else CASES_FILE)]
+    return [(c.text, list(c.spans)) for c in load_cases({1: CASES_FILE, 2: CASES_FILE_2, 3: CASES_FILE_3}[which])]
 
 
 def detectors(spacy_model: str | None) -> dict[str, Callable[[str], list[tuple[int, int, str]]]]:
@@ -220,7 +221,7 @@ def fmt(x: float | None) -> str:
 
 def run_accuracy(spacy_model: str | None, scale: float) -> None:
     sets = {"pii.jsonl": pii_docs(), "pii.jsonl template_id even": pii_docs(0), "pii.jsonl template_id odd": pii_docs(1),
-            "multilingual cases": case_docs(), "multilingual cases 2": case_docs(second=True)}
+            "multilingual cases": case_docs(1), "multilingual cases 2": case_docs(2), "multilingual cases 3 (blind)": case_docs(3)}
     dets = detectors(spacy_model)
     for set_name, docs in sets.items():
         if not docs:

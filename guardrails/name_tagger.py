@@ -252,7 +252,6 @@ def features(doc: Doc, i: int) -> list[str]:
         f"lo={lo}", f"lo|st={lo}|{start}", f"sc={doc.shouting}|{sh}|{g}",
         f"tc={doc.title_case[i]}|{g}", f"tc|st={doc.title_case[i]}|{start}",
         f"poss={poss}|{g}", f"possn={n1 in _APOSTROPHES and n2 == 's'}|{g}",
-
     ]
 
 
