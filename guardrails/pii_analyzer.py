@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import logging
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -253,7 +254,8 @@ def shared_analyzer(
 
 
 def build_analyzer(
-    languages: tuple[str, ...], ner: NerSpec | None, context: bool = True, entities: frozenset[str] | None = None
+    languages: tuple[str, ...], ner: NerSpec | None, context: bool = True, entities: frozenset[str] | None = None,
+    *, reference: bool = False,
 ) -> "AnalyzerEngine":
     """Build an AnalyzerEngine with the pattern recognizers for ``languages`` and a NER path.
 
@@ -264,6 +266,8 @@ def build_analyzer(
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     Tokens are made only when a match of a recognizer with context words needs them.
+    ``reference=True`` runs Presidio's own phone recognizer and context enhancer on the whole text's
+    tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
     """
     import_presidio(allow_torch=ner is not None and ner.kind == "spacy")
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -279,7 +283,7 @@ def build_analyzer(
                 pipelines[lang] = nlp
         if nlp.lang not in languages:
             raise FilterLoadError(f"ner_model {ner.model!r} is a {nlp.lang!r} pipeline; add {nlp.lang!r} to languages")
-    nlp_engine = _tokenizer_engine_class()(pipelines, ner_config, with_ner=ner is not None and ner.kind == "spacy")
+    nlp_engine = _tokenizer_engine_class()(pipelines, ner_config, with_ner=ner is not None and ner.kind == "spacy", lazy=not reference)
 
     registry = RecognizerRegistry(supported_languages=list(languages))
     # The no-op engine only tells the registry not to add its own NER recognizer here.
@@ -287,7 +291,8 @@ def build_analyzer(
     noop.load()
     _load_predefined_recognizers(registry, languages, entities, noop)
     _add_all_pattern_recognizers(registry, languages, entities)
-    _use_fast_phone_recognizer(registry)
+    if not reference:
+        _use_fast_phone_recognizer(registry)
     if ner is not None and ner.kind == "spacy":
         registry.add_nlp_recognizer(nlp_engine)
     elif ner is not None:
@@ -300,7 +305,7 @@ def build_analyzer(
         registry=registry,
         nlp_engine=nlp_engine if context else noop,
         supported_languages=list(languages),
-        context_aware_enhancer=_fast_enhancer() if context else _no_enhancer(),
+        context_aware_enhancer=(_presidio_enhancer() if reference else _fast_enhancer()) if context else _no_enhancer(),
     )
 
 
@@ -410,25 +415,55 @@ def _use_fast_phone_recognizer(registry: Any) -> None:
 
 
 def _fast_enhancer() -> Any:
-    """Presidio's lemma context enhancer, finding each match's token by bisection.
+    """Presidio's lemma context enhancer with the same scores, for less work.
 
-    Presidio scans the token list from the start for every match (quadratic on long texts with
-    many matches: half of a 10,000-character check); the result is the same token.
+    - The token of a match is found by bisection: Presidio scans the token list from the start
+      for every match (quadratic on long texts with many matches).
+    - A match whose score no context word can change (already at the maximum) is not looked at.
+    - Without a NER pipeline, only the stretch of text around a match is tokenized, long enough
+      to hold the keywords Presidio reads before and after it (``_LazyArtifacts.around``).
     """
-    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
 
-    class BisectContextEnhancer(LemmaContextAwareEnhancer):
+    class WindowedContextEnhancer(LemmaContextAwareEnhancer):
+        def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
+            fixed, open_ = [], []
+            for r in raw_results:
+                boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
+                (fixed if boosted == r.score else open_).append(r)
+            if isinstance(nlp_artifacts, _LazyArtifacts):
+                nlp_artifacts.expect(len({r.start for r in open_}))
+            enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)
+            return enhanced + fixed
+
+        def _extract_surrounding_words(self, nlp_artifacts: Any, word: str, start: int) -> list[str]:
+            if isinstance(nlp_artifacts, _LazyArtifacts):
+                nlp_artifacts = nlp_artifacts.around(start, self.context_prefix_count + 1, self.context_suffix_count + 1)
+            words: list[str] = super()._extract_surrounding_words(nlp_artifacts, word, start)
+            return words
+
         @staticmethod
         def _find_index_of_match_token(word: str, start: int, tokens: Any, tokens_indices: list[int]) -> int:
-            # The first token that starts at ``start`` or runs over it (tokens never overlap).
-            i = bisect.bisect_right(tokens_indices, start) - 1
-            if i >= 0 and start < tokens_indices[i] + len(tokens[i]):
-                return i
-            if i + 1 < len(tokens_indices):
-                return i + 1
-            raise ValueError("match is not covered by any token")
+            i = _token_at(start, tokens, tokens_indices)
+            if i < 0:
+                raise ValueError("match is not covered by any token")
+            return i
 
-    return BisectContextEnhancer()
+    return WindowedContextEnhancer()
+
+
+def _token_at(start: int, tokens: Any, tokens_indices: list[int]) -> int:
+    """The first token that starts at ``start`` or runs over it (tokens never overlap); -1 if none."""
+    i = bisect.bisect_right(tokens_indices, start) - 1
+    if i >= 0 and start < tokens_indices[i] + len(tokens[i]):
+        return i
+    return i + 1 if i + 1 < len(tokens_indices) else -1
+
+
+def _presidio_enhancer() -> Any:
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    return LemmaContextAwareEnhancer()
 
 
 def _no_enhancer() -> Any:
@@ -453,10 +488,11 @@ def _tokenizer_engine_class() -> Any:
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
     class TokenizerNlpEngine(SpacyNlpEngine):
-        def __init__(self, pipelines: dict[str, Any], ner_config: Any, with_ner: bool) -> None:
+        def __init__(self, pipelines: dict[str, Any], ner_config: Any, with_ner: bool, lazy: bool = True) -> None:
             super().__init__(models=[{"lang_code": k, "model_name": "blank"} for k in pipelines], ner_model_configuration=ner_config)
             self.nlp = dict(pipelines)  # type: ignore[assignment]
             self._with_ner = with_ner
+            self._lazy = lazy
 
         def load(self) -> None:
             """Pipelines are given already loaded (never downloaded)."""
@@ -465,9 +501,9 @@ def _tokenizer_engine_class() -> Any:
             return super().get_supported_entities() if self._with_ner else []
 
         def process_text(self, text: str, language: str) -> Any:
-            if self._with_ner:
+            if self._with_ner or not self._lazy:
                 return super().process_text(text, language)
-            return _LazyArtifacts(functools.partial(self._tokenize, text, language))
+            return _LazyArtifacts(self, text, language)
 
         def _tokenize(self, text: str, language: str) -> Any:
             return self._doc_to_nlp_artifact(self.nlp[language](text), language)  # type: ignore[index]
@@ -491,28 +527,106 @@ def _tokenizer_engine_class() -> Any:
 
 
 class _LazyArtifacts:
-    """Presidio's NLP artifacts of a text, tokenized on first use.
+    """Presidio's NLP artifacts of a text, tokenized on first use, and only where needed.
 
     Only the context enhancer reads tokens, and only for a match of a recognizer with context words:
-    most texts (no match) are never tokenized. Without a NER pipeline there are no entities.
+    most texts (no match) are never tokenized. When a text has few such matches, ``around`` tokenizes
+    just the stretches around them: spaCy's tokenizer splits at whitespace first and tokenizes each
+    piece on its own, so a stretch that starts and ends at whitespace has the tokens the whole text has
+    there. Keywords (lemmas Presidio counts as context words) are the whole text's: a word can be a
+    keyword because a word elsewhere holds it before a colon (``ssn:``), so pieces with a colon are
+    tokenized too. Without a NER pipeline there are no entities.
     """
 
     entities: list[Any] = []
     scores: list[float] = []
+    _BEFORE, _AFTER = 64, 16  # characters before and after a match tokenized first; four times as many when too few
+    _PER_MATCH = 160  # characters a stretch costs about as much as: more matches, and the whole text is tokenized
 
-    def __init__(self, make: Any) -> None:
-        self._make = make
+    def __init__(self, engine: Any, text: str, language: str) -> None:
+        self._engine = engine
+        self._text = text
+        self._language = language
         self._done: Any = None
+        self._windows: list[tuple[int, int, Any]] = []
+        self._colon_words: set[str] | None = None
 
     def _artifacts(self) -> Any:
         if self._done is None:
-            self._done = self._make()
+            self._done = self._engine._tokenize(self._text, self._language)
         return self._done
 
     def __getattr__(self, name: str) -> Any:  # tokens, tokens_indices, lemmas, keywords, nlp_engine, to_json
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._artifacts(), name)
+
+    def expect(self, matches: int) -> None:
+        """``matches`` places will be looked around: tokenize the whole text now when that is cheaper."""
+        if matches and matches * self._PER_MATCH >= len(self._text):
+            self._artifacts()
+
+    def around(self, start: int, before: int, after: int) -> Any:
+        """Artifacts of a stretch of the text with the token at ``start``, at least ``before`` keywords up to
+        that token and ``after`` keywords from it on (fewer only where the text starts or ends)."""
+        if self._done is not None:
+            return self._done
+        for a, b, window in reversed(self._windows):
+            if self._enough(a, b, window, start, before, after):
+                return window
+        text, grow = self._text, 1
+        while True:
+            a, b = self._piece_start(start - grow * self._BEFORE), self._piece_end(start + grow * self._AFTER)
+            window = self._window(a, b)
+            if self._enough(a, b, window, start, before, after) or (a == 0 and b == len(text)):
+                self._windows.append((a, b, window))
+                return window
+            grow *= 4
+
+    def _enough(self, a: int, b: int, window: Any, start: int, before: int, after: int) -> bool:
+        if not a <= start < b:
+            return False
+        i = _token_at(start, window.tokens, window.tokens_indices)
+        if i < 0:
+            return b == len(self._text)
+        keywords = window.keywords
+        if a > 0 and sum(1 for lemma in window.lemmas[: i + 1] if lemma.lower() in keywords) < before:
+            return False
+        return b == len(self._text) or sum(1 for lemma in window.lemmas[i:] if lemma.lower() in keywords) >= after
+
+    def _piece_start(self, p: int) -> int:
+        """The nearest start of a whitespace-free piece at or before ``p`` (0 at the text's start)."""
+        text = self._text
+        p = max(0, p)
+        while p > 0 and not (text[p - 1].isspace() and not text[p].isspace()):
+            p -= 1
+        return p
+
+    def _piece_end(self, p: int) -> int:
+        """The nearest end of a whitespace-free piece at or after ``p`` (the text's length at its end)."""
+        text = self._text
+        p = max(1, min(p, len(text)))
+        while p < len(text) and not (text[p].isspace() and not text[p - 1].isspace()):
+            p += 1
+        return p
+
+    def _window(self, a: int, b: int) -> Any:
+        window = self._engine._tokenize(self._text[a:b], self._language)
+        window.tokens_indices = [a + i for i in window.tokens_indices]
+        window.keywords = set(window.keywords) | self._colon_keywords()
+        return window
+
+    def _colon_keywords(self) -> set[str]:
+        """Keywords made by splitting the text's keywords that hold a colon."""
+        if self._colon_words is None:
+            self._colon_words = set()
+            for piece in _COLON_PIECE.findall(self._text):
+                artifacts = self._engine._tokenize(piece, self._language)
+                self._colon_words.update(artifacts.keywords)
+        return self._colon_words
+
+
+_COLON_PIECE = re.compile(r"\S*:\S*")
 
 
 def _tagger_recognizer(language: str) -> Any:

@@ -14,9 +14,12 @@ the matches are the same (tests/unit/test_pii_phone.py compares them).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import unicodedata
-from typing import Any, cast
+from typing import Any, Callable, cast
+
+logger = logging.getLogger(__name__)
 
 _DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
 _BARE_DIGITS = re.compile(r"\d+")
@@ -101,6 +104,7 @@ def _idd_prefix(region: str) -> re.Pattern[str] | None:
 _PLUS = frozenset("+\uff0b")
 
 
+@functools.lru_cache(maxsize=4096)
 def too_short(candidate: str, region: str) -> bool:
     """Whether no valid phone number (nor one inside it) can be read from ``candidate`` with ``region`` as the
     default region: fewer digits than the shortest national number, and written neither with ``+`` nor with
@@ -123,17 +127,72 @@ def too_short(candidate: str, region: str) -> bool:
     return idd.match("".join(str(v) for v in values)) is None
 
 
+class _CandidateScan:
+    """libphonenumber's candidate search over one text, done once for all regions.
+
+    The matcher of each region looks for the next candidate from the same positions (after a
+    candidate that held no number, or after a match): the answer for a position is kept.
+    """
+
+    def __init__(self, text: str, pattern: re.Pattern[str], trim: Callable[[str], str]) -> None:
+        self._text = text
+        self._pattern = pattern
+        self._trim = trim
+        self._at: dict[int, tuple[int, str] | None] = {}
+
+    def next_candidate(self, index: int) -> tuple[int, str] | None:
+        """(start, candidate trimmed after a second number's start) of the first candidate at or after ``index``."""
+        if index in self._at:
+            return self._at[index]
+        match = self._pattern.search(self._text, index)
+        found = None if match is None else (match.start(), self._trim(match.group()))
+        self._at[index] = found
+        return found
+
+
+_MATCHER_HOOKS = ("_find", "_extract_match", "_parse_and_verify", "_trim_after_first_match", "_max_tries", "_min_candidate_length")
+
+
 def phone_recognizer(language: str) -> Any:
-    """Presidio's PhoneRecognizer (same regions, leniency and context), skipping digit groups too short to be a number."""
+    """Presidio's PhoneRecognizer (same regions, leniency and context), finding the text's candidates once
+    for all regions and skipping digit groups too short to be a number.
+
+    Falls back to Presidio's own recognizer when phonenumbers' matcher lacks the methods used here,
+    or when both do not find the same numbers in a few sample texts.
+    """
     import phonenumbers
+    from phonenumbers import phonenumbermatcher
     from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
     from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
+    pattern = getattr(phonenumbermatcher, "_PATTERN", None)
+    second = getattr(phonenumbermatcher, "_SECOND_NUMBER_START_PATTERN", None)
+    probe = PhoneNumberMatcher("", "US")
+    if pattern is None or second is None or not all(hasattr(probe, m) for m in _MATCHER_HOOKS):
+        logger.warning("pii: phonenumbers %s has another matcher; using Presidio's phone recognizer as it is", phonenumbers.__version__)
+        return PhoneRecognizer(supported_language=language)
+
     international, national = min_digits_by_region()
     fewest = min(international, *national.values())
 
-    class ShortGroupSkippingMatcher(PhoneNumberMatcher):
+    class SharedScanMatcher(PhoneNumberMatcher):
+        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan) -> None:
+            super().__init__(text, region, leniency=leniency)
+            self._scan = scan
+
+        def _find(self, index: int) -> Any:  # the library's search loop, over the shared candidates
+            found = self._scan.next_candidate(index)
+            while self._max_tries > 0 and found is not None:
+                start, candidate = found
+                if len(candidate) >= self._min_candidate_length:
+                    match = self._extract_match(candidate, start)
+                    if match is not None:
+                        return match
+                    self._max_tries -= 1
+                found = self._scan.next_candidate(start + len(candidate))
+            return None
+
         # Every match lies inside its candidate and has no more digits. Leniency 0 (possible numbers)
         # would allow shorter, local-only numbers: never skipped.
         def _skip(self, candidate: str) -> bool:
@@ -149,9 +208,10 @@ def phone_recognizer(language: str) -> Any:
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             if sum(map(str.isdigit, text)) < fewest:
                 return []
+            scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c))
             results = []
             for region in self.supported_regions:
-                for match in ShortGroupSkippingMatcher(text, region, leniency=cast(int, self.leniency)):
+                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan):
                     try:
                         found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
                     except phonenumbers.NumberParseException:
@@ -159,6 +219,20 @@ def phone_recognizer(language: str) -> Any:
                     results.append(self._get_recognizer_result(match, text, found, nlp_artifacts))  # type: ignore[no-untyped-call]
             return list(EntityRecognizer.remove_duplicates(results))
 
-    if not all(hasattr(PhoneNumberMatcher, m) for m in ("_extract_match", "_parse_and_verify")):  # another phonenumbers: Presidio's own
-        return PhoneRecognizer(supported_language=language)
-    return FastPhoneRecognizer(supported_language=language)
+    fast = FastPhoneRecognizer(supported_language=language)
+    stock = PhoneRecognizer(supported_language=language)
+    if any(_spans(fast, text) != _spans(stock, text) for text in _SELF_CHECK):
+        logger.warning("pii: the fast phone recognizer disagrees with Presidio's on phonenumbers %s; using Presidio's", phonenumbers.__version__)
+        return stock
+    return fast
+
+
+# Candidates of every kind: short groups, inner groups, a second number, dates, time stamps, international prefixes.
+_SELF_CHECK = (
+    "Call +44 20 7946 0958 or (212) 555-0199 ext. 42; fax 030 1234567 / 0171 2345678, order 11 items.",
+    "IDD 011 44 20 7946 0958, 0049 30 901820, 3/4/2021 09:30, 2012-10-01 08:00, 12 345 6789 0123 45 678, +91 98765 43210",
+)
+
+
+def _spans(recognizer: Any, text: str) -> list[tuple[int, int, float]]:
+    return sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, ["PHONE_NUMBER"]))
