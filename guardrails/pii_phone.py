@@ -13,11 +13,13 @@ the matches are the same (tests/unit/test_pii_phone.py compares them).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
 import unicodedata
-from typing import Any, Callable, cast
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, cast
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +152,38 @@ class _CandidateScan:
         return found
 
 
+_ONLY_PLAUSIBLE: ContextVar[bool] = ContextVar("guardrails_only_plausible_phones", default=False)
+
+
+@contextlib.contextmanager
+def only_plausible_phones() -> Iterator[None]:
+    """Within this block the phone recognizer may leave out matches that ``plausible_phone`` rejects.
+
+    It then parses no bare digit run whose every possible match would be rejected: a match inside
+    the run starts or ends next to one of its digits, and the whole run was checked. Most digit
+    groups of number-dense text (ids, card numbers, amounts) are such runs. Matches that
+    ``plausible_phone`` keeps are the same (one difference: libphonenumber gives up on a text after
+    65,535 failed candidates, and skipped runs count as one failure each, where they may be several).
+    """
+    token = _ONLY_PLAUSIBLE.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_PLAUSIBLE.reset(token)
+
+
+def _never_plausible(text: str, candidate: str, offset: int, longest_run: int) -> bool:
+    """Whether every phone match inside ``candidate`` (a whole digit run, found at ``offset``) is implausible.
+
+    A run shorter than the matcher's digit-block limit is a whole run: the candidate search from any
+    position inside it ends where it ends. Then a match that does not start at its start follows a
+    digit, one that ends before its end is followed by a digit, and the run itself is checked here.
+    """
+    return len(candidate) < longest_run and _BARE_DIGITS.fullmatch(candidate) is not None and not plausible_phone(
+        text, offset, offset + len(candidate)
+    )
+
+
 _MATCHER_HOOKS = ("_find", "_extract_match", "_parse_and_verify", "_trim_after_first_match", "_max_tries", "_min_candidate_length")
 
 
@@ -168,8 +202,9 @@ def phone_recognizer(language: str) -> Any:
 
     pattern = getattr(phonenumbermatcher, "_PATTERN", None)
     second = getattr(phonenumbermatcher, "_SECOND_NUMBER_START_PATTERN", None)
+    longest_run = getattr(phonenumbermatcher, "_DIGIT_BLOCK_LIMIT", None)
     probe = PhoneNumberMatcher("", "US")
-    if pattern is None or second is None or not all(hasattr(probe, m) for m in _MATCHER_HOOKS):
+    if pattern is None or second is None or not isinstance(longest_run, int) or not all(hasattr(probe, m) for m in _MATCHER_HOOKS):
         logger.warning("pii: phonenumbers %s has another matcher; using Presidio's phone recognizer as it is", phonenumbers.__version__)
         return PhoneRecognizer(supported_language=language)
 
@@ -177,9 +212,10 @@ def phone_recognizer(language: str) -> Any:
     fewest = min(international, *national.values())
 
     class SharedScanMatcher(PhoneNumberMatcher):
-        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan) -> None:
+        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, only_plausible: bool) -> None:
             super().__init__(text, region, leniency=leniency)
             self._scan = scan
+            self._only_plausible = only_plausible
 
         def _find(self, index: int) -> Any:  # the library's search loop, over the shared candidates
             found = self._scan.next_candidate(index)
@@ -199,7 +235,9 @@ def phone_recognizer(language: str) -> Any:
             return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
-            return None if self._skip(candidate) else super()._extract_match(candidate, offset)
+            if self._skip(candidate) or (self._only_plausible and _never_plausible(self.text, candidate, offset, cast(int, longest_run))):
+                return None
+            return super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
             return None if self._skip(candidate) else super()._parse_and_verify(candidate, offset)
@@ -210,8 +248,9 @@ def phone_recognizer(language: str) -> Any:
                 return []
             scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c))
             results = []
+            only_plausible = _ONLY_PLAUSIBLE.get()
             for region in self.supported_regions:
-                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan):
+                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible):
                     try:
                         found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
                     except phonenumbers.NumberParseException:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from guardrails.errors import FilterLoadError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.linear_regex import MAX_PATTERNS, compile_linear
-from guardrails.pii_phone import plausible_phone
+from guardrails.pii_phone import only_plausible_phones, plausible_phone
 from guardrails.thresholds import Threshold
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
 
@@ -287,13 +287,14 @@ class PiiFilter(BaseFilter):
             entities = self._by_language[lang]
             if not entities:
                 continue
-            found = self._analyzer.analyze(
-                text,
-                language=lang,
-                entities=entities,
-                score_threshold=max(0.01, self._min_threshold),
-                ad_hoc_recognizers=self._custom[lang] or None,
-            )
+            with only_plausible_phones():  # phone matches plausible_phone drops below need not be found
+                found = self._analyzer.analyze(
+                    text,
+                    language=lang,
+                    entities=entities,
+                    score_threshold=max(0.01, self._min_threshold),
+                    ad_hoc_recognizers=self._custom[lang] or None,
+                )
             for r in found:
                 key = (r.entity_type, r.start, r.end)
                 if r.entity_type == "PHONE_NUMBER" and not plausible_phone(text, r.start, r.end):
