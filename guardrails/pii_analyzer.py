@@ -419,18 +419,24 @@ def _fast_enhancer() -> Any:
 
     - The token of a match is found by bisection: Presidio scans the token list from the start
       for every match (quadratic on long texts with many matches).
-    - A match whose score no context word can change (already at the maximum) is not looked at.
+    - A match whose score no context word can change is not looked at: already at the maximum, or
+      none of its recognizer's context words is in the text. (A context word counts when it is part of
+      a lower-cased token's lemma: part of the lower-cased text, for lemmas that are lower-cased words.)
     - Without a NER pipeline, only the stretch of text around a match is tokenized, long enough
       to hold the keywords Presidio reads before and after it (``_LazyArtifacts.around``).
     """
+    from presidio_analyzer import RecognizerResult
     from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
 
     class WindowedContextEnhancer(LemmaContextAwareEnhancer):
         def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
+            words_of = {rec.id: rec.context for rec in recognizers}
+            lowered = text.lower()
             fixed, open_ = [], []
             for r in raw_results:
                 boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
-                (fixed if boosted == r.score else open_).append(r)
+                words = words_of.get((r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
+                (open_ if boosted != r.score and (context or _may_occur(words, lowered)) else fixed).append(r)
             if isinstance(nlp_artifacts, _LazyArtifacts):
                 nlp_artifacts.expect(len({r.start for r in open_}))
             enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)
@@ -450,6 +456,17 @@ def _fast_enhancer() -> Any:
             return i
 
     return WindowedContextEnhancer()
+
+
+def _may_occur(words: Any, lowered: str) -> bool:
+    """Whether one of a recognizer's context words may be found around a match in the text ``lowered``.
+
+    Only ASCII words are looked for in the text: lower-casing a token and the whole text gives the same
+    ASCII letters (the Greek final sigma, the one letter lower-cased by its neighbours, is not ASCII).
+    """
+    if not words:
+        return False
+    return any(not w.isascii() or w.lower() in lowered for w in words)
 
 
 def _token_at(start: int, tokens: Any, tokens_indices: list[int]) -> int:
@@ -620,9 +637,9 @@ class _LazyArtifacts:
         """Keywords made by splitting the text's keywords that hold a colon."""
         if self._colon_words is None:
             self._colon_words = set()
-            for piece in _COLON_PIECE.findall(self._text):
-                artifacts = self._engine._tokenize(piece, self._language)
-                self._colon_words.update(artifacts.keywords)
+            pieces = _COLON_PIECE.findall(self._text)
+            if pieces:  # pieces are tokenized on their own: all at once, one space apart
+                self._colon_words.update(self._engine._tokenize(" ".join(pieces), self._language).keywords)
         return self._colon_words
 
 
