@@ -432,7 +432,8 @@ def _fast_enhancer() -> Any:
         def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
             words_of = {rec.id: rec.context for rec in recognizers}
             lowered = text.lower()
-            fixed, open_ = [], []
+            fixed: list[Any] = []
+            open_: list[Any] = []
             for r in raw_results:
                 boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
                 words = words_of.get((r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))

@@ -5,10 +5,13 @@ Presidio's phone recognizer (libphonenumber, lenient) also matches decimals (``0
 order ids and Unix timestamps. A match is kept when it looks like a phone number written by a
 person: separators or a leading ``+`` / ``(``; a bare digit run only after a phone word.
 
-``phone_recognizer`` is Presidio's phone recognizer with a cheaper first look: libphonenumber
-parses every digit group of a text once per region (eight regions), also the ``11`` of "11 items".
-Groups with fewer digits than any valid number of the region can have are skipped before parsing;
-the matches are the same (tests/unit/test_pii_phone.py compares them).
+``phone_recognizer`` is Presidio's phone recognizer with less work: libphonenumber searches the
+text for candidates and parses every digit group once per region (eight regions), also the ``11``
+of "11 items". Here the candidate search is done once for all regions, and groups with fewer
+digits than any valid number of the region can have are skipped before parsing; the matches are
+the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
+filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
+parsed either.
 """
 
 from __future__ import annotations
@@ -200,14 +203,15 @@ def phone_recognizer(language: str) -> Any:
     from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-    pattern = getattr(phonenumbermatcher, "_PATTERN", None)
-    second = getattr(phonenumbermatcher, "_SECOND_NUMBER_START_PATTERN", None)
+    pattern: Any = getattr(phonenumbermatcher, "_PATTERN", None)
+    second: Any = getattr(phonenumbermatcher, "_SECOND_NUMBER_START_PATTERN", None)
     longest_run = getattr(phonenumbermatcher, "_DIGIT_BLOCK_LIMIT", None)
     probe = PhoneNumberMatcher("", "US")
     if pattern is None or second is None or not isinstance(longest_run, int) or not all(hasattr(probe, m) for m in _MATCHER_HOOKS):
         logger.warning("pii: phonenumbers %s has another matcher; using Presidio's phone recognizer as it is", phonenumbers.__version__)
         return PhoneRecognizer(supported_language=language)
 
+    run_limit: int = longest_run
     international, national = min_digits_by_region()
     fewest = min(international, *national.values())
 
@@ -235,7 +239,7 @@ def phone_recognizer(language: str) -> Any:
             return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
-            if self._skip(candidate) or (self._only_plausible and _never_plausible(self.text, candidate, offset, cast(int, longest_run))):
+            if self._skip(candidate) or (self._only_plausible and _never_plausible(self.text, candidate, offset, run_limit)):
                 return None
             return super()._extract_match(candidate, offset)
 
