@@ -421,7 +421,8 @@ def _fast_enhancer() -> Any:
       for every match (quadratic on long texts with many matches).
     - A match whose score no context word can change is not looked at: already at the maximum, or
       none of its recognizer's context words is in the text. (A context word counts when it is part of
-      a lower-cased token's lemma: part of the lower-cased text, for lemmas that are lower-cased words.)
+      a token's lemma: part of the lower-cased text, where lemmas are lower-cased words, i.e. no NER
+      pipeline with a lemmatizer.)
     - Without a NER pipeline, only the stretch of text around a match is tokenized, long enough
       to hold the keywords Presidio reads before and after it (``_LazyArtifacts.around``).
     """
@@ -431,13 +432,14 @@ def _fast_enhancer() -> Any:
     class WindowedContextEnhancer(LemmaContextAwareEnhancer):
         def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
             words_of = {rec.id: rec.context for rec in recognizers}
-            lowered = text.lower()
+            # Lemmas are lower-cased words only without a lemmatizing pipeline (then artifacts are lazy).
+            lowered = text.lower() if isinstance(nlp_artifacts, _LazyArtifacts) and not context else None
             fixed: list[Any] = []
             open_: list[Any] = []
             for r in raw_results:
                 boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
                 words = words_of.get((r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
-                (open_ if boosted != r.score and (context or _may_occur(words, lowered)) else fixed).append(r)
+                (open_ if boosted != r.score and (lowered is None or _may_occur(words, lowered)) else fixed).append(r)
             if isinstance(nlp_artifacts, _LazyArtifacts):
                 nlp_artifacts.expect(len({r.start for r in open_}))
             enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)
@@ -457,6 +459,35 @@ def _fast_enhancer() -> Any:
             return i
 
     return WindowedContextEnhancer()
+
+
+def context_gated(analyzer: Any, language: str, entities: list[str], score_threshold: float) -> dict[str, tuple[str, ...]]:
+    """Entities whose every match scores below ``score_threshold`` unless a context word raises it, with those words.
+
+    When none of the words is in the lower-cased text, no match of such an entity can be reported and its
+    recognizers need not run. Only Presidio's plain pattern recognizers (no validation, no deny list, no
+    analyze or enhancement of their own) with ASCII context words qualify; lemmas must be lower-cased words
+    (the analyzer runs no lemmatizing NER pipeline).
+    """
+    from presidio_analyzer import EntityRecognizer, PatternRecognizer
+
+    gated: dict[str, tuple[str, ...]] = {}
+    for entity in entities:
+        recognizers = [r for r in analyzer.registry.recognizers if r.supported_language == language and entity in r.supported_entities]
+        if recognizers and all(_needs_context(r, score_threshold, PatternRecognizer, EntityRecognizer) for r in recognizers):
+            gated[entity] = tuple(dict.fromkeys(w.lower() for r in recognizers for w in r.context or ()))
+    return gated
+
+
+def _needs_context(r: Any, score_threshold: float, pattern_cls: Any, entity_cls: Any) -> bool:
+    cls = type(r)
+    return (
+        isinstance(r, pattern_cls) and len(r.supported_entities) == 1 and not r.deny_list and bool(r.patterns)
+        and all(p.score < score_threshold for p in r.patterns)
+        and cls.analyze is pattern_cls.analyze and cls.validate_result is pattern_cls.validate_result
+        and cls.enhance_using_context is entity_cls.enhance_using_context
+        and all(w.isascii() for w in r.context or ())
+    )
 
 
 def _may_occur(words: Any, lowered: str) -> bool:

@@ -279,12 +279,18 @@ class PiiFilter(BaseFilter):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    # Per language: entities whose matches can only be reported next to a context word (pii_analyzer.context_gated).
+    _gated: dict[str, dict[str, tuple[str, ...]]] | None = None
+
     def _analyze(self, text: str) -> list[Any]:
         cfg = self.config
         results: list[Any] = []
         seen: set[tuple[str, int, int]] = set()
+        gated = self._gated if self._gated is not None else self._context_gated()
+        lowered = text.lower() if any(gated.values()) else ""
         for lang in cfg.languages:
-            entities = self._by_language[lang]
+            # An entity none of whose context words is in the text cannot reach the threshold: not looked for.
+            entities = [e for e in self._by_language[lang] if e not in gated[lang] or any(w in lowered for w in gated[lang][e])]
             if not entities:
                 continue
             with only_plausible_phones():  # phone matches plausible_phone drops below need not be found
@@ -303,6 +309,20 @@ class PiiFilter(BaseFilter):
                     seen.add(key)
                     results.append(r)
         return results
+
+    def _context_gated(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        from guardrails.pii_analyzer import context_gated
+
+        custom = {r.entity for r in self.config.recognizers}
+        threshold = max(0.01, self._min_threshold)
+        lemmatizing = self.config.ner_model is not None  # a spaCy pipeline's lemmas need not be lower-cased words
+        self._gated = {
+            lang: {} if lemmatizing else {
+                e: words for e, words in context_gated(self._analyzer, lang, self._by_language[lang], threshold).items() if e not in custom
+            }
+            for lang in self.config.languages
+        }
+        return self._gated
 
     def _replacement(self, entity: str, value: str, ctx: Context) -> str | None:
         action = self.config.action

@@ -76,6 +76,7 @@ def pii_filter(entry: dict[str, Any], reference: bool) -> PiiFilter:
     if reference:
         cfg = flt.config
         flt._analyzer = build_analyzer(cfg.languages, None, cfg.context_words, frozenset(flt.entities), reference=True)
+        flt._gated = {lang: {} for lang in cfg.languages}  # every entity looked for
     return flt
 
 
@@ -95,6 +96,7 @@ ENTRIES = {
     "default": {},
     "names": {"entities": [*DEFAULT_ENTITIES, "PERSON", "LOCATION"]},
     "low-phone-threshold": {"thresholds": {"PHONE_NUMBER": 0.05, "US_BANK_NUMBER": 0.02}},
+    "high-threshold": {"threshold": 0.6},
 }
 
 
@@ -104,6 +106,8 @@ def test_filter_findings_and_scores_match_presidio_reference(entry: dict[str, An
     reference, fast = pii_filter(entry, True), pii_filter(entry, False)
     assert type(fast._analyzer.context_aware_enhancer).__name__ == "WindowedContextEnhancer"
     assert type(reference._analyzer.context_aware_enhancer).__name__ == "LemmaContextAwareEnhancer"
+    # Entities reported only next to a context word are not looked for in a text without one of their words.
+    assert fast._gated and {"US_DRIVER_LICENSE", "US_PASSPORT"} <= set(fast._gated["en"])
     got = {t: outcome(fast, t) for t in all_texts()}
     assert [t for t, out in got.items() if outcome(reference, t) != out] == []
     # Not vacuous: phone numbers found, and scores raised by context words.
