@@ -626,6 +626,8 @@ class _LazyArtifacts:
         text, grow = self._text, 1
         while True:
             a, b = self._piece_start(start - grow * self._BEFORE), self._piece_end(start + grow * self._AFTER)
+            if 2 * (b - a) > len(text):  # most of the text (long pieces without spaces, or far-off keywords)
+                return self._artifacts()
             window = self._window(a, b)
             if self._enough(a, b, window, start, before, after) or (a == 0 and b == len(text)):
                 self._windows.append((a, b, window))
@@ -643,21 +645,25 @@ class _LazyArtifacts:
             return False
         return b == len(self._text) or sum(1 for lemma in window.lemmas[i:] if lemma.lower() in keywords) >= after
 
+    _LONGEST_PIECE = 256  # characters looked through for a piece's start or end; beyond, the text's start or end
+
     def _piece_start(self, p: int) -> int:
         """The nearest start of a whitespace-free piece at or before ``p`` (0 at the text's start)."""
         text = self._text
         p = max(0, p)
-        while p > 0 and not (text[p - 1].isspace() and not text[p].isspace()):
+        stop = max(0, p - self._LONGEST_PIECE)
+        while p > stop and not (text[p - 1].isspace() and not text[p].isspace()):
             p -= 1
-        return p
+        return p if p > stop else 0
 
     def _piece_end(self, p: int) -> int:
         """The nearest end of a whitespace-free piece at or after ``p`` (the text's length at its end)."""
         text = self._text
         p = max(1, min(p, len(text)))
-        while p < len(text) and not (text[p].isspace() and not text[p - 1].isspace()):
+        stop = min(len(text), p + self._LONGEST_PIECE)
+        while p < stop and not (text[p].isspace() and not text[p - 1].isspace()):
             p += 1
-        return p
+        return p if p < stop else len(text)
 
     def _window(self, a: int, b: int) -> Any:
         window = self._engine._tokenize(self._text[a:b], self._language)

@@ -144,6 +144,7 @@ class _CandidateScan:
         self._pattern = pattern
         self._trim = trim
         self._at: dict[int, tuple[int, str] | None] = {}
+        self._hopeless: dict[tuple[int, str], bool] = {}
 
     def next_candidate(self, index: int) -> tuple[int, str] | None:
         """(start, candidate trimmed after a second number's start) of the first candidate at or after ``index``."""
@@ -153,6 +154,13 @@ class _CandidateScan:
         found = None if match is None else (match.start(), self._trim(match.group()))
         self._at[index] = found
         return found
+
+    def never_plausible(self, candidate: str, offset: int, longest_run: int) -> bool:
+        """``_never_plausible`` of a candidate, worked out once for all regions."""
+        key = (offset, candidate)
+        if key not in self._hopeless:
+            self._hopeless[key] = _never_plausible(self._text, candidate, offset, longest_run)
+        return self._hopeless[key]
 
 
 _ONLY_PLAUSIBLE: ContextVar[bool] = ContextVar("guardrails_only_plausible_phones", default=False)
@@ -239,7 +247,7 @@ def phone_recognizer(language: str) -> Any:
             return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
-            if self._skip(candidate) or (self._only_plausible and _never_plausible(self.text, candidate, offset, run_limit)):
+            if self._skip(candidate) or (self._only_plausible and self._scan.never_plausible(candidate, offset, run_limit)):
                 return None
             return super()._extract_match(candidate, offset)
 
