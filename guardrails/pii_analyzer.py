@@ -566,13 +566,18 @@ def _tokenizer_engine_class() -> Any:
                 entities=entities,
                 tokens=doc,
                 tokens_indices=[t.idx for t in doc],
-                lemmas=[t.lemma_ or t.lower_ for t in doc],
+                lemmas=_lemmas(doc),
                 nlp_engine=self,
                 language=language,
                 scores=scores,
             )
 
     return TokenizerNlpEngine
+
+
+def _lemmas(doc: Any) -> list[str]:
+    """Each token's lemma; the lower-cased word where the pipeline has no lemmatizer."""
+    return [t.lemma_ or t.lower_ for t in doc]
 
 
 class _LazyArtifacts:
@@ -582,23 +587,23 @@ class _LazyArtifacts:
     most texts (no match) are never tokenized. When a text has few such matches, ``around`` tokenizes
     just the stretches around them: spaCy's tokenizer splits at whitespace first and tokenizes each
     piece on its own, so a stretch that starts and ends at whitespace has the tokens the whole text has
-    there. Keywords (lemmas Presidio counts as context words) are the whole text's: a word can be a
-    keyword because a word elsewhere holds it before a colon (``ssn:``), so pieces with a colon are
-    tokenized too. Without a NER pipeline there are no entities.
+    there. Keywords (lemmas Presidio counts as context words) are the whole text's (``_Keywords``).
+    Without a NER pipeline there are no entities.
     """
 
     entities: list[Any] = []
     scores: list[float] = []
     _BEFORE, _AFTER = 64, 16  # characters before and after a match tokenized first; four times as many when too few
     _PER_MATCH = 160  # characters a stretch costs about as much as: more matches, and the whole text is tokenized
+    _LONGEST_PIECE = 256  # characters looked through for a piece's start or end; beyond, the text's start or end
 
     def __init__(self, engine: Any, text: str, language: str) -> None:
         self._engine = engine
         self._text = text
         self._language = language
         self._done: Any = None
-        self._windows: list[tuple[int, int, Any]] = []
-        self._colon_words: set[str] | None = None
+        self._windows: list[_Stretch] = []
+        self._keywords: _Keywords | None = None
 
     def _artifacts(self) -> Any:
         if self._done is None:
@@ -620,32 +625,22 @@ class _LazyArtifacts:
         that token and ``after`` keywords from it on (fewer only where the text starts or ends)."""
         if self._done is not None:
             return self._done
-        for a, b, window in reversed(self._windows):
-            if self._enough(a, b, window, start, before, after):
+        for window in reversed(self._windows):
+            if window.enough(start, before, after):
                 return window
         text, grow = self._text, 1
         while True:
             a, b = self._piece_start(start - grow * self._BEFORE), self._piece_end(start + grow * self._AFTER)
             if 2 * (b - a) > len(text):  # most of the text (long pieces without spaces, or far-off keywords)
                 return self._artifacts()
-            window = self._window(a, b)
-            if self._enough(a, b, window, start, before, after) or (a == 0 and b == len(text)):
-                self._windows.append((a, b, window))
+            if self._keywords is None:
+                self._keywords = _Keywords(self._engine, text, self._language)
+            # The tokenizer alone: the pipeline is a blank one (lazy artifacts are made only without NER).
+            window = _Stretch(self._engine.nlp[self._language].tokenizer(text[a:b]), a, b, b == len(text), self._keywords)
+            if window.enough(start, before, after):
+                self._windows.append(window)
                 return window
             grow *= 4
-
-    def _enough(self, a: int, b: int, window: Any, start: int, before: int, after: int) -> bool:
-        if not a <= start < b:
-            return False
-        i = _token_at(start, window.tokens, window.tokens_indices)
-        if i < 0:
-            return b == len(self._text)
-        keywords = window.keywords
-        if a > 0 and sum(1 for lemma in window.lemmas[: i + 1] if lemma.lower() in keywords) < before:
-            return False
-        return b == len(self._text) or sum(1 for lemma in window.lemmas[i:] if lemma.lower() in keywords) >= after
-
-    _LONGEST_PIECE = 256  # characters looked through for a piece's start or end; beyond, the text's start or end
 
     def _piece_start(self, p: int) -> int:
         """The nearest start of a whitespace-free piece at or before ``p`` (0 at the text's start)."""
@@ -665,19 +660,75 @@ class _LazyArtifacts:
             p += 1
         return p if p < stop else len(text)
 
-    def _window(self, a: int, b: int) -> Any:
-        window = self._engine._tokenize(self._text[a:b], self._language)
-        window.tokens_indices = [a + i for i in window.tokens_indices]
-        window.keywords = set(window.keywords) | self._colon_keywords()
-        return window
+
+class _Stretch:
+    """The artifacts Presidio's enhancer reads (tokens, their offsets, lemmas, keywords) for a stretch of a text."""
+
+    def __init__(self, doc: Any, start: int, end: int, at_end: bool, keywords: "_Keywords") -> None:
+        self.tokens = doc
+        self.tokens_indices = [start + t.idx for t in doc]
+        self.lemmas = _lemmas(doc)
+        self.keywords = keywords
+        self._start, self._end, self._at_end = start, end, at_end
+
+    def enough(self, start: int, before: int, after: int) -> bool:
+        """Whether Presidio's walks from the token at ``start`` (``before`` keywords back, ``after`` on) stay inside."""
+        if not self._start <= start < self._end:
+            return False
+        i = _token_at(start, self.tokens, self.tokens_indices)
+        if i < 0:
+            return self._at_end
+        found, j = 0, i
+        while found < before and j >= 0:
+            found += self.lemmas[j].lower() in self.keywords
+            j -= 1
+        if found < before and self._start > 0:
+            return False
+        found, j = 0, i
+        while found < after and j < len(self.lemmas):
+            found += self.lemmas[j].lower() in self.keywords
+            j += 1
+        return found >= after or self._at_end
+
+
+class _Keywords:
+    """Membership in Presidio's keywords of a whole text (``NlpArtifacts.set_keywords``), for lower-cased lemmas.
+
+    A lemma is a keyword when Presidio's rule keeps it (not a stopword, not punctuation, ...), or when it is
+    a piece of a kept lemma holding a colon elsewhere in the text (``mailto:me`` makes ``me`` one): those
+    pieces sit next to a colon, and only then are the text's pieces with a colon tokenized.
+    """
+
+    def __init__(self, engine: Any, text: str, language: str) -> None:
+        self._engine, self._text, self._language = engine, text, language
+        self._lowered: str | None = None
+        self._known: dict[str, bool] = {}
+        self._colon_words: set[str] | None = None
+
+    def __contains__(self, lemma: object) -> bool:
+        if not isinstance(lemma, str):
+            return False
+        if lemma not in self._known:
+            self._known[lemma] = self._is_keyword(lemma)
+        return self._known[lemma]
+
+    def _is_keyword(self, lemma: str) -> bool:
+        from presidio_analyzer.nlp_engine import NlpArtifacts
+
+        if lemma in NlpArtifacts.set_keywords(self._engine, [lemma], self._language):
+            return True
+        if ":" in lemma or ":" not in self._text:
+            return False
+        if self._lowered is None:
+            self._lowered = self._text.lower()
+        if lemma.isascii() and f"{lemma}:" not in self._lowered and f":{lemma}" not in self._lowered:
+            return False
+        return lemma in self._colon_keywords()
 
     def _colon_keywords(self) -> set[str]:
-        """Keywords made by splitting the text's keywords that hold a colon."""
         if self._colon_words is None:
-            self._colon_words = set()
-            pieces = _COLON_PIECE.findall(self._text)
-            if pieces:  # pieces are tokenized on their own: all at once, one space apart
-                self._colon_words.update(self._engine._tokenize(" ".join(pieces), self._language).keywords)
+            pieces = _COLON_PIECE.findall(self._text)  # tokenized on their own: all at once, one space apart
+            self._colon_words = set(self._engine._tokenize(" ".join(pieces), self._language).keywords) if pieces else set()
         return self._colon_words
 
 
