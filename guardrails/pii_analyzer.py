@@ -432,8 +432,8 @@ def _fast_enhancer() -> Any:
     class WindowedContextEnhancer(LemmaContextAwareEnhancer):
         def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
             words_of = {rec.id: rec.context for rec in recognizers}
-            # Lemmas are lower-cased words only without a lemmatizing pipeline (then artifacts are lazy).
-            lowered = text.lower() if isinstance(nlp_artifacts, _LazyArtifacts) and not context else None
+            # Lemmas are lower-cased words only with a plain tokenizer (no NER pipeline: then artifacts are lazy).
+            lowered = text.lower() if isinstance(nlp_artifacts, _LazyArtifacts) and nlp_artifacts.plain and not context else None
             fixed: list[Any] = []
             open_: list[Any] = []
             for r in raw_results:
@@ -466,12 +466,14 @@ def context_gated(analyzer: Any, language: str, entities: list[str], score_thres
 
     When none of the words is in the lower-cased text, no match of such an entity can be reported and its
     recognizers need not run. Only Presidio's plain pattern recognizers (no validation, no deny list, no
-    analyze or enhancement of their own) with ASCII context words qualify; lemmas must be lower-cased words
-    (the analyzer runs no lemmatizing NER pipeline).
+    analyze or enhancement of their own) with ASCII context words qualify, and only where lemmas are lower-cased
+    words (``lemmas_are_words``).
     """
     from presidio_analyzer import EntityRecognizer, PatternRecognizer
 
     gated: dict[str, tuple[str, ...]] = {}
+    if not lemmas_are_words(analyzer, language):
+        return gated
     for entity in entities:
         recognizers = [r for r in analyzer.registry.recognizers if r.supported_language == language and entity in r.supported_entities]
         if recognizers and all(_needs_context(r, score_threshold, PatternRecognizer, EntityRecognizer) for r in recognizers):
@@ -542,6 +544,7 @@ def _tokenizer_engine_class() -> Any:
             self.nlp = dict(pipelines)  # type: ignore[assignment]
             self._with_ner = with_ner
             self._lazy = lazy
+            self.plain = {lang: _plain_pipeline(nlp) for lang, nlp in pipelines.items()}
 
         def load(self) -> None:
             """Pipelines are given already loaded (never downloaded)."""
@@ -552,7 +555,7 @@ def _tokenizer_engine_class() -> Any:
         def process_text(self, text: str, language: str) -> Any:
             if self._with_ner or not self._lazy:
                 return super().process_text(text, language)
-            return _LazyArtifacts(self, text, language)
+            return _LazyArtifacts(self, text, language, self.plain.get(language, False))
 
         def _tokenize(self, text: str, language: str) -> Any:
             return self._doc_to_nlp_artifact(self.nlp[language](text), language)  # type: ignore[index]
@@ -573,6 +576,21 @@ def _tokenizer_engine_class() -> Any:
             )
 
     return TokenizerNlpEngine
+
+
+def _plain_pipeline(nlp: Any) -> bool:
+    """Whether ``nlp`` is spaCy's rule-based tokenizer and nothing else: then a token's lemma is its lower-cased
+    text, and a stretch of text cut at whitespace is tokenized as in the whole text (not so for, e.g., Chinese
+    or Japanese word segmenters)."""
+    import spacy
+
+    return type(nlp.tokenizer) is spacy.tokenizer.Tokenizer and not nlp.pipe_names
+
+
+def lemmas_are_words(analyzer: Any, language: str) -> bool:
+    """Whether the analyzer's lemmas of ``language`` are lower-cased words of the text (see ``_plain_pipeline``)."""
+    engine = analyzer.nlp_engine
+    return not getattr(engine, "_with_ner", True) and bool(getattr(engine, "plain", {}).get(language))
 
 
 def _lemmas(doc: Any) -> list[str]:
@@ -597,10 +615,11 @@ class _LazyArtifacts:
     _PER_MATCH = 160  # characters a stretch costs about as much as: more matches, and the whole text is tokenized
     _LONGEST_PIECE = 256  # characters looked through for a piece's start or end; beyond, the text's start or end
 
-    def __init__(self, engine: Any, text: str, language: str) -> None:
+    def __init__(self, engine: Any, text: str, language: str, plain: bool) -> None:
         self._engine = engine
         self._text = text
         self._language = language
+        self.plain = plain  # lemmas are lower-cased words, stretches tokenize as the whole text (_plain_pipeline)
         self._done: Any = None
         self._windows: list[_Stretch] = []
         self._keywords: _Keywords | None = None
@@ -623,8 +642,8 @@ class _LazyArtifacts:
     def around(self, start: int, before: int, after: int) -> Any:
         """Artifacts of a stretch of the text with the token at ``start``, at least ``before`` keywords up to
         that token and ``after`` keywords from it on (fewer only where the text starts or ends)."""
-        if self._done is not None:
-            return self._done
+        if self._done is not None or not self.plain:
+            return self._artifacts()
         for window in reversed(self._windows):
             if window.enough(start, before, after):
                 return window
@@ -713,9 +732,7 @@ class _Keywords:
         return self._known[lemma]
 
     def _is_keyword(self, lemma: str) -> bool:
-        from presidio_analyzer.nlp_engine import NlpArtifacts
-
-        if lemma in NlpArtifacts.set_keywords(self._engine, [lemma], self._language):
+        if _kept_by_presidio(self._engine, self._language, lemma):
             return True
         if ":" in lemma or ":" not in self._text:
             return False
@@ -733,6 +750,14 @@ class _Keywords:
 
 
 _COLON_PIECE = re.compile(r"\S*:\S*")
+
+
+@functools.lru_cache(maxsize=65536)
+def _kept_by_presidio(engine: Any, language: str, lemma: str) -> bool:
+    """Whether Presidio's keyword rule keeps ``lemma`` itself (the engine's stopwords and punctuation)."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    return lemma in NlpArtifacts.set_keywords(engine, [lemma], language)
 
 
 def _tagger_recognizer(language: str) -> Any:

@@ -313,13 +313,10 @@ class PiiFilter(BaseFilter):
     def _context_gated(self) -> dict[str, dict[str, tuple[str, ...]]]:
         from guardrails.pii_analyzer import context_gated
 
-        custom = {r.entity for r in self.config.recognizers}
+        custom = {r.entity for r in self.config.recognizers}  # their recognizers run only for an asked entity
         threshold = max(0.01, self._min_threshold)
-        lemmatizing = self.config.ner_model is not None  # a spaCy pipeline's lemmas need not be lower-cased words
         self._gated = {
-            lang: {} if lemmatizing else {
-                e: words for e, words in context_gated(self._analyzer, lang, self._by_language[lang], threshold).items() if e not in custom
-            }
+            lang: {e: words for e, words in context_gated(self._analyzer, lang, self._by_language[lang], threshold).items() if e not in custom}
             for lang in self.config.languages
         }
         return self._gated

@@ -161,3 +161,16 @@ def test_context_words_read_around_a_match_are_the_whole_texts(analyzers: tuple[
             checked += 1
             windowed += lazy._done is None  # read from a stretch, the whole text not tokenized
     assert checked > 500 and windowed > 300  # short texts are tokenized whole (as cheap)
+
+
+def test_word_segmenting_languages_use_the_whole_texts_tokens() -> None:
+    """Chinese is segmented by its own tokenizer, not cut at whitespace: no stretches, no context gating."""
+    from guardrails.pii_analyzer import context_gated, lemmas_are_words
+
+    analyzer = build_analyzer(("en", "zh"), None, True, frozenset({"PHONE_NUMBER", "US_DRIVER_LICENSE"}))
+    assert lemmas_are_words(analyzer, "en") and not lemmas_are_words(analyzer, "zh")
+    assert context_gated(analyzer, "zh", ["US_DRIVER_LICENSE"], 0.4) == {}
+    assert set(context_gated(analyzer, "en", ["US_DRIVER_LICENSE"], 0.4)) == {"US_DRIVER_LICENSE"}
+    text = "我的电话是 212-555-0199，请打电话 " + "很好 " * 100
+    lazy = analyzer.nlp_engine.process_text(text, "zh")
+    assert lazy.around(text.index("212"), 6, 1) is lazy._done is not None
