@@ -7,8 +7,9 @@ person: separators or a leading ``+`` / ``(``; a bare digit run only after a pho
 
 ``phone_recognizer`` is Presidio's phone recognizer with less work: libphonenumber searches the
 text for candidates and parses every digit group once per region (eight regions), also the ``11``
-of "11 items". Here the candidate search is done once for all regions, and groups with fewer
-digits than any valid number of the region can have are skipped before parsing; the matches are
+of "11 items". Here the candidate search is done once for all regions, groups with fewer
+digits than any valid number of the region can have are skipped before parsing, and a group read
+as a national number is parsed once for regions sharing a country code (US, Canada); the matches are
 the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
 filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
 parsed either.
@@ -98,6 +99,42 @@ def min_digits_by_region() -> tuple[int, dict[str, int]]:
     return international, national
 
 
+_PLAIN_NUMBER = re.compile(r"[0-9 ().\-/]+")
+
+
+@functools.cache
+def _country_code(region: str) -> int | None:
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    return md.country_code if md is not None and md.country_code else None
+
+
+@functools.cache
+def _national_prefix(region: str) -> re.Pattern[str] | None:
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    return re.compile(md.national_prefix_for_parsing) if md is not None and md.national_prefix_for_parsing else None
+
+
+def read_as_national(candidate: str, regions: tuple[str, ...], country_code: int) -> bool:
+    """Whether libphonenumber reads ``candidate`` the same way with each of ``regions`` (one country code) as the
+    default region: ASCII digits and separators only, starting neither with the country code nor with any of the
+    regions' international or national prefixes. Then every digit is the national number and the country code
+    the regions' own, so parsing and checking it does not depend on which of them is the default."""
+    if not _PLAIN_NUMBER.fullmatch(candidate):
+        return False
+    digits = "".join(c for c in candidate if c.isdigit())
+    if not digits or digits.startswith(str(country_code)):
+        return False
+    for region in regions:
+        for prefix in (_idd_prefix(region), _national_prefix(region)):
+            if prefix is None or prefix.match(digits):
+                return False
+    return True
+
+
 @functools.cache
 def _idd_prefix(region: str) -> re.Pattern[str] | None:
     from phonenumbers import PhoneMetadata
@@ -145,6 +182,7 @@ class _CandidateScan:
         self._trim = trim
         self._at: dict[int, tuple[int, str] | None] = {}
         self._hopeless: dict[tuple[int, str], bool] = {}
+        self._done: dict[tuple[Any, ...], Any] = {}
 
     def next_candidate(self, index: int) -> tuple[int, str] | None:
         """(start, candidate trimmed after a second number's start) of the first candidate at or after ``index``."""
@@ -154,6 +192,12 @@ class _CandidateScan:
         found = None if match is None else (match.start(), self._trim(match.group()))
         self._at[index] = found
         return found
+
+    def once(self, key: tuple[Any, ...], work: Callable[[], Any]) -> Any:
+        """``work()``, done once per ``key`` for all regions."""
+        if key not in self._done:
+            self._done[key] = work()
+        return self._done[key]
 
     def never_plausible(self, candidate: str, offset: int, longest_run: int) -> bool:
         """``_never_plausible`` of a candidate, worked out once for all regions."""
@@ -220,14 +264,21 @@ def phone_recognizer(language: str) -> Any:
         return PhoneRecognizer(supported_language=language)
 
     run_limit: int = longest_run
+    # Regions sharing a country code (US and Canada): a number read as national is parsed once for all of them.
+    @functools.lru_cache(maxsize=4096)
+    def shared_by(candidate: str, region: str, regions: tuple[str, ...]) -> int | None:
+        code = _country_code(region)
+        same = tuple(r for r in regions if _country_code(r) == code)
+        return code if code is not None and len(same) > 1 and read_as_national(candidate, same, code) else None
     international, national = min_digits_by_region()
     fewest = min(international, *national.values())
 
     class SharedScanMatcher(PhoneNumberMatcher):
-        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, only_plausible: bool) -> None:
+        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, only_plausible: bool, regions: tuple[str, ...]) -> None:
             super().__init__(text, region, leniency=leniency)
             self._scan = scan
             self._only_plausible = only_plausible
+            self._regions = regions
 
         def _find(self, index: int) -> Any:  # the library's search loop, over the shared candidates
             found = self._scan.next_candidate(index)
@@ -252,7 +303,12 @@ def phone_recognizer(language: str) -> Any:
             return super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
-            return None if self._skip(candidate) else super()._parse_and_verify(candidate, offset)
+            if self._skip(candidate):
+                return None
+            code = shared_by(candidate, self.preferred_region or "", self._regions)
+            if code is None:
+                return super()._parse_and_verify(candidate, offset)
+            return self._scan.once((offset, candidate, code), lambda: super(SharedScanMatcher, self)._parse_and_verify(candidate, offset))
 
     class FastPhoneRecognizer(PhoneRecognizer):
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
@@ -262,7 +318,7 @@ def phone_recognizer(language: str) -> Any:
             results = []
             only_plausible = _ONLY_PLAUSIBLE.get()
             for region in self.supported_regions:
-                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible):
+                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible, tuple(self.supported_regions)):
                     try:
                         found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
                     except phonenumbers.NumberParseException:

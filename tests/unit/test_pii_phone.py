@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from guardrails.pii_analyzer import import_presidio
-from guardrails.pii_phone import min_digits_by_region, only_plausible_phones, phone_recognizer, plausible_phone, too_short
+from guardrails.pii_phone import (
+    min_digits_by_region,
+    only_plausible_phones,
+    phone_recognizer,
+    plausible_phone,
+    read_as_national,
+    too_short,
+)
 from tests.helpers.pii_cases import load_cases
 
 HAND_WRITTEN = [
@@ -112,3 +119,11 @@ def test_falls_back_to_presidios_recognizer_when_the_matcher_changes(monkeypatch
 
     monkeypatch.delattr(phonenumbermatcher, "_PATTERN")
     assert type(phone_recognizer("en")).__name__ == "PhoneRecognizer"
+
+
+def test_us_and_canada_share_a_parse_only_for_numbers_read_as_national() -> None:
+    import_presidio()
+    both = ("US", "CA")
+    assert read_as_national("(604) 555-0123", both, 1) and read_as_national("212-555-0199", both, 1)
+    # A leading 1 (country code or national prefix), 011 (international prefix), a plus or an extension: not shared.
+    assert not any(read_as_national(c, both, 1) for c in ["1 212 555 0199", "011 44 20 7946 0958", "+1 212 555 0199", "2125550199x1"])
