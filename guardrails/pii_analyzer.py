@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import logging
 import os
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -253,7 +254,8 @@ def shared_analyzer(
 
 
 def build_analyzer(
-    languages: tuple[str, ...], ner: NerSpec | None, context: bool = True, entities: frozenset[str] | None = None
+    languages: tuple[str, ...], ner: NerSpec | None, context: bool = True, entities: frozenset[str] | None = None,
+    *, reference: bool = False,
 ) -> "AnalyzerEngine":
     """Build an AnalyzerEngine with the pattern recognizers for ``languages`` and a NER path.
 
@@ -264,6 +266,8 @@ def build_analyzer(
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     Tokens are made only when a match of a recognizer with context words needs them.
+    ``reference=True`` runs Presidio's own phone recognizer and context enhancer on the whole text's
+    tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
     """
     import_presidio(allow_torch=ner is not None and ner.kind == "spacy")
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -279,7 +283,7 @@ def build_analyzer(
                 pipelines[lang] = nlp
         if nlp.lang not in languages:
             raise FilterLoadError(f"ner_model {ner.model!r} is a {nlp.lang!r} pipeline; add {nlp.lang!r} to languages")
-    nlp_engine = _tokenizer_engine_class()(pipelines, ner_config, with_ner=ner is not None and ner.kind == "spacy")
+    nlp_engine = _tokenizer_engine_class()(pipelines, ner_config, with_ner=ner is not None and ner.kind == "spacy", lazy=not reference)
 
     registry = RecognizerRegistry(supported_languages=list(languages))
     # The no-op engine only tells the registry not to add its own NER recognizer here.
@@ -287,7 +291,8 @@ def build_analyzer(
     noop.load()
     _load_predefined_recognizers(registry, languages, entities, noop)
     _add_all_pattern_recognizers(registry, languages, entities)
-    _use_fast_phone_recognizer(registry)
+    if not reference:
+        _use_fast_phone_recognizer(registry)
     if ner is not None and ner.kind == "spacy":
         registry.add_nlp_recognizer(nlp_engine)
     elif ner is not None:
@@ -300,7 +305,7 @@ def build_analyzer(
         registry=registry,
         nlp_engine=nlp_engine if context else noop,
         supported_languages=list(languages),
-        context_aware_enhancer=_fast_enhancer() if context else _no_enhancer(),
+        context_aware_enhancer=(_presidio_enhancer() if reference else _fast_enhancer()) if context else _no_enhancer(),
     )
 
 
@@ -410,25 +415,106 @@ def _use_fast_phone_recognizer(registry: Any) -> None:
 
 
 def _fast_enhancer() -> Any:
-    """Presidio's lemma context enhancer, finding each match's token by bisection.
+    """Presidio's lemma context enhancer with the same scores, for less work.
 
-    Presidio scans the token list from the start for every match (quadratic on long texts with
-    many matches: half of a 10,000-character check); the result is the same token.
+    - The token of a match is found by bisection: Presidio scans the token list from the start
+      for every match (quadratic on long texts with many matches).
+    - A match whose score no context word can change is not looked at: already at the maximum, or
+      none of its recognizer's context words is in the text. (A context word counts when it is part of
+      a token's lemma: part of the lower-cased text, where lemmas are lower-cased words, i.e. no NER
+      pipeline with a lemmatizer.)
+    - Without a NER pipeline, only the stretch of text around a match is tokenized, long enough
+      to hold the keywords Presidio reads before and after it (``_LazyArtifacts.around``).
     """
-    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+    from presidio_analyzer import RecognizerResult
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
 
-    class BisectContextEnhancer(LemmaContextAwareEnhancer):
+    class WindowedContextEnhancer(LemmaContextAwareEnhancer):
+        def enhance_using_context(self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None) -> list[Any]:
+            words_of = {rec.id: rec.context for rec in recognizers}
+            # Lemmas are lower-cased words only with a plain tokenizer (no NER pipeline: then artifacts are lazy).
+            lowered = text.lower() if isinstance(nlp_artifacts, _LazyArtifacts) and nlp_artifacts.plain and not context else None
+            fixed: list[Any] = []
+            open_: list[Any] = []
+            for r in raw_results:
+                boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
+                words = words_of.get((r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
+                (open_ if boosted != r.score and (lowered is None or _may_occur(words, lowered)) else fixed).append(r)
+            if isinstance(nlp_artifacts, _LazyArtifacts):
+                nlp_artifacts.expect(len({r.start for r in open_}))
+            enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)
+            return enhanced + fixed
+
+        def _extract_surrounding_words(self, nlp_artifacts: Any, word: str, start: int) -> list[str]:
+            if isinstance(nlp_artifacts, _LazyArtifacts):
+                nlp_artifacts = nlp_artifacts.around(start, self.context_prefix_count + 1, self.context_suffix_count + 1)
+            words: list[str] = super()._extract_surrounding_words(nlp_artifacts, word, start)
+            return words
+
         @staticmethod
         def _find_index_of_match_token(word: str, start: int, tokens: Any, tokens_indices: list[int]) -> int:
-            # The first token that starts at ``start`` or runs over it (tokens never overlap).
-            i = bisect.bisect_right(tokens_indices, start) - 1
-            if i >= 0 and start < tokens_indices[i] + len(tokens[i]):
-                return i
-            if i + 1 < len(tokens_indices):
-                return i + 1
-            raise ValueError("match is not covered by any token")
+            i = _token_at(start, tokens, tokens_indices)
+            if i < 0:
+                raise ValueError("match is not covered by any token")
+            return i
 
-    return BisectContextEnhancer()
+    return WindowedContextEnhancer()
+
+
+def context_gated(analyzer: Any, language: str, entities: list[str], score_threshold: float) -> dict[str, tuple[str, ...]]:
+    """Entities whose every match scores below ``score_threshold`` unless a context word raises it, with those words.
+
+    When none of the words is in the lower-cased text, no match of such an entity can be reported and its
+    recognizers need not run. Only Presidio's plain pattern recognizers (no validation, no deny list, no
+    analyze or enhancement of their own) with ASCII context words qualify, and only where lemmas are lower-cased
+    words (``lemmas_are_words``).
+    """
+    from presidio_analyzer import EntityRecognizer, PatternRecognizer
+
+    gated: dict[str, tuple[str, ...]] = {}
+    if not lemmas_are_words(analyzer, language):
+        return gated
+    for entity in entities:
+        recognizers = [r for r in analyzer.registry.recognizers if r.supported_language == language and entity in r.supported_entities]
+        if recognizers and all(_needs_context(r, score_threshold, PatternRecognizer, EntityRecognizer) for r in recognizers):
+            gated[entity] = tuple(dict.fromkeys(w.lower() for r in recognizers for w in r.context or ()))
+    return gated
+
+
+def _needs_context(r: Any, score_threshold: float, pattern_cls: Any, entity_cls: Any) -> bool:
+    cls = type(r)
+    return (
+        isinstance(r, pattern_cls) and len(r.supported_entities) == 1 and not r.deny_list and bool(r.patterns)
+        and all(p.score < score_threshold for p in r.patterns)
+        and cls.analyze is pattern_cls.analyze and cls.validate_result is pattern_cls.validate_result
+        and cls.enhance_using_context is entity_cls.enhance_using_context
+        and all(w.isascii() for w in r.context or ())
+    )
+
+
+def _may_occur(words: Any, lowered: str) -> bool:
+    """Whether one of a recognizer's context words may be found around a match in the text ``lowered``.
+
+    Only ASCII words are looked for in the text: lower-casing a token and the whole text gives the same
+    ASCII letters (the Greek final sigma, the one letter lower-cased by its neighbours, is not ASCII).
+    """
+    if not words:
+        return False
+    return any(not w.isascii() or w.lower() in lowered for w in words)
+
+
+def _token_at(start: int, tokens: Any, tokens_indices: list[int]) -> int:
+    """The first token that starts at ``start`` or runs over it (tokens never overlap); -1 if none."""
+    i = bisect.bisect_right(tokens_indices, start) - 1
+    if i >= 0 and start < tokens_indices[i] + len(tokens[i]):
+        return i
+    return i + 1 if i + 1 < len(tokens_indices) else -1
+
+
+def _presidio_enhancer() -> Any:
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    return LemmaContextAwareEnhancer()
 
 
 def _no_enhancer() -> Any:
@@ -453,10 +539,12 @@ def _tokenizer_engine_class() -> Any:
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
     class TokenizerNlpEngine(SpacyNlpEngine):
-        def __init__(self, pipelines: dict[str, Any], ner_config: Any, with_ner: bool) -> None:
+        def __init__(self, pipelines: dict[str, Any], ner_config: Any, with_ner: bool, lazy: bool = True) -> None:
             super().__init__(models=[{"lang_code": k, "model_name": "blank"} for k in pipelines], ner_model_configuration=ner_config)
             self.nlp = dict(pipelines)  # type: ignore[assignment]
             self._with_ner = with_ner
+            self._lazy = lazy
+            self.plain = {lang: _plain_pipeline(nlp) for lang, nlp in pipelines.items()}
 
         def load(self) -> None:
             """Pipelines are given already loaded (never downloaded)."""
@@ -465,9 +553,9 @@ def _tokenizer_engine_class() -> Any:
             return super().get_supported_entities() if self._with_ner else []
 
         def process_text(self, text: str, language: str) -> Any:
-            if self._with_ner:
+            if self._with_ner or not self._lazy:
                 return super().process_text(text, language)
-            return _LazyArtifacts(functools.partial(self._tokenize, text, language))
+            return _LazyArtifacts(self, text, language, self.plain.get(language, False))
 
         def _tokenize(self, text: str, language: str) -> Any:
             return self._doc_to_nlp_artifact(self.nlp[language](text), language)  # type: ignore[index]
@@ -481,7 +569,7 @@ def _tokenizer_engine_class() -> Any:
                 entities=entities,
                 tokens=doc,
                 tokens_indices=[t.idx for t in doc],
-                lemmas=[t.lemma_ or t.lower_ for t in doc],
+                lemmas=_lemmas(doc),
                 nlp_engine=self,
                 language=language,
                 scores=scores,
@@ -490,29 +578,186 @@ def _tokenizer_engine_class() -> Any:
     return TokenizerNlpEngine
 
 
+def _plain_pipeline(nlp: Any) -> bool:
+    """Whether ``nlp`` is spaCy's rule-based tokenizer and nothing else: then a token's lemma is its lower-cased
+    text, and a stretch of text cut at whitespace is tokenized as in the whole text (not so for, e.g., Chinese
+    or Japanese word segmenters)."""
+    import spacy
+
+    return type(nlp.tokenizer) is spacy.tokenizer.Tokenizer and not nlp.pipe_names
+
+
+def lemmas_are_words(analyzer: Any, language: str) -> bool:
+    """Whether the analyzer's lemmas of ``language`` are lower-cased words of the text (see ``_plain_pipeline``)."""
+    engine = analyzer.nlp_engine
+    return not getattr(engine, "_with_ner", True) and bool(getattr(engine, "plain", {}).get(language))
+
+
+def _lemmas(doc: Any) -> list[str]:
+    """Each token's lemma; the lower-cased word where the pipeline has no lemmatizer."""
+    return [t.lemma_ or t.lower_ for t in doc]
+
+
 class _LazyArtifacts:
-    """Presidio's NLP artifacts of a text, tokenized on first use.
+    """Presidio's NLP artifacts of a text, tokenized on first use, and only where needed.
 
     Only the context enhancer reads tokens, and only for a match of a recognizer with context words:
-    most texts (no match) are never tokenized. Without a NER pipeline there are no entities.
+    most texts (no match) are never tokenized. When a text has few such matches, ``around`` tokenizes
+    just the stretches around them: spaCy's tokenizer splits at whitespace first and tokenizes each
+    piece on its own, so a stretch that starts and ends at whitespace has the tokens the whole text has
+    there. Keywords (lemmas Presidio counts as context words) are the whole text's (``_Keywords``).
+    Without a NER pipeline there are no entities.
     """
 
     entities: list[Any] = []
     scores: list[float] = []
+    _BEFORE, _AFTER = 64, 16  # characters before and after a match tokenized first; four times as many when too few
+    _PER_MATCH = 160  # characters a stretch costs about as much as: more matches, and the whole text is tokenized
+    _LONGEST_PIECE = 256  # characters looked through for a piece's start or end; beyond, the text's start or end
 
-    def __init__(self, make: Any) -> None:
-        self._make = make
+    def __init__(self, engine: Any, text: str, language: str, plain: bool) -> None:
+        self._engine = engine
+        self._text = text
+        self._language = language
+        self.plain = plain  # lemmas are lower-cased words, stretches tokenize as the whole text (_plain_pipeline)
         self._done: Any = None
+        self._windows: list[_Stretch] = []
+        self._keywords: _Keywords | None = None
 
     def _artifacts(self) -> Any:
         if self._done is None:
-            self._done = self._make()
+            self._done = self._engine._tokenize(self._text, self._language)
         return self._done
 
     def __getattr__(self, name: str) -> Any:  # tokens, tokens_indices, lemmas, keywords, nlp_engine, to_json
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._artifacts(), name)
+
+    def expect(self, matches: int) -> None:
+        """``matches`` places will be looked around: tokenize the whole text now when that is cheaper."""
+        if matches and matches * self._PER_MATCH >= len(self._text):
+            self._artifacts()
+
+    def around(self, start: int, before: int, after: int) -> Any:
+        """Artifacts of a stretch of the text with the token at ``start``, at least ``before`` keywords up to
+        that token and ``after`` keywords from it on (fewer only where the text starts or ends)."""
+        if self._done is not None or not self.plain:
+            return self._artifacts()
+        for window in reversed(self._windows):
+            if window.enough(start, before, after):
+                return window
+        text, grow = self._text, 1
+        while True:
+            a, b = self._piece_start(start - grow * self._BEFORE), self._piece_end(start + grow * self._AFTER)
+            if 2 * (b - a) > len(text):  # most of the text (long pieces without spaces, or far-off keywords)
+                return self._artifacts()
+            if self._keywords is None:
+                self._keywords = _Keywords(self._engine, text, self._language)
+            # The tokenizer alone: the pipeline is a blank one (lazy artifacts are made only without NER).
+            window = _Stretch(self._engine.nlp[self._language].tokenizer(text[a:b]), a, b, b == len(text), self._keywords)
+            if window.enough(start, before, after):
+                self._windows.append(window)
+                return window
+            grow *= 4
+
+    def _piece_start(self, p: int) -> int:
+        """The nearest start of a whitespace-free piece at or before ``p`` (0 at the text's start)."""
+        text = self._text
+        p = max(0, p)
+        stop = max(0, p - self._LONGEST_PIECE)
+        while p > stop and not (text[p - 1].isspace() and not text[p].isspace()):
+            p -= 1
+        return p if p > stop else 0
+
+    def _piece_end(self, p: int) -> int:
+        """The nearest end of a whitespace-free piece at or after ``p`` (the text's length at its end)."""
+        text = self._text
+        p = max(1, min(p, len(text)))
+        stop = min(len(text), p + self._LONGEST_PIECE)
+        while p < stop and not (text[p].isspace() and not text[p - 1].isspace()):
+            p += 1
+        return p if p < stop else len(text)
+
+
+class _Stretch:
+    """The artifacts Presidio's enhancer reads (tokens, their offsets, lemmas, keywords) for a stretch of a text."""
+
+    def __init__(self, doc: Any, start: int, end: int, at_end: bool, keywords: "_Keywords") -> None:
+        self.tokens = doc
+        self.tokens_indices = [start + t.idx for t in doc]
+        self.lemmas = _lemmas(doc)
+        self.keywords = keywords
+        self._start, self._end, self._at_end = start, end, at_end
+
+    def enough(self, start: int, before: int, after: int) -> bool:
+        """Whether Presidio's walks from the token at ``start`` (``before`` keywords back, ``after`` on) stay inside."""
+        if not self._start <= start < self._end:
+            return False
+        i = _token_at(start, self.tokens, self.tokens_indices)
+        if i < 0:
+            return self._at_end
+        found, j = 0, i
+        while found < before and j >= 0:
+            found += self.lemmas[j].lower() in self.keywords
+            j -= 1
+        if found < before and self._start > 0:
+            return False
+        found, j = 0, i
+        while found < after and j < len(self.lemmas):
+            found += self.lemmas[j].lower() in self.keywords
+            j += 1
+        return found >= after or self._at_end
+
+
+class _Keywords:
+    """Membership in Presidio's keywords of a whole text (``NlpArtifacts.set_keywords``), for lower-cased lemmas.
+
+    A lemma is a keyword when Presidio's rule keeps it (not a stopword, not punctuation, ...), or when it is
+    a piece of a kept lemma holding a colon elsewhere in the text (``mailto:me`` makes ``me`` one): those
+    pieces sit next to a colon, and only then are the text's pieces with a colon tokenized.
+    """
+
+    def __init__(self, engine: Any, text: str, language: str) -> None:
+        self._engine, self._text, self._language = engine, text, language
+        self._lowered: str | None = None
+        self._known: dict[str, bool] = {}
+        self._colon_words: set[str] | None = None
+
+    def __contains__(self, lemma: object) -> bool:
+        if not isinstance(lemma, str):
+            return False
+        if lemma not in self._known:
+            self._known[lemma] = self._is_keyword(lemma)
+        return self._known[lemma]
+
+    def _is_keyword(self, lemma: str) -> bool:
+        if _kept_by_presidio(self._engine, self._language, lemma):
+            return True
+        if ":" in lemma or ":" not in self._text:
+            return False
+        if self._lowered is None:
+            self._lowered = self._text.lower()
+        if lemma.isascii() and f"{lemma}:" not in self._lowered and f":{lemma}" not in self._lowered:
+            return False
+        return lemma in self._colon_keywords()
+
+    def _colon_keywords(self) -> set[str]:
+        if self._colon_words is None:
+            pieces = _COLON_PIECE.findall(self._text)  # tokenized on their own: all at once, one space apart
+            self._colon_words = set(self._engine._tokenize(" ".join(pieces), self._language).keywords) if pieces else set()
+        return self._colon_words
+
+
+_COLON_PIECE = re.compile(r"\S*:\S*")
+
+
+@functools.lru_cache(maxsize=65536)
+def _kept_by_presidio(engine: Any, language: str, lemma: str) -> bool:
+    """Whether Presidio's keyword rule keeps ``lemma`` itself (the engine's stopwords and punctuation)."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    return lemma in NlpArtifacts.set_keywords(engine, [lemma], language)
 
 
 def _tagger_recognizer(language: str) -> Any:

@@ -5,18 +5,27 @@ Presidio's phone recognizer (libphonenumber, lenient) also matches decimals (``0
 order ids and Unix timestamps. A match is kept when it looks like a phone number written by a
 person: separators or a leading ``+`` / ``(``; a bare digit run only after a phone word.
 
-``phone_recognizer`` is Presidio's phone recognizer with a cheaper first look: libphonenumber
-parses every digit group of a text once per region (eight regions), also the ``11`` of "11 items".
-Groups with fewer digits than any valid number of the region can have are skipped before parsing;
-the matches are the same (tests/unit/test_pii_phone.py compares them).
+``phone_recognizer`` is Presidio's phone recognizer with less work: libphonenumber searches the
+text for candidates and parses every digit group once per region (eight regions), also the ``11``
+of "11 items". Here the candidate search is done once for all regions, groups with fewer
+digits than any valid number of the region can have are skipped before parsing, and a group read
+as a national number is parsed once for regions sharing a country code (US, Canada); the matches are
+the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
+filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
+parsed either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import re
 import unicodedata
-from typing import Any, cast
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator, cast
+
+logger = logging.getLogger(__name__)
 
 _DECIMAL = re.compile(r"[+-]?\d+[.,]\d+")
 _BARE_DIGITS = re.compile(r"\d+")
@@ -90,6 +99,42 @@ def min_digits_by_region() -> tuple[int, dict[str, int]]:
     return international, national
 
 
+_PLAIN_NUMBER = re.compile(r"[0-9 ().\-/]+")
+
+
+@functools.cache
+def _country_code(region: str) -> int | None:
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    return md.country_code if md is not None and md.country_code else None
+
+
+@functools.cache
+def _national_prefix(region: str) -> re.Pattern[str] | None:
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region(region)
+    return re.compile(md.national_prefix_for_parsing) if md is not None and md.national_prefix_for_parsing else None
+
+
+def read_as_national(candidate: str, regions: tuple[str, ...], country_code: int) -> bool:
+    """Whether libphonenumber reads ``candidate`` the same way with each of ``regions`` (one country code) as the
+    default region: ASCII digits and separators only, starting neither with the country code nor with any of the
+    regions' international or national prefixes. Then every digit is the national number and the country code
+    the regions' own, so parsing and checking it does not depend on which of them is the default."""
+    if not _PLAIN_NUMBER.fullmatch(candidate):
+        return False
+    digits = "".join(c for c in candidate if c.isdigit())
+    if not digits or digits.startswith(str(country_code)):
+        return False
+    for region in regions:
+        for prefix in (_idd_prefix(region), _national_prefix(region)):
+            if prefix is None or prefix.match(digits):
+                return False
+    return True
+
+
 @functools.cache
 def _idd_prefix(region: str) -> re.Pattern[str] | None:
     from phonenumbers import PhoneMetadata
@@ -101,6 +146,7 @@ def _idd_prefix(region: str) -> re.Pattern[str] | None:
 _PLUS = frozenset("+\uff0b")
 
 
+@functools.lru_cache(maxsize=4096)
 def too_short(candidate: str, region: str) -> bool:
     """Whether no valid phone number (nor one inside it) can be read from ``candidate`` with ``region`` as the
     default region: fewer digits than the shortest national number, and written neither with ``+`` nor with
@@ -123,35 +169,156 @@ def too_short(candidate: str, region: str) -> bool:
     return idd.match("".join(str(v) for v in values)) is None
 
 
+class _CandidateScan:
+    """libphonenumber's candidate search over one text, done once for all regions.
+
+    The matcher of each region looks for the next candidate from the same positions (after a
+    candidate that held no number, or after a match): the answer for a position is kept.
+    """
+
+    def __init__(self, text: str, pattern: re.Pattern[str], trim: Callable[[str], str]) -> None:
+        self._text = text
+        self._pattern = pattern
+        self._trim = trim
+        self._at: dict[int, tuple[int, str] | None] = {}
+        self._hopeless: dict[tuple[int, str], bool] = {}
+        self._done: dict[tuple[Any, ...], Any] = {}
+
+    def next_candidate(self, index: int) -> tuple[int, str] | None:
+        """(start, candidate trimmed after a second number's start) of the first candidate at or after ``index``."""
+        if index in self._at:
+            return self._at[index]
+        match = self._pattern.search(self._text, index)
+        found = None if match is None else (match.start(), self._trim(match.group()))
+        self._at[index] = found
+        return found
+
+    def once(self, key: tuple[Any, ...], work: Callable[[], Any]) -> Any:
+        """``work()``, done once per ``key`` for all regions."""
+        if key not in self._done:
+            self._done[key] = work()
+        return self._done[key]
+
+    def never_plausible(self, candidate: str, offset: int, longest_run: int) -> bool:
+        """``_never_plausible`` of a candidate, worked out once for all regions."""
+        key = (offset, candidate)
+        if key not in self._hopeless:
+            self._hopeless[key] = _never_plausible(self._text, candidate, offset, longest_run)
+        return self._hopeless[key]
+
+
+_ONLY_PLAUSIBLE: ContextVar[bool] = ContextVar("guardrails_only_plausible_phones", default=False)
+
+
+@contextlib.contextmanager
+def only_plausible_phones() -> Iterator[None]:
+    """Within this block the phone recognizer may leave out matches that ``plausible_phone`` rejects.
+
+    It then parses no bare digit run whose every possible match would be rejected: a match inside
+    the run starts or ends next to one of its digits, and the whole run was checked. Most digit
+    groups of number-dense text (ids, card numbers, amounts) are such runs. Matches that
+    ``plausible_phone`` keeps are the same (one difference: libphonenumber gives up on a text after
+    65,535 failed candidates, and skipped runs count as one failure each, where they may be several).
+    """
+    token = _ONLY_PLAUSIBLE.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_PLAUSIBLE.reset(token)
+
+
+def _never_plausible(text: str, candidate: str, offset: int, longest_run: int) -> bool:
+    """Whether every phone match inside ``candidate`` (a whole digit run, found at ``offset``) is implausible.
+
+    A run shorter than the matcher's digit-block limit is a whole run: the candidate search from any
+    position inside it ends where it ends. Then a match that does not start at its start follows a
+    digit, one that ends before its end is followed by a digit, and the run itself is checked here.
+    """
+    return len(candidate) < longest_run and _BARE_DIGITS.fullmatch(candidate) is not None and not plausible_phone(
+        text, offset, offset + len(candidate)
+    )
+
+
+_MATCHER_HOOKS = ("_find", "_extract_match", "_parse_and_verify", "_trim_after_first_match", "_max_tries", "_min_candidate_length")
+
+
 def phone_recognizer(language: str) -> Any:
-    """Presidio's PhoneRecognizer (same regions, leniency and context), skipping digit groups too short to be a number."""
+    """Presidio's PhoneRecognizer (same regions, leniency and context), finding the text's candidates once
+    for all regions and skipping digit groups too short to be a number.
+
+    Falls back to Presidio's own recognizer when phonenumbers' matcher lacks the methods used here,
+    or when both do not find the same numbers in a few sample texts.
+    """
     import phonenumbers
+    from phonenumbers import phonenumbermatcher
     from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
     from presidio_analyzer import EntityRecognizer
     from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
+    pattern: Any = getattr(phonenumbermatcher, "_PATTERN", None)
+    second: Any = getattr(phonenumbermatcher, "_SECOND_NUMBER_START_PATTERN", None)
+    longest_run = getattr(phonenumbermatcher, "_DIGIT_BLOCK_LIMIT", None)
+    probe = PhoneNumberMatcher("", "US")
+    if pattern is None or second is None or not isinstance(longest_run, int) or not all(hasattr(probe, m) for m in _MATCHER_HOOKS):
+        logger.warning("pii: phonenumbers %s has another matcher; using Presidio's phone recognizer as it is", phonenumbers.__version__)
+        return PhoneRecognizer(supported_language=language)
+
+    run_limit: int = longest_run
+    # Regions sharing a country code (US and Canada): a number read as national is parsed once for all of them.
+    @functools.lru_cache(maxsize=4096)
+    def shared_by(candidate: str, region: str, regions: tuple[str, ...]) -> int | None:
+        code = _country_code(region)
+        same = tuple(r for r in regions if _country_code(r) == code)
+        return code if code is not None and len(same) > 1 and read_as_national(candidate, same, code) else None
     international, national = min_digits_by_region()
     fewest = min(international, *national.values())
 
-    class ShortGroupSkippingMatcher(PhoneNumberMatcher):
+    class SharedScanMatcher(PhoneNumberMatcher):
+        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, only_plausible: bool, regions: tuple[str, ...]) -> None:
+            super().__init__(text, region, leniency=leniency)
+            self._scan = scan
+            self._only_plausible = only_plausible
+            self._regions = regions
+
+        def _find(self, index: int) -> Any:  # the library's search loop, over the shared candidates
+            found = self._scan.next_candidate(index)
+            while self._max_tries > 0 and found is not None:
+                start, candidate = found
+                if len(candidate) >= self._min_candidate_length:
+                    match = self._extract_match(candidate, start)
+                    if match is not None:
+                        return match
+                    self._max_tries -= 1
+                found = self._scan.next_candidate(start + len(candidate))
+            return None
+
         # Every match lies inside its candidate and has no more digits. Leniency 0 (possible numbers)
         # would allow shorter, local-only numbers: never skipped.
         def _skip(self, candidate: str) -> bool:
             return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
-            return None if self._skip(candidate) else super()._extract_match(candidate, offset)
+            if self._skip(candidate) or (self._only_plausible and self._scan.never_plausible(candidate, offset, run_limit)):
+                return None
+            return super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
-            return None if self._skip(candidate) else super()._parse_and_verify(candidate, offset)
+            if self._skip(candidate):
+                return None
+            code = shared_by(candidate, self.preferred_region or "", self._regions)
+            if code is None:
+                return super()._parse_and_verify(candidate, offset)
+            return self._scan.once((offset, candidate, code), lambda: super(SharedScanMatcher, self)._parse_and_verify(candidate, offset))
 
     class FastPhoneRecognizer(PhoneRecognizer):
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             if sum(map(str.isdigit, text)) < fewest:
                 return []
+            scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c))
             results = []
+            only_plausible = _ONLY_PLAUSIBLE.get()
             for region in self.supported_regions:
-                for match in ShortGroupSkippingMatcher(text, region, leniency=cast(int, self.leniency)):
+                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible, tuple(self.supported_regions)):
                     try:
                         found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
                     except phonenumbers.NumberParseException:
@@ -159,6 +326,20 @@ def phone_recognizer(language: str) -> Any:
                     results.append(self._get_recognizer_result(match, text, found, nlp_artifacts))  # type: ignore[no-untyped-call]
             return list(EntityRecognizer.remove_duplicates(results))
 
-    if not all(hasattr(PhoneNumberMatcher, m) for m in ("_extract_match", "_parse_and_verify")):  # another phonenumbers: Presidio's own
-        return PhoneRecognizer(supported_language=language)
-    return FastPhoneRecognizer(supported_language=language)
+    fast = FastPhoneRecognizer(supported_language=language)
+    stock = PhoneRecognizer(supported_language=language)
+    if any(_spans(fast, text) != _spans(stock, text) for text in _SELF_CHECK):
+        logger.warning("pii: the fast phone recognizer disagrees with Presidio's on phonenumbers %s; using Presidio's", phonenumbers.__version__)
+        return stock
+    return fast
+
+
+# Candidates of every kind: short groups, inner groups, a second number, dates, time stamps, international prefixes.
+_SELF_CHECK = (
+    "Call +44 20 7946 0958 or (212) 555-0199 ext. 42; fax 030 1234567 / 0171 2345678, order 11 items.",
+    "IDD 011 44 20 7946 0958, 0049 30 901820, 3/4/2021 09:30, 2012-10-01 08:00, 12 345 6789 0123 45 678, +91 98765 43210",
+)
+
+
+def _spans(recognizer: Any, text: str) -> list[tuple[int, int, float]]:
+    return sorted((r.start, r.end, r.score) for r in recognizer.analyze(text, ["PHONE_NUMBER"]))

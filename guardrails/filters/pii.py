@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from guardrails.errors import FilterLoadError
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.linear_regex import MAX_PATTERNS, compile_linear
-from guardrails.pii_phone import plausible_phone
+from guardrails.pii_phone import only_plausible_phones, plausible_phone
 from guardrails.pii_screen import entity_screen
 from guardrails.thresholds import Threshold
 from guardrails.types import Context, FilterResult, Finding, Span, Stage
@@ -294,21 +294,28 @@ class PiiFilter(BaseFilter):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    # Per language: entities whose matches can only be reported next to a context word (pii_analyzer.context_gated).
+    _gated: dict[str, dict[str, tuple[str, ...]]] | None = None
+
     def _analyze(self, text: str) -> list[Any]:
         cfg = self.config
         results: list[Any] = []
         seen: set[tuple[str, int, int]] = set()
+        gated = self._gated if self._gated is not None else self._context_gated()
+        lowered = text.lower() if any(gated.values()) else ""
         for lang in cfg.languages:
-            entities = self._by_language[lang]
+            # An entity none of whose context words is in the text cannot reach the threshold: not looked for.
+            entities = [e for e in self._by_language[lang] if e not in gated[lang] or any(w in lowered for w in gated[lang][e])]
             if not entities:
                 continue
-            found = self._analyzer.analyze(
-                text,
-                language=lang,
-                entities=entities,
-                score_threshold=max(0.01, self._min_threshold),
-                ad_hoc_recognizers=self._custom[lang] or None,
-            )
+            with only_plausible_phones():  # phone matches plausible_phone drops below need not be found
+                found = self._analyzer.analyze(
+                    text,
+                    language=lang,
+                    entities=entities,
+                    score_threshold=max(0.01, self._min_threshold),
+                    ad_hoc_recognizers=self._custom[lang] or None,
+                )
             for r in found:
                 key = (r.entity_type, r.start, r.end)
                 if r.entity_type == "PHONE_NUMBER" and not plausible_phone(text, r.start, r.end):
@@ -317,6 +324,17 @@ class PiiFilter(BaseFilter):
                     seen.add(key)
                     results.append(r)
         return results
+
+    def _context_gated(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        from guardrails.pii_analyzer import context_gated
+
+        custom = {r.entity for r in self.config.recognizers}  # their recognizers run only for an asked entity
+        threshold = max(0.01, self._min_threshold)
+        self._gated = {
+            lang: {e: words for e, words in context_gated(self._analyzer, lang, self._by_language[lang], threshold).items() if e not in custom}
+            for lang in self.config.languages
+        }
+        return self._gated
 
     def _replacement(self, entity: str, value: str, ctx: Context) -> str | None:
         action = self.config.action

@@ -1,4 +1,4 @@
-"""The phone recognizer the pii filter runs: the same matches as Presidio's, found with less parsing."""
+"""The phone recognizer the pii filter runs: the same matches as Presidio's (inside the filter: the same plausible ones), found with less parsing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from guardrails.pii_analyzer import import_presidio
-from guardrails.pii_phone import min_digits_by_region, phone_recognizer, too_short
+from guardrails.pii_phone import (
+    min_digits_by_region,
+    only_plausible_phones,
+    phone_recognizer,
+    plausible_phone,
+    read_as_national,
+    too_short,
+)
 from tests.helpers.pii_cases import load_cases
 
 HAND_WRITTEN = [
@@ -87,3 +94,36 @@ def test_short_groups_are_skipped_before_parsing() -> None:
     assert too_short("65062", "US") and too_short("(72) 754-18", "FR") and not too_short("0 754-186", "US")
     assert not too_short("+44 20 79", "US") and not too_short("011 44 20", "US")  # international: country code decides
     assert not too_short("1-800-FLOWERS", "US")
+
+
+def test_plausible_only_keeps_every_plausible_match(recognizers: tuple[object, object]) -> None:
+    """Inside the filter's hint the recognizer skips bare digit runs: what plausible_phone keeps is the same."""
+    presidio, fast = recognizers
+
+    def kept(recognizer: object, text: str) -> list[tuple[int, int, float]]:
+        return [s for s in spans(recognizer, text) if plausible_phone(text, s[0], s[1])]
+
+    texts = HAND_WRITTEN + [c.text for c in load_cases()] + random_texts(400) + shared_texts()
+    texts += ["call 5551234567", "phone: 02079460958.", "order 12345678901 phone 0207946095", "tel 0207946095x"]
+    with only_plausible_phones():
+        differ = [t for t in texts if kept(presidio, t) != kept(fast, t)]
+        assert differ == []
+        assert sum(1 for t in texts if kept(fast, t)) > 20
+        skipped = [t for t in texts if len(spans(fast, t)) < len(spans(presidio, t))]
+    assert skipped  # the hint does save parsing: bare digit runs nobody would report are not matched
+
+
+def test_falls_back_to_presidios_recognizer_when_the_matcher_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import_presidio()
+    from phonenumbers import phonenumbermatcher
+
+    monkeypatch.delattr(phonenumbermatcher, "_PATTERN")
+    assert type(phone_recognizer("en")).__name__ == "PhoneRecognizer"
+
+
+def test_us_and_canada_share_a_parse_only_for_numbers_read_as_national() -> None:
+    import_presidio()
+    both = ("US", "CA")
+    assert read_as_national("(604) 555-0123", both, 1) and read_as_national("212-555-0199", both, 1)
+    # A leading 1 (country code or national prefix), 011 (international prefix), a plus or an extension: not shared.
+    assert not any(read_as_national(c, both, 1) for c in ["1 212 555 0199", "011 44 20 7946 0958", "+1 212 555 0199", "2125550199x1"])
