@@ -5,9 +5,15 @@
       labels: {LABEL_1: jailbreak}                   # model label -> category; others are ignored
       threshold: 0.8
 
+    - filter: classifier
+      endpoint: http://tei:8080                      # the same model served by Text Embeddings Inference
+      labels: {LABEL_1: jailbreak}
+
 Long inputs are scored in overlapping chunks (never truncated); a category's score is its
 highest chunk score, and its span is that chunk. Model labels mapped to the same category add
 up for softmax models (the probability of any of them); multi-label models take the highest.
+With ``endpoint:`` the model runs on a TEI server (guardrails.runtime.remote_classifier): chunks
+are then cut by characters, and a chunk the server finds too long is halved, never truncated.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.errors import FilterLoadError
@@ -28,7 +34,15 @@ from guardrails.types import Context, FilterResult
 
 
 class ClassifierConfig(ModelFilterConfig):
-    model: str = Field(description="Hub id (org/name) or local folder of a sequence-classification model.")
+    model: str | None = Field(None, description="Hub id (org/name) or local folder of a sequence-classification model (run in this process).")
+    endpoint: str | None = Field(
+        None, description="Base URL of a Hugging Face Text Embeddings Inference server serving the classifier (POST /predict); "
+                          "instead of model:."
+    )
+    api_key: SecretStr | None = Field(None, description="Bearer token for the endpoint, e.g. ${TEI_API_KEY}.")
+    request_timeout_ms: int = Field(10_000, ge=1, description="Timeout of one request to the endpoint.")
+    retries: int = Field(2, ge=0, le=10, description="Retries of a request that failed to connect or got 429/5xx.")
+    chunk_chars: int = Field(1500, ge=16, description="Characters per chunk sent to the endpoint (halved when the server finds one too long).")
     revision: str | None = Field(None, description="Hub revision (commit sha, tag or branch) to pin.")
     labels: dict[str, str] = Field(
         description="Model label (name or index) -> category; use the standard names (prompt_injection, jailbreak, "
@@ -54,8 +68,15 @@ class ClassifierConfig(ModelFilterConfig):
 
     @field_validator("model")
     @classmethod
-    def _local_path(cls, value: str, info: ValidationInfo) -> str:
-        return local_model_key(value, info)
+    def _local_path(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else local_model_key(value, info)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// base URL, got {value!r}")
+        return value
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -65,6 +86,14 @@ class ClassifierConfig(ModelFilterConfig):
                 raise ValueError("expected at least one 'model_label: category' entry")
             return {str(k): v for k, v in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> "ClassifierConfig":
+        if (self.model is None) == (self.endpoint is None):
+            raise ValueError("set exactly one of 'model' (run in this process) or 'endpoint' (a Text Embeddings Inference server)")
+        if self.endpoint is not None and self.onnx:
+            raise ValueError("onnx: applies to a model run in this process, not to an endpoint")
+        return self
 
     @model_validator(mode="after")
     def _thresholds_name_categories(self) -> "ClassifierConfig":
@@ -84,9 +113,13 @@ class ClassifierFilter(EncoderFilter):
     config: ClassifierConfig
 
     def load(self) -> None:
+        cfg = self.config
+        if cfg.endpoint is not None:
+            self._load_remote(cfg.endpoint)
+            return
         from guardrails.runtime.encoder import load_hf_classifier, shared_scorer
 
-        cfg = self.config
+        assert cfg.model is not None  # one of model / endpoint (validated)
         path = resolve_model(cfg.model, offline=is_offline(cfg.offline), revision=cfg.revision, ignore_patterns=FOREIGN_WEIGHTS)
         classifier = load_hf_classifier(path, onnx=cfg.onnx)
         self._index = _label_index(cfg.labels, classifier.labels, cfg.model)
@@ -94,6 +127,18 @@ class ClassifierFilter(EncoderFilter):
         self._scorer = shared_scorer(classifier, max_batch=cfg.max_batch, max_wait_ms=cfg.batch_wait_ms)
         if cfg.chunk_tokens is not None and cfg.chunk_tokens > classifier.window:
             raise FilterLoadError(f"chunk_tokens: {cfg.chunk_tokens} exceeds the model's window of {classifier.window} tokens")
+
+    def _load_remote(self, endpoint: str) -> None:
+        from guardrails.runtime.remote_classifier import RemoteClassifier
+
+        cfg = self.config
+        remote = RemoteClassifier(endpoint, api_key=cfg.api_key.get_secret_value() if cfg.api_key else None,
+                                  request_timeout_s=cfg.request_timeout_ms / 1000, retries=cfg.retries, chunk_chars=cfg.chunk_chars,
+                                  overlap_chars=cfg.chunk_chars // 10)
+        remote.load()
+        self._index = _label_index(cfg.labels, remote.labels, endpoint)
+        self._multi_label = remote.multi_label
+        self._scorer = remote
 
     def roles(self) -> frozenset[str]:
         """An injection / jailbreak classifier reads user and tool messages unless ``roles`` says otherwise
@@ -132,6 +177,9 @@ class ClassifierFilter(EncoderFilter):
         return FilterResult(tuple(findings), out)
 
     def model_specs(self) -> list[ModelSpec]:
+        """The model to prefetch for in-process use (none for an endpoint)."""
+        if self.config.model is None:
+            return []
         return [ModelSpec(self.config.model, self.config.revision, note="sequence classifier")]
 
     def required_models(self) -> list[str]:
