@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from guardrails.thresholds import Threshold
 
-__all__ = ["FilterConfig"]
+__all__ = ["FilterConfig", "http_base_url"]
 
 # Names the roles and parts keys accept (guardrails.conversation.ROLES and PART_KINDS).
 _ROLES = ("user", "tool", "system", "assistant")
@@ -87,3 +87,10 @@ class FilterConfig(BaseModel):
     def respond_categories(self) -> tuple[str, ...]:
         """Categories whose action is ``respond`` (the policy must hold a message for each)."""
         return ()
+
+
+def http_base_url(value: str | None) -> str | None:
+    """Validate an ``endpoint:`` key: an http(s) base URL (or unset)."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// base URL, got {value!r}")
+    return value

@@ -25,6 +25,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 
 from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.errors import FilterLoadError
+from guardrails.filter_config import http_base_url
 from guardrails.runtime import ModelSpec, is_offline, resolve_model
 from guardrails.filters.encoder import EncoderFilter, ModelFilterConfig
 from guardrails.runtime.options import local_model_key
@@ -74,9 +75,7 @@ class ClassifierConfig(ModelFilterConfig):
     @field_validator("endpoint")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// base URL, got {value!r}")
-        return value
+        return http_base_url(value)
 
     @field_validator("labels", mode="before")
     @classmethod

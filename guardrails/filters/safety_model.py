@@ -30,6 +30,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 
 from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_override, parse_categories
 from guardrails.errors import FilterLoadError, FilterTimeout, GuardrailsError
+from guardrails.filter_config import http_base_url
 from guardrails.filters.base import BaseFilter, FilterConfig
 from guardrails.runtime.resolve import ModelSpec
 from guardrails.safety_prompts import (
@@ -114,9 +115,7 @@ class SafetyModelConfig(FilterConfig):
     @field_validator("endpoint")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError(f"expected an http:// or https:// base URL, got {value!r}")
-        return value
+        return http_base_url(value)
 
     @field_validator("model")
     @classmethod

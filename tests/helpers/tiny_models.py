@@ -93,6 +93,18 @@ def build_bert_classifier(
     return folder
 
 
+def direct_probs(folder: Path, text: str) -> Any:
+    """Softmax of a sequence classifier run the plain transformers way (the reference for our runners)."""
+    import torch
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(str(folder))
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+    with torch.inference_mode():
+        logits = model(**tok(text, return_tensors="pt", truncation=True)).logits
+    return torch.softmax(logits, -1)[0].numpy()
+
+
 def build_detoxify_checkpoint(
     path: Path,
     *,

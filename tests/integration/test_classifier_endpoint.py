@@ -11,7 +11,6 @@ import asyncio
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
 import pytest
 
 from guardrails import Guard
@@ -20,7 +19,7 @@ from guardrails.filters.classifier import ClassifierConfig, ClassifierFilter
 from guardrails.types import Context
 from tests.helpers.scripted_upstream import ServerThread
 from tests.helpers.tei_stand_in import TeiStandIn
-from tests.helpers.tiny_models import CORPUS, build_bert_classifier
+from tests.helpers.tiny_models import CORPUS, build_bert_classifier, direct_probs
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +54,6 @@ def local(model_dir: Path) -> ClassifierFilter:
     return f
 
 
-def direct(model_dir: Path, text: str) -> np.ndarray:
-    tok = transformers.AutoTokenizer.from_pretrained(str(model_dir))
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-    with torch.inference_mode():
-        return torch.softmax(model(**tok(text, return_tensors="pt")).logits, -1)[0].numpy()
-
-
 def test_short_texts_score_as_the_same_model_in_process(tei: tuple[TeiStandIn, str], model_dir: Path) -> None:
     served, here = remote(tei[1]), local(model_dir)
     for text in CORPUS:
@@ -83,7 +75,7 @@ def test_a_long_text_is_halved_until_it_fits_never_truncated(tei: tuple[TeiStand
     # Each chunk's probabilities are the model's own on that chunk's text.
     column = scores.labels.index("INJECTION")
     for chunk, row in zip(chunks, scores.probs):
-        assert row[column] == pytest.approx(direct(model_dir, text[chunk.start:chunk.end])[1], abs=1e-4)
+        assert row[column] == pytest.approx(direct_probs(model_dir, text[chunk.start:chunk.end])[1], abs=1e-4)
     result = f.check(text, Context())
     assert result.scores["prompt_injection"] == pytest.approx(float(scores.probs[:, column].max()), abs=1e-6)
 
@@ -168,7 +160,7 @@ def test_the_sidecar_is_ready_once_the_endpoint_answers_and_checks_through_it(te
                 if ready == 200:
                     r = httpx.post(sidecar.url + "/v1/guard/check", json={"text": CORPUS[0], "stage": "input"}, timeout=30)
                     assert r.status_code == 200
-                    expected = float(direct(model_dir, CORPUS[0])[1])
+                    expected = float(direct_probs(model_dir, CORPUS[0])[1])
                     flagged = [v for v in r.json()["violations"] if v["filter"].startswith("classifier")]
                     assert flagged and flagged[0]["score"] == pytest.approx(expected, abs=1e-4)
                 else:

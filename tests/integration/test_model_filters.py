@@ -19,7 +19,7 @@ from guardrails.filters.toxicity import VARIANTS, ToxicityConfig, ToxicityFilter
 from guardrails.policy import load_policy
 from guardrails.runtime.encoder import load_hf_classifier
 from guardrails.types import Context
-from tests.helpers.tiny_models import CORPUS, build_bert_classifier, build_deberta_classifier, build_detoxify_checkpoint
+from tests.helpers.tiny_models import CORPUS, build_bert_classifier, build_deberta_classifier, build_detoxify_checkpoint, direct_probs
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +50,6 @@ def toxicity(**keys: object) -> ToxicityFilter:
     f = ToxicityFilter(ToxicityConfig.model_validate({"filter": "toxicity", **keys}))
     f.ensure_loaded()
     return f
-
-
-def direct_probs(folder: Path, text: str) -> np.ndarray:
-    """Softmax of the model run the plain transformers way (the reference)."""
-    tok = transformers.AutoTokenizer.from_pretrained(str(folder))
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
-    with torch.inference_mode():
-        logits = model(**tok(text, return_tensors="pt", truncation=True)).logits
-    return torch.softmax(logits, -1)[0].numpy()
 
 
 # -- classifier -----------------------------------------------------------------------------------
