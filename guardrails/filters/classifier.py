@@ -135,6 +135,10 @@ class ClassifierFilter(EncoderFilter):
                                   request_timeout_s=cfg.request_timeout_ms / 1000, retries=cfg.retries, chunk_chars=cfg.chunk_chars,
                                   overlap_chars=cfg.chunk_chars // 10)
         remote.load()
+        names = {label.lower() for label in remote.labels}
+        unknown = [key for key in cfg.labels if key.lower() not in names]
+        if unknown:  # by name only: the server reports names, and its label order is not the model's
+            raise FilterLoadError(f"labels: the endpoint has no label {unknown[0]!r}; its labels: {', '.join(remote.labels)}")
         self._index = _label_index(cfg.labels, remote.labels, endpoint)
         self._multi_label = remote.multi_label
         self._scorer = remote

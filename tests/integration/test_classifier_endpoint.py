@@ -119,6 +119,8 @@ def test_wrong_key_or_unknown_label_fails_at_load_naming_the_problem(tei: tuple[
         remote(url, api_key="wrong")
     with pytest.raises(FilterLoadError, match="no label 'MALICIOUS'.*INJECTION"):
         remote(url, labels={"MALICIOUS": "prompt_injection"})
+    with pytest.raises(FilterLoadError, match="no label '1'"):  # an index means nothing for a served model
+        remote(url, labels={1: "prompt_injection"})
     with pytest.raises(FilterLoadError, match="ConnectError"):
         remote("http://127.0.0.1:9", retries=0)
 
