@@ -177,19 +177,9 @@ COMPARED = {
 
 def stock_and_fast(entry: dict[str, Any]) -> tuple[PiiFilter, PiiFilter]:
     """Two filters for one policy entry: Presidio's own phone recognizer and enhancer, and the fast path."""
-    from guardrails.pii_analyzer import build_analyzer
+    from tests.helpers.pii_reference import pii_filter
 
-    pair = []
-    for reference in (True, False):
-        flt = Guard.from_policy({"name": "compare", "input": [{"filter": "pii", "action": "redact", **entry}]}).filters("input")[0].filter
-        assert isinstance(flt, PiiFilter)
-        flt.ensure_loaded()
-        if reference:
-            cfg = flt.config
-            flt._analyzer = build_analyzer(cfg.languages, None, cfg.context_words, frozenset(flt.entities), reference=True)
-            flt._gated = {lang: {} for lang in cfg.languages}  # every entity looked for
-        pair.append(flt)
-    return pair[0], pair[1]
+    return pii_filter(entry, reference=True), pii_filter(entry, reference=False)
 
 
 def run_compare(scale: float) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from guardrails import Context, Guard
+from guardrails import Context
 from guardrails.filters.pii import DEFAULT_ENTITIES, PiiFilter
 from guardrails.pii_analyzer import PATTERN_ENTITIES, build_analyzer
 from tests.helpers.pii_cases import load_cases
+from tests.helpers.pii_reference import pii_filter
 from tests.unit.test_pii_analyzer import MORE
 from tests.unit.test_pii_phone import HAND_WRITTEN, random_texts, shared_texts
 
@@ -67,17 +68,6 @@ def all_texts() -> list[str]:
     cases = [c.text for c in load_cases()]
     base = HAND_WRITTEN + MORE + CONTEXT_CASES + cases + random_texts(100) + soup(150) + shared_texts()
     return list(dict.fromkeys(base + joined(shared_texts() or cases + MORE + CONTEXT_CASES)))
-
-
-def pii_filter(entry: dict[str, Any], reference: bool) -> PiiFilter:
-    flt = Guard.from_policy({"name": "fast-path", "input": [{"filter": "pii", "action": "redact", **entry}]}).filters("input")[0].filter
-    assert isinstance(flt, PiiFilter)
-    flt.ensure_loaded()
-    if reference:
-        cfg = flt.config
-        flt._analyzer = build_analyzer(cfg.languages, None, cfg.context_words, frozenset(flt.entities), reference=True)
-        flt._gated = {lang: {} for lang in cfg.languages}  # every entity looked for
-    return flt
 
 
 def outcome(flt: PiiFilter, text: str) -> tuple[list[Any], list[tuple[str, float]]]:
