@@ -20,9 +20,7 @@ import asyncio
 import logging
 import math
 import re
-import threading
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generator, Literal, Sequence
 
@@ -32,6 +30,7 @@ from guardrails.categories import CATEGORY_SETTING_SCHEMA, CategoryRule, action_
 from guardrails.errors import FilterLoadError, FilterTimeout, GuardrailsError
 from guardrails.filter_config import http_base_url
 from guardrails.filters.base import BaseFilter, FilterConfig
+from guardrails.runtime.http_retry import LoopClients, arun_plan, run_plan
 from guardrails.runtime.resolve import ModelSpec
 from guardrails.safety_prompts import (
     ALL_CODES,
@@ -377,8 +376,7 @@ class _RemoteGuard:
         self.model_name = config.endpoint_model
         self._headers: dict[str, str] = {}
         self._client: Any = None
-        self._aclients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        self._aclients = LoopClients(self._headers)  # the same dict: load() adds the key to it
 
     def load(self) -> None:
         try:
@@ -440,45 +438,12 @@ class _RemoteGuard:
         return delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic()))
 
     def classify(self, turns: Sequence[Turn]) -> _Answer:
-        import httpx
-
         url, body = self._request(turns)
-        plan = self._attempts()
-        try:
-            step, seconds = next(plan)
-            while True:
-                result: Any = None
-                if step == "sleep":
-                    time.sleep(seconds)
-                else:
-                    try:
-                        result = self._client.post(url, json=body, timeout=seconds)
-                    except httpx.TransportError as exc:
-                        result = _failure_reason(exc)
-                step, seconds = plan.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        return run_plan(self._attempts(), self._client, url, body)
 
     async def aclassify(self, turns: Sequence[Turn]) -> _Answer:
-        import httpx
-
-        client = self._async_client()
         url, body = self._request(turns)
-        plan = self._attempts()
-        try:
-            step, seconds = next(plan)
-            while True:
-                result: Any = None
-                if step == "sleep":
-                    await asyncio.sleep(seconds)
-                else:
-                    try:
-                        result = await client.post(url, json=body, timeout=seconds)
-                    except httpx.TransportError as exc:
-                        result = _failure_reason(exc)
-                step, seconds = plan.send(result)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+        return await arun_plan(self._attempts(), self._aclients.get(), url, body)
 
     def _attempts(self) -> Generator[tuple[str, float], Any, _Answer]:
         """The retry policy, shared by the sync and async drivers.
@@ -521,24 +486,6 @@ class _RemoteGuard:
         if last == "timeout" or last == "no attempt":
             return FilterTimeout(f"safety_model endpoint timed out ({attempts} attempts allowed)")
         return SafetyModelError(f"safety_model endpoint failed after {attempts} attempts (last: {last})")
-
-    def _async_client(self) -> Any:
-        import httpx
-
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            client = self._aclients.get(loop)
-            if client is None:
-                client = httpx.AsyncClient(headers=self._headers)
-                self._aclients[loop] = client
-            return client
-
-
-def _failure_reason(exc: Exception) -> str:
-    """A retryable transport failure, in words that name no URL."""
-    import httpx
-
-    return "timeout" if isinstance(exc, httpx.TimeoutException) else type(exc).__name__
 
 
 def _p_unsafe(logprobs: Any) -> float | None:

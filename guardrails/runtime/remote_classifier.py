@@ -11,10 +11,7 @@ the text.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
-import weakref
 from typing import Any
 
 import numpy as np
@@ -22,6 +19,7 @@ import numpy as np
 from guardrails.errors import FilterLoadError, GuardrailsError
 from guardrails.runtime.chunking import Chunk, InputTooLong
 from guardrails.runtime.encoder import TextScores
+from guardrails.runtime.http_retry import LoopClients, Plan, arun_plan, run_plan
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _TOO_LONG_STATUS = frozenset({413, 422})
@@ -75,7 +73,7 @@ class RemoteClassifier:
         self.labels: tuple[str, ...] = ()
         self.multi_label = False
         self._client: Any = None
-        self._aclients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._aclients = LoopClients(self.headers)
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -133,38 +131,22 @@ class RemoteClassifier:
         return {"inputs": [[s] for s in inputs], "truncate": False, "raw_scores": False}
 
     def _post_sync(self, inputs: list[str]) -> Any:
-        import httpx
-
-        reason: str | None = None
-        for attempt in range(self.retries + 1):
-            try:
-                answer = self._client.post(self.url, json=self._body(inputs), timeout=self.request_timeout_s)
-            except httpx.TransportError as exc:
-                reason = type(exc).__name__
-            else:
-                reason = self._judge(answer)
-                if reason is None:
-                    return answer.json()
-            if attempt < self.retries:
-                time.sleep(self.backoff_s * 2**attempt)
-        raise RemoteClassifierError(f"no prediction after {self.retries + 1} attempts ({reason})")
+        return run_plan(self._attempts(), self._client, self.url, self._body(inputs))
 
     async def _post_async(self, inputs: list[str]) -> Any:
-        import httpx
+        return await arun_plan(self._attempts(), self._aclients.get(), self.url, self._body(inputs))
 
-        client = self._async_client()
-        reason: str | None = None
+    def _attempts(self) -> Plan[Any]:
+        """The retry policy (guardrails.runtime.http_retry): the answer's JSON, or raises when exhausted."""
+        reason = "no attempt"
         for attempt in range(self.retries + 1):
-            try:
-                answer = await client.post(self.url, json=self._body(inputs), timeout=self.request_timeout_s)
-            except httpx.TransportError as exc:
-                reason = type(exc).__name__
-            else:
-                reason = self._judge(answer)
-                if reason is None:
-                    return answer.json()
+            result = yield ("post", self.request_timeout_s)
+            outcome = result if isinstance(result, str) else self._judge(result)
+            if outcome is None:
+                return result.json()
+            reason = outcome
             if attempt < self.retries:
-                await asyncio.sleep(self.backoff_s * 2**attempt)
+                yield ("sleep", self.backoff_s * 2**attempt)
         raise RemoteClassifierError(f"no prediction after {self.retries + 1} attempts ({reason})")
 
     @staticmethod
@@ -177,16 +159,6 @@ class RemoteClassifier:
         if answer.status_code in _RETRY_STATUS:
             return f"HTTP {answer.status_code}"
         raise RemoteClassifierError(f"the server answered HTTP {answer.status_code}")
-
-    def _async_client(self) -> Any:
-        import httpx
-
-        loop = asyncio.get_running_loop()
-        client = self._aclients.get(loop)
-        if client is None:
-            client = httpx.AsyncClient(headers=self.headers)
-            self._aclients[loop] = client
-        return client
 
     @staticmethod
     def _parse(payload: Any, n: int) -> list[dict[str, float]]:
