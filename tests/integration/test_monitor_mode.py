@@ -15,7 +15,7 @@ import pytest
 
 from guardrails.server import create_app
 from guardrails.server.config import build_server_config
-from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread
+from tests.helpers.scripted_upstream import ScriptedUpstream, ServerThread, upstream  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +52,6 @@ SHADOW_POLICY = "version: 1\nname: shadow\nmode: monitor\n" + FILTERS
 # An enforcing policy with two filters in monitor mode: the injection and the forbidden-word blocks.
 MIXED_POLICY = "version: 1\nname: mixed\n" + FILTERS.replace(
     "    action: block\n", "    action: block\n    mode: monitor\n")
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[ScriptedUpstream, ServerThread]]:
-    scripted = ScriptedUpstream()
-    with ServerThread(scripted.app()) as server:
-        yield scripted, server
 
 
 @pytest.fixture(autouse=True)
