@@ -37,7 +37,7 @@ from guardrails.detector.training import (
     policy_score, save, write_npz,
 )
 from guardrails.errors import GuardrailsError
-from guardrails.eval.dataset import parse_line, raise_problems
+from guardrails.eval.dataset import raise_problems, read_file
 from guardrails.taxonomy import HAZARDS
 from guardrails.types import Stage
 
@@ -122,36 +122,22 @@ def read_labelled(paths: Sequence[str | Path]) -> list[Row]:
     for path in map(Path, paths):
         if not path.is_file():
             raise AdaptError(f"{path}: labelled data file not found")
-        try:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
-        except UnicodeDecodeError as exc:
-            raise AdaptError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{n}"
+        for ex in read_file(path, problems):
             try:
-                item = json.loads(line)
-                if isinstance(item, dict) and "text" not in item and "messages" in item:
-                    item = dict(item, text=_messages_text(item["messages"]))
-                ex = parse_line(item, where, default_source=path.stem)
                 if ex.label is None:
                     raise ValueError("label: missing (expected \"safe\" or \"unsafe\")")
-                rows.append(_row(ex.text, ex.unsafe, ex.category, ex.stage, ex.prompt))
-            except json.JSONDecodeError as exc:
-                problems.append(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})")
+                text = ex.text if ex.messages is None else _messages_text(ex.messages)
+                rows.append(_row(text, ex.unsafe, ex.category, ex.stage, ex.prompt))
             except ValueError as exc:
-                problems.append(f"{where}: {exc}")
+                problems.append(f"{ex.where}: {exc}")
     raise_problems(problems)
     if not rows:
         raise AdaptError("no labelled rows in " + ", ".join(map(str, paths)))
     return rows
 
 
-def _messages_text(messages: Any) -> str:
-    """The text the built-in filter scores joined: the user and tool turns."""
-    if not isinstance(messages, list):
-        raise ValueError("messages: expected a list of {role, content}")
+def _messages_text(messages: Sequence[dict[str, Any]]) -> str:
+    """The text the built-in filter scores joined: the user and tool turns (``messages`` as parse_line read them)."""
     parts = []
     for m in messages:
         if not isinstance(m, dict) or not isinstance(m.get("content"), str):

@@ -79,7 +79,7 @@ def read_dataset(paths: Iterable[str | Path]) -> list[Example]:
     examples: list[Example] = []
     problems: list[str] = []
     for path in paths:
-        examples.extend(_read_file(Path(path), problems))
+        examples.extend(read_file(Path(path), problems))
     raise_problems(problems)
     return examples
 
@@ -94,7 +94,8 @@ def raise_problems(problems: list[str]) -> None:
     raise DatasetError(problems)
 
 
-def _read_file(path: Path, problems: list[str]) -> list[Example]:
+def read_file(path: Path, problems: list[str]) -> list[Example]:
+    """The examples of one JSONL file; each bad line's problem (``file:line: ...``) is appended to ``problems``."""
     if not path.is_file():
         raise DatasetError(f"{path}: dataset file not found")
     out: list[Example] = []
