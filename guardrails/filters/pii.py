@@ -214,6 +214,8 @@ class PiiFilter(BaseFilter):
         self.entities = config.resolved_entities()
         self._analyzer: Any = None
         self._by_language: dict[str, list[str]] = {}
+        # Per language: entities whose matches can only be reported next to a context word (pii_analyzer.context_gated).
+        self._gated: dict[str, dict[str, tuple[str, ...]]] = {}
         self._custom: dict[str, list[Any]] = {}
         self._allowed = _allow_list_matcher(config)
         self._hash_key = b""
@@ -247,6 +249,7 @@ class PiiFilter(BaseFilter):
         missing = [e for e in self.entities if not any(e in ents for ents in self._by_language.values())]
         if missing:
             raise FilterLoadError(f"pii: no recognizer for {', '.join(missing)} in languages {', '.join(cfg.languages)}")
+        self._gated = self._context_gated()
         # Presidio compiles patterns and loads suffix lists on first use: pay that here, not in a check.
         self._analyze(_WARM_UP)
         if cfg.action == "hash":
@@ -294,14 +297,11 @@ class PiiFilter(BaseFilter):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    # Per language: entities whose matches can only be reported next to a context word (pii_analyzer.context_gated).
-    _gated: dict[str, dict[str, tuple[str, ...]]] | None = None
-
     def _analyze(self, text: str) -> list[Any]:
         cfg = self.config
         results: list[Any] = []
         seen: set[tuple[str, int, int]] = set()
-        gated = self._gated if self._gated is not None else self._context_gated()
+        gated = self._gated
         lowered = text.lower() if any(gated.values()) else ""
         for lang in cfg.languages:
             # An entity none of whose context words is in the text cannot reach the threshold: not looked for.
@@ -330,11 +330,10 @@ class PiiFilter(BaseFilter):
 
         custom = {r.entity for r in self.config.recognizers}  # their recognizers run only for an asked entity
         threshold = max(0.01, self._min_threshold)
-        self._gated = {
+        return {
             lang: {e: words for e, words in context_gated(self._analyzer, lang, self._by_language[lang], threshold).items() if e not in custom}
             for lang in self.config.languages
         }
-        return self._gated
 
     def _replacement(self, entity: str, value: str, ctx: Context) -> str | None:
         action = self.config.action
