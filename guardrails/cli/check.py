@@ -35,7 +35,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.jsonl is None and args.text is None:
-        print("guardrails check: error: give TEXT, '-' for stdin, or --jsonl FILE", file=sys.stderr)
+        hint = ""
+        if args.trust_plugins not in (None, "*"):  # `check --trust-plugins hello` reads hello as the module list
+            hint = (f" (--trust-plugins took {args.trust_plugins!r} as its module list: put the text before "
+                    "--trust-plugins, or write --trust-plugins=MODULES)")
+        print(f"guardrails check: error: give TEXT, '-' for stdin, or --jsonl FILE{hint}", file=sys.stderr)
         return EXIT_USAGE
     if args.jsonl is not None and args.text is not None:
         print("guardrails check: error: give TEXT or --jsonl, not both", file=sys.stderr)

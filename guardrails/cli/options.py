@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+from pathlib import Path
 from typing import Any, Callable
 
 TRUST_ENV = "GUARDRAILS_TRUST_PLUGINS"
+_MODULE_LIST = re.compile(r"[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*")
+_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".txt", ".gz", ".log")
 
 
 def add_trust_flag(parser: Any) -> None:
     parser.add_argument(
-        "--trust-plugins", nargs="?", const="*", default=None, metavar="MODULES",
+        "--trust-plugins", nargs="?", const="*", default=None, metavar="MODULES", type=_module_prefixes,
         help="allow module:Class filters named in the policy (they import and run that code): all, or only "
              f"modules starting with the comma-separated names given; default: none, or ${TRUST_ENV}",
     )
+
+
+def _module_prefixes(value: str) -> str:
+    """Refuse a --trust-plugins value that is not a module list: it most likely swallowed the text or file
+    argument that followed the flag (argparse gives an optional value the next word)."""
+    stripped = value.strip()
+    if stripped in ("*", "1", "true", "yes", "0", "false", "no"):
+        return stripped
+    looks_like_file = stripped.lower().endswith(_FILE_SUFFIXES) or os.sep in stripped or Path(stripped).exists()
+    if looks_like_file or not _MODULE_LIST.fullmatch(stripped):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a comma-separated list of module names; the flag takes the next word as its "
+            "list: to trust every module, put --trust-plugins after the text or files (or write --trust-plugins=*), "
+            "to trust some, write --trust-plugins=acme_filters,ourco.guards")
+    return stripped
 
 
 def trust_of(args: argparse.Namespace) -> bool | list[str]:

@@ -181,6 +181,21 @@ def test_policy_validate_does_not_import_plugins_unless_trusted(tmp_path: Path) 
     assert marker.exists()
 
 
+def test_trust_plugins_does_not_silently_swallow_the_text_or_file_after_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from guardrails.cli.main import main
+
+    # argparse hands an optional value the next word: a text or a policy file would become the module list
+    for argv in (["check", "--trust-plugins", "hello there"], ["policy", "validate", "--trust-plugins", "p.yaml"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        assert "is not a comma-separated list of module names" in capsys.readouterr().err
+    assert main(["check", "--trust-plugins", "hello"]) == 2  # a word that can be a module: say what happened
+    assert "--trust-plugins took 'hello' as its module list" in capsys.readouterr().err
+    assert main(["check", "hello", "--trust-plugins"]) == 0
+    assert main(["check", "--trust-plugins=acme_filters, ourco.guards", "hello"]) == 0
+
+
 # -- reload: a partial write never drops filters ----------------------------------------------------
 
 
