@@ -139,6 +139,8 @@ def _message(message: Any, i: int, strict: bool) -> list[Part]:
             add(key, kind, message[key])
     _content(message.get("content"), where, strict, add)
     _tool_calls(message.get("tool_calls"), where, strict, add)
+    if message.get("function_call") is not None:  # the deprecated single call: templates render it too
+        _function(message["function_call"], f"{where}.function_call", "function_call", strict, add)
     return out
 
 
@@ -197,18 +199,25 @@ def _tool_calls(calls: Any, where: str, strict: bool, add: Any) -> None:
             continue
         if call.get("id") is not None:
             add(f"{path}.id", METADATA, call["id"])
-        if fn.get("name") is not None:
-            add(f"{path}.function.name", TOOL_NAMES, fn["name"])
-        args = fn.get("arguments")
-        if args is None:
-            continue
-        if isinstance(args, str):
-            args = _json_or_text(args)  # the upstream parses JSON arguments: \u escapes must not hide their text
-        elif not isinstance(args, (dict, list)):
-            _fail(strict, f"{where}.{path}.function.arguments must be a string or an object")
-            args = str(args)
-        add(f"{path}.function.arguments", TOOL_ARGUMENTS,
-            args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
+        _function(fn, f"{where}.{path}.function", f"{path}.function", strict, add)
+
+
+def _function(fn: Any, where: str, path: str, strict: bool, add: Any) -> None:
+    """A called function's name and arguments (``tool_calls[k].function`` or the legacy ``function_call``)."""
+    if not isinstance(fn, dict):
+        _fail(strict, f"{where} must be an object")
+        return
+    if fn.get("name") is not None:
+        add(f"{path}.name", TOOL_NAMES, fn["name"])
+    args = fn.get("arguments")
+    if args is None:
+        return
+    if isinstance(args, str):
+        args = _json_or_text(args)  # the upstream parses JSON arguments: \u escapes must not hide their text
+    elif not isinstance(args, (dict, list)):
+        _fail(strict, f"{where}.arguments must be a string or an object")
+        args = str(args)
+    add(f"{path}.arguments", TOOL_ARGUMENTS, args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
 
 
 def _json_or_text(text: str) -> Any:

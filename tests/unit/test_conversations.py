@@ -157,6 +157,20 @@ def test_history_tool_call_arguments_and_names_are_redacted() -> None:
     assert chat[1]["tool_calls"][0]["function"]["arguments"].count(EMAIL) == 1  # the caller's copy is untouched
 
 
+def test_legacy_function_call_is_read_and_redacted() -> None:
+    chat = [{"role": "assistant", "content": None,
+             "function_call": {"name": "pay", "arguments": json.dumps({"card": CARD, "receipt_to": EMAIL})}},
+            {"role": "function", "name": "pay", "content": "paid"}]
+    paths = [(p.message, p.path, p.kind) for p in parts_of(chat, strict=True)]
+    assert (0, "function_call.name", "tool_names") in paths and (0, "function_call.arguments", "tool_arguments") in paths
+    v = pii_guard().check_input(chat)
+    assert v.messages is not None and EMAIL not in json.dumps(v.messages) and CARD not in json.dumps(v.messages)
+    assert json.loads(v.messages[0]["function_call"]["arguments"]) == {  # type: ignore[typeddict-item]
+        "card": "<CREDIT_CARD>", "receipt_to": "<EMAIL_ADDRESS>"}
+    with pytest.raises(ContentError, match=r"messages\[0\]\.function_call must be an object"):
+        parts_of([{"role": "assistant", "function_call": "pay"}], strict=True)
+
+
 def test_json_escapes_in_arguments_do_not_hide_their_text() -> None:
     escaped = '{"to": "' + "".join(f"\\u{ord(c):04x}" for c in EMAIL) + '"}'
     v = pii_guard().check_input([{"role": "assistant", "content": None, "tool_calls": [call("send", escaped)]}])
