@@ -36,7 +36,9 @@ class Record:
 
     @property
     def blocked(self) -> bool:
-        return self.action.blocks
+        """Some violation blocks: an enforced filter's, or the block a monitored filter would have made (eval
+        measures what the policy does once enforced, the question a monitor-mode rollout asks)."""
+        return any(a.blocks for a in self.actions)
 
     @property
     def flagged(self) -> bool:

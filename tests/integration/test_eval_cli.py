@@ -103,6 +103,23 @@ def test_eval_cli_positive_blocked_counts_only_blocks(files: tuple[Path, Path], 
     assert (metrics["overall"]["tp"], metrics["overall"]["fp"]) == (2, 1)
 
 
+def test_eval_cli_measures_a_monitored_filter_as_if_enforced(files: tuple[Path, Path],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    policy, data = files
+    enforced = policy.read_text(encoding="utf-8")
+    monitored = policy.with_name("monitored.yaml")
+    monitored.write_text(enforced.replace("    action: block\n", "    action: block\n    mode: monitor\n", 1), encoding="utf-8")
+    results = []
+    for file in (policy, monitored):
+        for positive in ("blocked", "flagged"):
+            argv = ["eval", "--trust-plugins=tests.helpers", "--policy", str(file), "--positive", positive, "--json", str(data)]
+            assert main(argv) == 0
+            overall = json.loads(capsys.readouterr().out)["overall"]
+            results.append((overall["tp"], overall["fp"], overall["block_rate"]))
+    assert results[0] == results[2] and results[1] == results[3]  # the same figures, enforced or monitored
+    assert results[0][:2] == (2, 1)
+
+
 def test_eval_cli_mistakes_are_written_as_labelled_rows_eval_and_adapt_read(files: tuple[Path, Path], tmp_path: Path,
                                                                              capsys: pytest.CaptureFixture[str]) -> None:
     from guardrails.eval.dataset import read_dataset
