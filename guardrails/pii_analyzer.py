@@ -266,8 +266,9 @@ def build_analyzer(
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     Tokens are made only when a match of a recognizer with context words needs them.
-    ``reference=True`` runs Presidio's own phone recognizer and context enhancer on the whole text's
-    tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
+    Pattern regexes are run only where their screen (guardrails.pii_pattern_screen) finds something.
+    ``reference=True`` runs Presidio's own phone recognizer, pattern regexes and context enhancer on the
+    whole text's tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
     """
     import_presidio(allow_torch=ner is not None and ner.kind == "spacy")
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -293,6 +294,7 @@ def build_analyzer(
     _add_all_pattern_recognizers(registry, languages, entities)
     if not reference:
         _use_fast_phone_recognizer(registry)
+        _screen_patterns(registry)
     if ner is not None and ner.kind == "spacy":
         registry.add_nlp_recognizer(nlp_engine)
     elif ner is not None:
@@ -412,6 +414,14 @@ def _use_fast_phone_recognizer(registry: Any) -> None:
             for attr in ("name", "context", "supported_regions", "leniency", "supported_entities"):
                 setattr(new, attr, getattr(old, attr))
             registry.recognizers[i] = new
+
+
+def _screen_patterns(registry: Any) -> None:
+    """Put the cheap screens of guardrails.pii_pattern_screen in front of the recognizers' pattern regexes."""
+    from guardrails.pii_pattern_screen import screen_recognizer
+
+    for recognizer in registry.recognizers:
+        screen_recognizer(recognizer)
 
 
 def _fast_enhancer() -> Any:

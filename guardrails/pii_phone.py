@@ -169,6 +169,36 @@ def too_short(candidate: str, region: str) -> bool:
     return idd.match("".join(str(v) for v in values)) is None
 
 
+@functools.cache
+def _national_patterns(country_code: int) -> tuple[re.Pattern[str], ...]:
+    """The general national-number patterns of every region of ``country_code`` (None where one has none)."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    out = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        md = PhoneMetadata.metadata_for_region(region)
+        desc = md.general_desc if md is not None else None
+        if desc is None or desc.national_number_pattern is None:
+            return ()  # unknown: never skipped
+        out.append(re.compile(desc.national_number_pattern))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def never_valid_national(candidate: str, region: str) -> bool:
+    """Whether libphonenumber reads ``candidate`` as a national number of ``region`` (``read_as_national``) that
+    no region of its country code can have: a valid number's national significant number, here every digit of
+    the candidate, matches the general pattern of the region it belongs to. Inner groups are other candidates.
+    """
+    code = _country_code(region)
+    if code is None or not read_as_national(candidate, (region,), code):
+        return False
+    patterns = _national_patterns(code)
+    digits = "".join(c for c in candidate if c.isdigit())
+    return bool(patterns) and not any(p.fullmatch(digits) for p in patterns)
+
+
 class _CandidateScan:
     """libphonenumber's candidate search over one text, done once for all regions.
 
@@ -303,7 +333,7 @@ def phone_recognizer(language: str) -> Any:
             return super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
-            if self._skip(candidate):
+            if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, self.preferred_region or "")):
                 return None
             code = shared_by(candidate, self.preferred_region or "", self._regions)
             if code is None:
@@ -338,6 +368,7 @@ def phone_recognizer(language: str) -> Any:
 _SELF_CHECK = (
     "Call +44 20 7946 0958 or (212) 555-0199 ext. 42; fax 030 1234567 / 0171 2345678, order 11 items.",
     "IDD 011 44 20 7946 0958, 0049 30 901820, 3/4/2021 09:30, 2012-10-01 08:00, 12 345 6789 0123 45 678, +91 98765 43210",
+    "mobile 723 813 266, number 4081080225434352, tel 612 345 678, 98765 43210, 2025550199, 21 2555 0199 ext 7",
 )
 
 
