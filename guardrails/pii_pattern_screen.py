@@ -83,8 +83,9 @@ def screen_recognizer(recognizer: Any) -> int:
       ``pattern.regex`` itself), and whose every pattern is screened, answers no result at once when no
       screen finds anything in the text.
     """
-    import regex
-    from presidio_analyzer import PatternRecognizer
+    from presidio_analyzer import PatternRecognizer, pattern_recognizer
+
+    engine: Any = getattr(pattern_recognizer, "re")  # the regex module Presidio compiles its patterns with
 
     patterns = list(getattr(recognizer, "patterns", None) or [])
     screens = [screen_of(p) for p in patterns]
@@ -95,7 +96,7 @@ def screen_recognizer(recognizer: Any) -> int:
     for pattern, screen in zip(patterns, screens):
         if screen is not None:
             pattern = copy.copy(pattern)
-            pattern.compiled_regex = ScreenedRegex(regex.compile(pattern.regex, flags=flags), screen)
+            pattern.compiled_regex = ScreenedRegex(engine.compile(pattern.regex, flags=flags), screen)
             pattern.compiled_with_flags = flags
         copies.append(pattern)
     recognizer.patterns = copies
