@@ -44,7 +44,7 @@ def test_screen_finds_something_in_every_match_of_its_pattern(key: tuple[str, st
     screen = re.compile(SCREENS[key])
     # Strings the pattern matches (case-insensitively, as Presidio runs it), inside random surroundings.
     generated = st.from_regex(re.compile(pattern.regex, re.IGNORECASE), fullmatch=True)
-    around = st.text(alphabet="aZ09 :-._/\u017f\u212a\u0661", max_size=4)
+    around = st.text(alphabet="aZ09 :-._/\u0130\u0131\u017f\u212a\u0661", max_size=4)
 
     @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(before=around, value=generated, after=around)
@@ -61,6 +61,20 @@ def test_screen_finds_something_in_every_match_of_its_pattern(key: tuple[str, st
                                             "12345-6789", "123-456789", "123-45-6789", "123 45 6789", "12345678",
                                             "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "4111 1111 1111 1111",
                                             "::ffff:10.0.0.1", "64:ff9b::10.0.0.1"])
+
+
+def test_letter_class_holds_every_letter_presidios_case_insensitive_classes_match() -> None:
+    import_presidio()
+    from presidio_analyzer import pattern_recognizer
+
+    from guardrails.pii_pattern_screen import _LETTER
+
+    engine: Any = getattr(pattern_recognizer, "re")
+    flags = engine.IGNORECASE | engine.MULTILINE | engine.DOTALL
+    letter = re.compile(_LETTER)
+    for cls in ("[A-Z]", "[a-z]", "[a-ceghj-pr-tw-zA-CEGHJ-PR-TW-Z]"):
+        compiled = engine.compile(cls, flags)
+        assert [hex(i) for i in range(0x110000) if compiled.fullmatch(chr(i)) and not letter.fullmatch(chr(i))] == []
 
 
 def test_fast_analyzer_runs_screened_copies_and_the_reference_presidios_own() -> None:
