@@ -199,6 +199,26 @@ def never_valid_national(candidate: str, region: str) -> bool:
     return bool(patterns) and not any(p.fullmatch(digits) for p in patterns)
 
 
+_INTERNATIONAL = re.compile(r"[(\[\s]*[+\uff0b][1-9]")
+
+
+def written_international(candidate: str) -> bool:
+    """Whether libphonenumber reads ``candidate`` as written with a leading plus: it starts (after opening brackets)
+    with a plus and a digit other than 0, and is no RFC 3966 URI. Then parsing it and checking it do not depend on
+    the default region (``international_alike``): the country code is the number's own, or there is none."""
+    return _INTERNATIONAL.match(candidate) is not None and ";" not in candidate and ":" not in candidate
+
+
+@functools.cache
+def international_alike(regions: tuple[str, ...]) -> bool:
+    """Whether a number written with a plus reads the same with each of ``regions`` as the default: all are known
+    regions whose international prefixes start with 0. (After a plus and an unknown country code, libphonenumber
+    tries the digits again with the default region's international prefix: one starting with 0 never matches
+    digits that start with 1-9.)"""
+    prefixes = [_idd_prefix(r) for r in regions]
+    return all(_country_code(r) is not None for r in regions) and all(p is None or p.pattern.startswith("0") for p in prefixes)
+
+
 class _CandidateScan:
     """libphonenumber's candidate search over one text, done once for all regions.
 
@@ -335,7 +355,9 @@ def phone_recognizer(language: str) -> Any:
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
             if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, self.preferred_region or "")):
                 return None
-            code = shared_by(candidate, self.preferred_region or "", self._regions)
+            code: int | str | None = shared_by(candidate, self.preferred_region or "", self._regions)
+            if code is None and self.leniency == 1 and international_alike(self._regions) and written_international(candidate):
+                code = "+"  # read with its own country code whatever the default region: parsed once for all
             if code is None:
                 return super()._parse_and_verify(candidate, offset)
             return self._scan.once((offset, candidate, code), lambda: super(SharedScanMatcher, self)._parse_and_verify(candidate, offset))
@@ -347,12 +369,16 @@ def phone_recognizer(language: str) -> Any:
             scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c))
             results = []
             only_plausible = _ONLY_PLAUSIBLE.get()
+            region_of: dict[str, tuple[Any, ...]] = {}  # the same number is found by several regions' matchers
             for region in self.supported_regions:
                 for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible, tuple(self.supported_regions)):
-                    try:
-                        found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
-                    except phonenumbers.NumberParseException:
-                        found = region
+                    raw = text[match.start : match.end]
+                    if raw not in region_of:
+                        try:
+                            region_of[raw] = (phonenumbers.region_code_for_number(phonenumbers.parse(raw)),)
+                        except phonenumbers.NumberParseException:
+                            region_of[raw] = ()  # unparsable: the matcher's region
+                    found = region_of[raw][0] if region_of[raw] else region
                     results.append(self._get_recognizer_result(match, text, found, nlp_artifacts))  # type: ignore[no-untyped-call]
             return list(EntityRecognizer.remove_duplicates(results))
 
@@ -369,6 +395,7 @@ _SELF_CHECK = (
     "Call +44 20 7946 0958 or (212) 555-0199 ext. 42; fax 030 1234567 / 0171 2345678, order 11 items.",
     "IDD 011 44 20 7946 0958, 0049 30 901820, 3/4/2021 09:30, 2012-10-01 08:00, 12 345 6789 0123 45 678, +91 98765 43210",
     "mobile 723 813 266, number 4081080225434352, tel 612 345 678, 98765 43210, 2025550199, 21 2555 0199 ext 7",
+    "(+33) 1 23 45 67 89, +1 212 555 0199 / +1 416 555 0199, \uff0b44 20 7946 0958, +49 30 901820 x, tel:+44 20 7946 0958",
 )
 
 
