@@ -14,7 +14,8 @@ Then ms per 1,000 characters (median, p95) of each, and how often benign real pr
 (arena_hard, multiwoz, alpaca_eval) get any PERSON / LOCATION finding.
 
 Latency (``--only latency``) first compares, in one run and on the same texts, Presidio's own phone
-recognizer and context enhancer on the whole text's tokens (``stock``: build_analyzer(reference=True))
+recognizer, unscreened pattern regexes and context enhancer on the whole text's tokens (``stock``:
+build_analyzer(reference=True))
 with the filter's fast path (``fast``: the same findings, tests/unit/test_pii_fast_path.py) in ms per
 1,000 characters (median, p95) of PiiFilter.check, for the default entry, the default entities with
 PERSON / LOCATION (the shipped tagger) and support-bot's names-only entry, on number-dense text (the
@@ -176,7 +177,7 @@ COMPARED = {
 
 
 def stock_and_fast(entry: dict[str, Any]) -> tuple[PiiFilter, PiiFilter]:
-    """Two filters for one policy entry: Presidio's own phone recognizer and enhancer, and the fast path."""
+    """Two filters for one policy entry: Presidio's own phone recognizer, pattern regexes and enhancer, and the fast path."""
     from tests.helpers.pii_reference import pii_filter
 
     return pii_filter(entry, reference=True), pii_filter(entry, reference=False)
@@ -187,7 +188,7 @@ def run_compare(scale: float) -> None:
     prose_source, prose = prose_corpus()
     kinds = {"number-dense": texts_of(1000, dense, n=16), "prose": texts_of(1000, prose, n=16)}
     reps = max(8, int(48 * scale))
-    print(f"\nstock = Presidio's phone recognizer and context enhancer on the whole text's tokens; fast = the filter's path "
+    print(f"\nstock = Presidio's phone recognizer, pattern regexes and context enhancer on the whole text's tokens; fast = the filter's path "
           f"(same findings); PiiFilter.check, ms per 1,000 characters; texts: {dense_source} (number-dense), {prose_source} "
           f"(prose), 16 of ~1,000 characters each, {reps} checks per column, interleaved; machine shared with other jobs")
     print(f"{'entry':<27} {'text':<13} | {'stock med':>9} {'p95':>7} | {'fast med':>8} {'p95':>7} | {'stock/fast':>10}")

@@ -8,9 +8,10 @@ person: separators or a leading ``+`` / ``(``; a bare digit run only after a pho
 ``phone_recognizer`` is Presidio's phone recognizer with less work: libphonenumber searches the
 text for candidates and parses every digit group once per region (eight regions), also the ``11``
 of "11 items". Here the candidate search is done once for all regions, groups with fewer
-digits than any valid number of the region can have are skipped before parsing, and a group read
-as a national number is parsed once for regions sharing a country code (US, Canada); the matches are
-the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
+digits than any valid number of the region can have are skipped before parsing, and so are groups
+read as a national number that fits no general pattern of the region's country code; a group read
+as a national number is parsed once for regions sharing a country code (US, Canada), and one written
+with a plus once for all regions; the matches are the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
 filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
 parsed either.
 """
