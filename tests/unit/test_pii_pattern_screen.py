@@ -91,6 +91,7 @@ def test_fast_analyzer_runs_screened_copies_and_the_reference_presidios_own() ->
     found = {a: sorted((r.entity_type, r.start, r.end, r.score) for r in a.analyze(text, language="en")) for a in (fast, reference)}
     assert found[fast] == found[reference] and {e for e, *_ in found[fast]} == {"IP_ADDRESS", "IBAN_CODE"}
     assert fast.analyze("no addresses here: 12.5 and 3:4", language="en", entities=["IBAN_CODE"]) == []
+    assert isinstance(fast_ipv6.compiled_regex, ScreenedRegex)  # Presidio did not compile it again (same flags)
 
 
 def test_a_changed_regex_is_not_screened() -> None:
