@@ -446,10 +446,15 @@ def _fast_enhancer() -> Any:
             lowered = text.lower() if isinstance(nlp_artifacts, _LazyArtifacts) and nlp_artifacts.plain and not context else None
             fixed: list[Any] = []
             open_: list[Any] = []
+            occurs: dict[Any, bool] = {}  # per recognizer: may one of its context words be in the text
             for r in raw_results:
                 boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
-                words = words_of.get((r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
-                (open_ if boosted != r.score and (lowered is None or _may_occur(words, lowered)) else fixed).append(r)
+                if boosted != r.score and lowered is not None:
+                    rec_id = (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
+                    if rec_id not in occurs:
+                        occurs[rec_id] = _may_occur(words_of.get(rec_id), lowered)
+                    boosted = boosted if occurs[rec_id] else r.score
+                (open_ if boosted != r.score else fixed).append(r)
             if isinstance(nlp_artifacts, _LazyArtifacts):
                 nlp_artifacts.expect(len({r.start for r in open_}))
             enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)
