@@ -1,7 +1,7 @@
 """Accuracy and latency of the ``pii`` filter: pattern-only, the shipped name tagger, Presidio + spaCy.
 
     .venv/bin/python benchmarks/bench_pii.py [--reps-scale 1.0] [--ner-model PATH_OR_PACKAGE] [--spacy-model PKG]
-                                             [--only accuracy|latency] [--compare]
+                                             [--only accuracy|latency] [--compare] [--breakdown]
 
 Accuracy (``--only accuracy``): per-entity span precision / recall (overlap match, one-to-one) on
 ../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
@@ -14,12 +14,15 @@ Then ms per 1,000 characters (median, p95) of each, and how often benign real pr
 (arena_hard, multiwoz, alpaca_eval) get any PERSON / LOCATION finding.
 
 Latency (``--only latency``) first compares, in one run and on the same texts, Presidio's own phone
-recognizer and context enhancer on the whole text's tokens (``stock``: build_analyzer(reference=True))
+recognizer, unscreened pattern regexes and context enhancer on the whole text's tokens (``stock``:
+build_analyzer(reference=True))
 with the filter's fast path (``fast``: the same findings, tests/unit/test_pii_fast_path.py) in ms per
 1,000 characters (median, p95) of PiiFilter.check, for the default entry, the default entities with
 PERSON / LOCATION (the shipped tagger) and support-bot's names-only entry, on number-dense text (the
 sentences of ../shared/data/pii.jsonl, or synthetic ones) and on prose (alpaca_eval prompts, or
-synthetic sentences). ``--compare`` prints only that table.
+synthetic sentences). ``--compare`` prints only that table; ``--breakdown`` prints where the fast path's
+time goes for the same entries and texts (mean ms per check in each recognizer's analyze, in the context
+step, and the rest).
 
 Then, for 200, 1,000 and 10,000 characters, pattern-only and with NER, prints median and p95 ms per
 check of: our Guard.check_input, our PiiFilter.check, Presidio's AnalyzerEngine.analyze on
@@ -168,7 +171,7 @@ def run_mode(label: str, ner_model: str | None, sentences: list[str], scale: flo
               f"{med['guard'] / med['shared']:>12.2f} {med['guard'] / med['bare']:>10.2f}")
 
 
-COMPARED = {
+COMPARED: dict[str, dict[str, Any]] = {
     "default entry": {},
     "default + PERSON/LOCATION": {"entities": [*DEFAULT_ENTITIES, "PERSON", "LOCATION"]},
     "support-bot pii_names": {"entities": ["PERSON", "LOCATION"], "context_words": False},
@@ -176,7 +179,7 @@ COMPARED = {
 
 
 def stock_and_fast(entry: dict[str, Any]) -> tuple[PiiFilter, PiiFilter]:
-    """Two filters for one policy entry: Presidio's own phone recognizer and enhancer, and the fast path."""
+    """Two filters for one policy entry: Presidio's own phone recognizer, pattern regexes and enhancer, and the fast path."""
     from tests.helpers.pii_reference import pii_filter
 
     return pii_filter(entry, reference=True), pii_filter(entry, reference=False)
@@ -187,7 +190,7 @@ def run_compare(scale: float) -> None:
     prose_source, prose = prose_corpus()
     kinds = {"number-dense": texts_of(1000, dense, n=16), "prose": texts_of(1000, prose, n=16)}
     reps = max(8, int(48 * scale))
-    print(f"\nstock = Presidio's phone recognizer and context enhancer on the whole text's tokens; fast = the filter's path "
+    print(f"\nstock = Presidio's phone recognizer, pattern regexes and context enhancer on the whole text's tokens; fast = the filter's path "
           f"(same findings); PiiFilter.check, ms per 1,000 characters; texts: {dense_source} (number-dense), {prose_source} "
           f"(prose), 16 of ~1,000 characters each, {reps} checks per column, interleaved; machine shared with other jobs")
     print(f"{'entry':<27} {'text':<13} | {'stock med':>9} {'p95':>7} | {'fast med':>8} {'p95':>7} | {'stock/fast':>10}")
@@ -201,6 +204,56 @@ def run_compare(scale: float) -> None:
             med = {k: statistics.median(v) for k, v in per_k.items()}
             print(f"{name:<27} {kind:<13} | {med['stock']:>9.2f} {p95(per_k['stock']):>7.2f} | {med['fast']:>8.2f} "
                   f"{p95(per_k['fast']):>7.2f} | {med['stock'] / med['fast']:>10.2f}")
+
+
+def run_breakdown(scale: float) -> None:
+    """Where a check's time goes on the fast path: each recognizer's analyze, the context step, the rest."""
+    dense_source, dense = corpus()
+    prose_source, prose = prose_corpus()
+    kinds = {"number-dense": texts_of(1000, dense, n=16), "prose": texts_of(1000, prose, n=16)}
+    reps = max(2, int(10 * scale))
+    print(f"\nfast path, mean ms per check of ~1,000 characters ({dense_source}, {prose_source}; {reps} rounds of 16 texts)")
+    ctx = Context()
+    for name, entry in COMPARED.items():
+        _, flt = stock_and_fast(entry)
+        analyzer = flt._analyzer
+        spent: dict[str, float] = {}
+
+        def timed(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+            def run(*args: Any, **kwargs: Any) -> Any:
+                start = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+            return run
+
+        parts = [(r, "analyze", type(r).__name__.removesuffix("Recognizer")) for r in analyzer.registry.recognizers]
+        parts.append((analyzer.context_aware_enhancer, "enhance_using_context", "context words"))
+        own = [vars(obj).get(attr) for obj, attr, _ in parts]  # the analyzer is shared: put back what was there
+        for obj, attr, label in parts:
+            setattr(obj, attr, timed(label, getattr(obj, attr)))
+        try:
+            for kind, texts in kinds.items():
+                for t in texts:
+                    flt.check(t, ctx)
+                spent.clear()
+                start = time.perf_counter()
+                for _ in range(reps):
+                    for t in texts:
+                        flt.check(t, ctx)
+                n = reps * len(texts)
+                total = (time.perf_counter() - start) * 1000 / n
+                shares = sorted(((v * 1000 / n, k) for k, v in spent.items()), reverse=True)
+                rest = total - sum(v for v, _ in shares)
+                print(f"{name} / {kind}: {total:.2f} in all; " + ", ".join(f"{k} {v:.3f}" for v, k in shares if v >= 0.01)
+                      + f"; the rest (Presidio's bookkeeping, the filter) {rest:.3f}")
+        finally:
+            for (obj, attr, _), before in zip(parts, own):
+                if before is None:
+                    delattr(obj, attr)
+                else:
+                    setattr(obj, attr, before)
 
 
 # -- accuracy -----------------------------------------------------------------------------------------
@@ -330,9 +383,13 @@ def main() -> None:
     parser.add_argument("--only", choices=("accuracy", "latency"))
     parser.add_argument("--no-ner", action="store_true", help="pattern-only rows only")
     parser.add_argument("--compare", action="store_true", help="only the stock-vs-fast table of the latency part")
+    parser.add_argument("--breakdown", action="store_true", help="only where the fast path's time goes (per recognizer)")
     args = parser.parse_args()
-    if args.compare:
-        run_compare(args.reps_scale)
+    if args.compare or args.breakdown:
+        if args.compare:
+            run_compare(args.reps_scale)
+        if args.breakdown:
+            run_breakdown(args.reps_scale)
         return
     if args.only != "latency":
         import importlib.util

@@ -10,6 +10,7 @@ them is ``scripts/train_pii_names.py``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -17,7 +18,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -55,8 +56,7 @@ _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 _SENTENCE_END = frozenset({".", "!", "?", ":", ";", "\n", '"', "“", "«", "(", "-", "–", "*", "#", ">"})
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a text has hundreds, made four times faster than a frozen dataclass
     text: str
     start: int
     end: int
@@ -84,6 +84,7 @@ def is_capitalised(word: str) -> bool:
     return word[:1].isupper() and word[:1].isalpha()
 
 
+@functools.lru_cache(maxsize=65536)
 def shape(word: str) -> str:
     """Letter classes with repeats collapsed: Xx, X, x, Xx-Xx, d, ."""
     out: list[str] = []

@@ -266,8 +266,9 @@ def build_analyzer(
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     Tokens are made only when a match of a recognizer with context words needs them.
-    ``reference=True`` runs Presidio's own phone recognizer and context enhancer on the whole text's
-    tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
+    Pattern regexes are run only where their screen (guardrails.pii_pattern_screen) finds something.
+    ``reference=True`` runs Presidio's own phone recognizer, pattern regexes and context enhancer on the
+    whole text's tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
     """
     import_presidio(allow_torch=ner is not None and ner.kind == "spacy")
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -293,6 +294,7 @@ def build_analyzer(
     _add_all_pattern_recognizers(registry, languages, entities)
     if not reference:
         _use_fast_phone_recognizer(registry)
+        _screen_patterns(registry)
     if ner is not None and ner.kind == "spacy":
         registry.add_nlp_recognizer(nlp_engine)
     elif ner is not None:
@@ -414,6 +416,14 @@ def _use_fast_phone_recognizer(registry: Any) -> None:
             registry.recognizers[i] = new
 
 
+def _screen_patterns(registry: Any) -> None:
+    """Put the cheap screens of guardrails.pii_pattern_screen in front of the recognizers' pattern regexes."""
+    from guardrails.pii_pattern_screen import screen_recognizer
+
+    for recognizer in registry.recognizers:
+        screen_recognizer(recognizer)
+
+
 def _fast_enhancer() -> Any:
     """Presidio's lemma context enhancer with the same scores, for less work.
 
@@ -436,10 +446,15 @@ def _fast_enhancer() -> Any:
             lowered = text.lower() if isinstance(nlp_artifacts, _LazyArtifacts) and nlp_artifacts.plain and not context else None
             fixed: list[Any] = []
             open_: list[Any] = []
+            occurs: dict[Any, bool] = {}  # per recognizer: may one of its context words be in the text
             for r in raw_results:
                 boosted = min(ContextAwareEnhancer.MAX_SCORE, max(r.score + self.context_similarity_factor, self.min_score_with_context_similarity))
-                words = words_of.get((r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
-                (open_ if boosted != r.score and (lowered is None or _may_occur(words, lowered)) else fixed).append(r)
+                if boosted != r.score and lowered is not None:
+                    rec_id = (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
+                    if rec_id not in occurs:
+                        occurs[rec_id] = _may_occur(words_of.get(rec_id), lowered)
+                    boosted = boosted if occurs[rec_id] else r.score
+                (open_ if boosted != r.score else fixed).append(r)
             if isinstance(nlp_artifacts, _LazyArtifacts):
                 nlp_artifacts.expect(len({r.start for r in open_}))
             enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)

@@ -8,9 +8,10 @@ person: separators or a leading ``+`` / ``(``; a bare digit run only after a pho
 ``phone_recognizer`` is Presidio's phone recognizer with less work: libphonenumber searches the
 text for candidates and parses every digit group once per region (eight regions), also the ``11``
 of "11 items". Here the candidate search is done once for all regions, groups with fewer
-digits than any valid number of the region can have are skipped before parsing, and a group read
-as a national number is parsed once for regions sharing a country code (US, Canada); the matches are
-the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
+digits than any valid number of the region can have are skipped before parsing, and so are groups
+read as a national number that fits no general pattern of the region's country code; a group read
+as a national number is parsed once for regions sharing a country code (US, Canada), and one written
+with a plus once for all regions; the matches are the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
 filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
 parsed either.
 """
@@ -169,6 +170,56 @@ def too_short(candidate: str, region: str) -> bool:
     return idd.match("".join(str(v) for v in values)) is None
 
 
+@functools.cache
+def _national_patterns(country_code: int) -> tuple[re.Pattern[str], ...]:
+    """The general national-number patterns of every region of ``country_code`` (None where one has none)."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    out = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ()):
+        md = PhoneMetadata.metadata_for_region(region)
+        desc = md.general_desc if md is not None else None
+        if desc is None or desc.national_number_pattern is None:
+            return ()  # unknown: never skipped
+        out.append(re.compile(desc.national_number_pattern))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def never_valid_national(candidate: str, region: str) -> bool:
+    """Whether libphonenumber reads ``candidate`` as a national number of ``region`` (``read_as_national``) that
+    no region of its country code can have: a valid number's national significant number, here every digit of
+    the candidate, matches the general pattern of the region it belongs to. Inner groups are other candidates.
+    """
+    code = _country_code(region)
+    if code is None or not read_as_national(candidate, (region,), code):
+        return False
+    patterns = _national_patterns(code)
+    digits = "".join(c for c in candidate if c.isdigit())
+    return bool(patterns) and not any(p.fullmatch(digits) for p in patterns)
+
+
+_INTERNATIONAL = re.compile(r"[(\[\s]*[+\uff0b][1-9]")
+
+
+def written_international(candidate: str) -> bool:
+    """Whether libphonenumber reads ``candidate`` as written with a leading plus: it starts (after opening brackets)
+    with a plus and a digit other than 0, and is no RFC 3966 URI. Then parsing it and checking it do not depend on
+    the default region (``international_alike``): the country code is the number's own, or there is none."""
+    return _INTERNATIONAL.match(candidate) is not None and ";" not in candidate and ":" not in candidate
+
+
+@functools.cache
+def international_alike(regions: tuple[str, ...]) -> bool:
+    """Whether a number written with a plus reads the same with each of ``regions`` as the default: all are known
+    regions whose international prefixes start with 0. (After a plus and an unknown country code, libphonenumber
+    tries the digits again with the default region's international prefix: one starting with 0 never matches
+    digits that start with 1-9.)"""
+    prefixes = [_idd_prefix(r) for r in regions]
+    return all(_country_code(r) is not None for r in regions) and all(p is None or p.pattern.startswith("0") for p in prefixes)
+
+
 class _CandidateScan:
     """libphonenumber's candidate search over one text, done once for all regions.
 
@@ -303,9 +354,11 @@ def phone_recognizer(language: str) -> Any:
             return super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
-            if self._skip(candidate):
+            if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, self.preferred_region or "")):
                 return None
-            code = shared_by(candidate, self.preferred_region or "", self._regions)
+            code: int | str | None = shared_by(candidate, self.preferred_region or "", self._regions)
+            if code is None and self.leniency == 1 and international_alike(self._regions) and written_international(candidate):
+                code = "+"  # read with its own country code whatever the default region: parsed once for all
             if code is None:
                 return super()._parse_and_verify(candidate, offset)
             return self._scan.once((offset, candidate, code), lambda: super(SharedScanMatcher, self)._parse_and_verify(candidate, offset))
@@ -317,12 +370,16 @@ def phone_recognizer(language: str) -> Any:
             scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c))
             results = []
             only_plausible = _ONLY_PLAUSIBLE.get()
+            region_of: dict[str, tuple[Any, ...]] = {}  # the same number is found by several regions' matchers
             for region in self.supported_regions:
                 for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible, tuple(self.supported_regions)):
-                    try:
-                        found = phonenumbers.region_code_for_number(phonenumbers.parse(text[match.start : match.end]))
-                    except phonenumbers.NumberParseException:
-                        found = region
+                    raw = text[match.start : match.end]
+                    if raw not in region_of:
+                        try:
+                            region_of[raw] = (phonenumbers.region_code_for_number(phonenumbers.parse(raw)),)
+                        except phonenumbers.NumberParseException:
+                            region_of[raw] = ()  # unparsable: the matcher's region
+                    found = region_of[raw][0] if region_of[raw] else region
                     results.append(self._get_recognizer_result(match, text, found, nlp_artifacts))  # type: ignore[no-untyped-call]
             return list(EntityRecognizer.remove_duplicates(results))
 
@@ -338,6 +395,8 @@ def phone_recognizer(language: str) -> Any:
 _SELF_CHECK = (
     "Call +44 20 7946 0958 or (212) 555-0199 ext. 42; fax 030 1234567 / 0171 2345678, order 11 items.",
     "IDD 011 44 20 7946 0958, 0049 30 901820, 3/4/2021 09:30, 2012-10-01 08:00, 12 345 6789 0123 45 678, +91 98765 43210",
+    "mobile 723 813 266, number 4081080225434352, tel 612 345 678, 98765 43210, 2025550199, 21 2555 0199 ext 7",
+    "(+33) 1 23 45 67 89, +1 212 555 0199 / +1 416 555 0199, \uff0b44 20 7946 0958, +49 30 901820 x, tel:+44 20 7946 0958",
 )
 
 

@@ -1,7 +1,7 @@
 """A ``pii`` filter for a policy entry, on the fast path the package ships or on Presidio's own path.
 
-``reference=True`` swaps in an analyzer with Presidio's stock phone recognizer and context enhancer on whole-text
-tokens, and looks for every entity in every text: the baseline the fast path must equal (tests) and beat
+``reference=True`` swaps in an analyzer with Presidio's stock phone recognizer, pattern regexes and context enhancer
+on whole-text tokens, and looks for every entity in every text: the baseline the fast path must equal (tests) and beat
 (benchmarks/bench_pii.py --compare).
 """
 

@@ -29,6 +29,33 @@ CONTEXT_CASES = [
     "ip:10.0.0.1 " + "x " * 200 + "and passport number 912803456",
     "Mail jane.roe@example.org or call +44 20 7946 0958, card 4111 1111 1111 1111.",
 ]
+# Near-misses and hits of the screened pattern regexes (guardrails.pii_pattern_screen): IPv6 forms, NINOs, IBANs,
+# DEA numbers, passports, licences, MAC addresses, SSN forms, crypto wallets, cards; and the phone forms whose
+# national reading fits no region's pattern (nine and sixteen digits after a phone word).
+SCREEN_CASES = [
+    "hosts fe80::1%eth0, ::1, 2001:db8::8a2e:370:7334, 1:2:3:4:5:6:7:8, ::ffff:10.0.0.1 and 64:ff9b::192.0.2.33 at 10:30",
+    "NI number AB 12 34 56 C, QQ123456C, ab123456d; IBAN GB82 WEST 1234 5698 7654 32 and DE89370400440532013000 x",
+    "DEA AB1234563, passport 912803456 or C03005988, driver license A1234567 / 12ABC34567 / A-Z]]123, lic 123456",
+    "mac 00:1a:2b:3c:4d:5e, 00-1A-2B-3C-4D-5E, 001a.2b3c.4d5e; ssn 123-45-6789, 123 45 6789, 12345-6789, 123-456789",
+    "wallet 1BoatSLRHtKNngkdXEeobR76b53LETtpyT, card 4111-1111-1111-1111, acct 12345678901, itin 912-70-1234",
+    "mobile 723 813 266, number 4081080225434352, tel 2025550199, (212) 555-0199, 0171 2345678, +49 30 901820",
+]
+ID_PARTS = "AB GB QQ X H V 9 1 3 :: : - . / ] fe80 ffff 10.0.0.1 0x DEA ssn iban mac tel".split()
+
+
+def id_soup(n: int, seed: int = 5) -> list[str]:
+    """Letters, digit runs, colons, hyphens and dots run together, as identifiers are written (seeded)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 30)):
+            parts.append(rng.choice(ID_PARTS) if rng.random() < 0.4 else "".join(rng.choice("0123456789abcdefAB") for _ in range(rng.randint(1, 18))))
+            parts.append(rng.choice(["", "", " ", "-", ":", "."]))
+        out.append("".join(parts))
+    return out
+
+
 WORDS = (
     "ssn social security card phone tel call me on number : the a of order id ref acct no. ip ( ) + - . / , x ext "
     "00 011 +1 +44 passport driver license account bank : :: \n  the:x"
@@ -66,7 +93,7 @@ def joined(texts: list[str], size: int = 1000, n: int = 20) -> list[str]:
 
 def all_texts() -> list[str]:
     cases = [c.text for c in load_cases()]
-    base = HAND_WRITTEN + MORE + CONTEXT_CASES + cases + random_texts(100) + soup(150) + shared_texts()
+    base = HAND_WRITTEN + MORE + CONTEXT_CASES + SCREEN_CASES + cases + random_texts(100) + soup(150) + id_soup(150) + shared_texts()
     return list(dict.fromkeys(base + joined(shared_texts() or cases + MORE + CONTEXT_CASES)))
 
 
@@ -127,9 +154,13 @@ def test_analyzer_results_match_presidio_reference(analyzers: tuple[Any, Any]) -
         results = analyzer.analyze(text, language="en", entities=english_entities(), score_threshold=0.01)
         return sorted((r.entity_type, r.start, r.end, r.score) for r in results)
 
-    texts = HAND_WRITTEN + MORE + CONTEXT_CASES + [c.text for c in load_cases()] + soup(100) + shared_texts()
+    texts = HAND_WRITTEN + MORE + CONTEXT_CASES + SCREEN_CASES + [c.text for c in load_cases()] + soup(100) + id_soup(150) + shared_texts()
     assert [t for t in texts if found(reference, t) != found(fast, t)] == []
     assert sum(1 for t in texts if any(r[3] < 0.4 for r in found(fast, t))) > 20  # weak matches compared too
+    # Every screened pattern's entity is found somewhere (the screens let their matches through).
+    screened = {"IP_ADDRESS", "UK_NINO", "IBAN_CODE", "MEDICAL_LICENSE", "US_PASSPORT", "US_DRIVER_LICENSE", "MAC_ADDRESS",
+                "US_SSN", "US_BANK_NUMBER", "CRYPTO", "CREDIT_CARD"}
+    assert screened <= {r[0] for t in SCREEN_CASES for r in found(fast, t)}
 
 
 def test_context_words_read_around_a_match_are_the_whole_texts(analyzers: tuple[Any, Any]) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +16,11 @@ from guardrails.pii_phone import (
     only_plausible_phones,
     phone_recognizer,
     plausible_phone,
+    international_alike,
+    never_valid_national,
     read_as_national,
     too_short,
+    written_international,
 )
 from tests.helpers.pii_cases import load_cases
 
@@ -127,3 +131,62 @@ def test_us_and_canada_share_a_parse_only_for_numbers_read_as_national() -> None
     assert read_as_national("(604) 555-0123", both, 1) and read_as_national("212-555-0199", both, 1)
     # A leading 1 (country code or national prefix), 011 (international prefix), a plus or an extension: not shared.
     assert not any(read_as_national(c, both, 1) for c in ["1 212 555 0199", "011 44 20 7946 0958", "+1 212 555 0199", "2125550199x1"])
+
+
+REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+
+
+def groups(n: int) -> list[str]:
+    """Digit groups with separators and prefixes, as the matcher's candidates look (seeded)."""
+    rng = random.Random(3)
+    out = []
+    for _ in range(n):
+        lead = rng.choice(["", "", "", "(", "+", "(+", "00", "0", "1 ", "\uff0b"])
+        out.append(lead + rng.choice([" ", "-", ".", ""]).join(
+            "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 5))))
+    return out
+
+
+def test_national_numbers_no_regions_pattern_fits_are_not_parsed() -> None:
+    import_presidio()
+    import phonenumbers
+
+    assert never_valid_national("723 813 266", "US") and not never_valid_national("723 813 266", "FR")
+    assert all(never_valid_national("4081080225434352", r) for r in REGIONS if r not in ("DE", "IN"))
+    assert not never_valid_national("0171 2345678", "DE")  # a national prefix: not read as national, parsed
+    assert not never_valid_national("+49 30 901820", "DE") and not never_valid_national("212 555 0199", "US")
+    skipped = 0
+    for candidate in groups(3000):
+        for region in REGIONS:
+            if never_valid_national(candidate, region):
+                skipped += 1
+                try:
+                    number = phonenumbers.parse(candidate, region, keep_raw_input=True)
+                except phonenumbers.NumberParseException:
+                    continue
+                assert not phonenumbers.is_valid_number(number), (candidate, region)
+    assert skipped > 1000
+
+
+def test_numbers_written_with_a_plus_parse_alike_in_every_region() -> None:
+    import_presidio()
+    import phonenumbers
+
+    assert written_international("+44 20 7946 0958") and written_international("(+33) 1 23 45 67 89")
+    assert written_international("\uff0b44 20 7946 0958")
+    assert not any(written_international(c) for c in ["0044 20 7946 0958", "tel:+44 20 7946 0958", "+ 44 20", "(0) 20 79", "+0195"])
+    assert international_alike(REGIONS) and not international_alike(("US", "XX"))
+    checked = 0
+    for candidate in groups(3000):
+        if not written_international(candidate):
+            continue
+        read: list[Any] = []
+        for region in REGIONS:
+            try:
+                number = phonenumbers.parse(candidate, region, keep_raw_input=True)
+                read.append((number, number.country_code_source, phonenumbers.is_valid_number(number)))
+            except phonenumbers.NumberParseException as exc:
+                read.append((None, exc.error_type))
+        assert all(r == read[0] for r in read), candidate
+        checked += 1
+    assert checked > 300

@@ -1,0 +1,119 @@
+"""Per-pattern screens: a cheap regex that every match of one of Presidio's pattern regexes contains.
+
+Presidio runs each recognizer's regexes with the ``regex`` package over the whole text, tens of
+microseconds each on 1,000 characters even where nothing matches (the IPv6, UK NINO and IBAN regexes
+above all). Each screen here is a short stdlib regex that finds something in every match of the
+pattern it belongs to. When the screen finds nothing in a text, the pattern cannot match there and is
+not run; otherwise the pattern runs as Presidio runs it.
+
+A screen is tied to its pattern by name and by a hash of the regex text: a Presidio release that
+changes a regex leaves that pattern unscreened (run as it is). tests/unit/test_pii_pattern_screen.py
+checks every screen against strings generated from its pattern, and tests/unit/test_pii_fast_path.py
+compares the filter's findings with Presidio's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from typing import Any, Iterator
+
+# What Presidio's [A-Z] / [a-z] match with the regex package's IGNORECASE: ASCII letters, the dotted and dotless i,
+# the long s and the Kelvin sign (every code point checked in tests/unit/test_pii_pattern_screen.py).
+_LETTER = "[A-Za-z\u0130\u0131\u017f\u212a]"
+# (pattern name, first 16 hex digits of sha256 of its regex) -> a regex every match of that pattern contains.
+# Only patterns that cost Presidio more than their screen costs here: stdlib regexes that start with a literal
+# (a colon) are nearly free; the others start at digits and look back for the letters (about 10 us per 1,000
+# characters, where the pattern takes 20-200 us).
+SCREENS: dict[tuple[str, str], str] = {
+    ("IPv6", "c4f79b73053cd5f0"): r":[\w:]",  # eight groups (h:h), or a "::" compression
+    ("IPv4_embedded", "66197b1f8e63cd27"): r":\d{1,3}\.",  # a colon right before the IPv4 part
+    ("NINO (medium)", "21f524c59171e715"): rf"[0-9]{{2}}(?:(?<={_LETTER}{{2}}[0-9]{{2}})|(?<={_LETTER}{{2}} [0-9]{{2}})) ?[0-9]{{2}} ?[0-9]{{2}} ?{_LETTER}",
+    ("IBAN Generic", "1f98697e78e08d67"): rf"[0-9]{{2}}(?<={_LETTER}{{2}}[0-9]{{2}})",
+    ("USA DEA Certificate Number (weak)", "8b00da21c7ca480a"): rf"\d{{7}}(?<={_LETTER}\d{{7}})",
+    ("Passport (very weak)", "31cb23903d565134"): r"[0-9]{9}",
+    ("Passport Next Generation (very weak)", "a4aad820a6663d66"): rf"[0-9]{{8}}(?<={_LETTER}[0-9]{{8}})",
+    # Every alternative has a letter next to a digit, except the literal "A-Z]]" one (a "]" before digits).
+    ("Driver License - Alphanumeric (weak)", "ab1eb0b240f24580"): rf"[0-9](?:(?<={_LETTER}[0-9])|(?<=\][0-9])|(?={_LETTER}))",
+    ("Driver License - Digits (very weak)", "03317c267dbb76a2"): r"[0-9]{6}",
+    ("MAC_COLON_OR_HYPHEN", "a101077778af2f88"): r"[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]",
+    ("Crypto (Medium)", "9d9a993fd6aee894"): r"[13]\w{25}",
+}
+
+
+def regex_hash(regex: str) -> str:
+    return hashlib.sha256(regex.encode()).hexdigest()[:16]
+
+
+def screen_of(pattern: Any) -> re.Pattern[str] | None:
+    """The screen of a Presidio ``Pattern`` (None when it has none, e.g. its regex is not the one screened)."""
+    screen = SCREENS.get((str(pattern.name), regex_hash(str(pattern.regex))))
+    return re.compile(screen) if screen is not None else None
+
+
+class ScreenedRegex:
+    """A compiled pattern regex whose ``finditer`` over a whole text first looks for the pattern's screen."""
+
+    def __init__(self, compiled: Any, screen: re.Pattern[str]) -> None:
+        self._compiled = compiled
+        self.screen = screen
+
+    def finditer(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        if not args and isinstance(text, str) and self.screen.search(text) is None:
+            return iter(())
+        found: Iterator[Any] = self._compiled.finditer(text, *args, **kwargs)
+        return found
+
+    def __getattr__(self, name: str) -> Any:  # search, match, pattern, flags, ...: the regex's own
+        return getattr(self._compiled, name)
+
+
+def screen_recognizer(recognizer: Any) -> int:
+    """Give ``recognizer``'s screened patterns their screens; returns how many were screened.
+
+    - A pattern regex compiled by Presidio's ``PatternRecognizer`` (``pattern.compiled_regex``) is compiled
+      here, with the recognizer's flags, behind its screen; the pattern objects are copies (Presidio's
+      predefined recognizers share theirs, also with an analyzer that must run them as they are).
+    - The IBAN recognizer runs ``pattern.regex`` itself: when its every pattern is screened, it answers no
+      result at once when no screen finds anything in the text.
+    """
+    from presidio_analyzer import pattern_recognizer
+
+    engine: Any = getattr(pattern_recognizer, "re")  # the regex module Presidio compiles its patterns with
+
+    patterns = list(getattr(recognizer, "patterns", None) or [])
+    screens = [screen_of(p) for p in patterns]
+    if not any(screens):
+        return 0
+    flags = recognizer.global_regex_flags
+    copies = []
+    for pattern, screen in zip(patterns, screens):
+        if screen is not None:
+            pattern = copy.copy(pattern)
+            pattern.compiled_regex = ScreenedRegex(engine.compile(pattern.regex, flags=flags), screen)
+            pattern.compiled_with_flags = flags
+        copies.append(pattern)
+    recognizer.patterns = copies
+    # Presidio's own analyze runs the screened copies; one that runs ``pattern.regex`` itself is screened here.
+    if all(screens) and type(recognizer).analyze in _analyzes_of_regex_text():
+        plain = recognizer.analyze
+        every = [s for s in screens if s is not None]
+
+        def analyze(text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: Any = None) -> list[Any]:
+            if isinstance(text, str) and not any(s.search(text) for s in every):
+                return []
+            found: list[Any] = plain(text, entities, nlp_artifacts, regex_flags)
+            return found
+
+        recognizer.analyze = analyze
+    return sum(1 for s in screens if s is not None)
+
+
+def _analyzes_of_regex_text() -> tuple[Any, ...]:
+    """``analyze`` methods whose results come only from running each ``pattern.regex`` (not ``compiled_regex``)."""
+    try:
+        from presidio_analyzer.predefined_recognizers import IbanRecognizer
+    except ImportError:
+        return ()
+    return (IbanRecognizer.analyze,)

@@ -1,0 +1,102 @@
+"""Per-pattern screens (guardrails.pii_pattern_screen): each finds something in every match of its pattern."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from guardrails.pii_analyzer import build_analyzer, import_presidio
+from guardrails.pii_pattern_screen import SCREENS, ScreenedRegex, regex_hash, screen_of
+from tests.unit.test_pii_fast_path import english_entities
+
+
+@functools.cache
+def screened_patterns() -> dict[tuple[str, str], tuple[Any, Any]]:
+    """(name, hash) -> (Presidio's Pattern, its recognizer) for every screened pattern of the English recognizers."""
+    analyzer = build_analyzer(("en",), None, False, frozenset(english_entities()), reference=True)
+    out = {}
+    for rec in analyzer.registry.recognizers:
+        for p in getattr(rec, "patterns", None) or []:
+            key = (p.name, regex_hash(p.regex))
+            if key in SCREENS:
+                out[key] = (p, rec)
+    return out
+
+
+def test_every_screen_belongs_to_a_pattern_of_this_presidio() -> None:
+    """A Presidio release that changes a screened regex leaves it unscreened: this says which to look at again."""
+    assert sorted(set(SCREENS) - set(screened_patterns())) == []
+
+
+@pytest.mark.parametrize("key", sorted(SCREENS), ids=[k[0] for k in sorted(SCREENS)])
+def test_screen_finds_something_in_every_match_of_its_pattern(key: tuple[str, str]) -> None:
+    import_presidio()
+    from presidio_analyzer import pattern_recognizer
+
+    pattern, rec = screened_patterns()[key]
+    engine: Any = getattr(pattern_recognizer, "re")
+    compiled = engine.compile(pattern.regex, flags=rec.global_regex_flags)
+    screen = re.compile(SCREENS[key])
+    # Strings the pattern matches (case-insensitively, as Presidio runs it), inside random surroundings.
+    generated = st.from_regex(re.compile(pattern.regex, re.IGNORECASE), fullmatch=True)
+    around = st.text(alphabet="aZ09 :-._/\u0130\u0131\u017f\u212a\u0661", max_size=4)
+
+    @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(before=around, value=generated, after=around)
+    def check(before: str, value: str, after: str) -> None:
+        text = before + value + after
+        for m in compiled.finditer(text):
+            if m.group():
+                assert screen.search(m.group()), (key[0], m.group())
+
+    check()
+    # Not vacuous: the pattern matches what it generates, the screen finds those.
+    assert any(compiled.search(v) for v in ["fe80::1", "AB 12 34 56 C", "GB82WEST12345698765432", "AB1234567",
+                                            "912345678", "X12345678", "A1234", "123456", "00:1a:2b:3c:4d:5e",
+                                            "12345-6789", "123-456789", "123-45-6789", "123 45 6789", "12345678",
+                                            "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "4111 1111 1111 1111",
+                                            "::ffff:10.0.0.1", "64:ff9b::10.0.0.1"])
+
+
+def test_letter_class_holds_every_letter_presidios_case_insensitive_classes_match() -> None:
+    import_presidio()
+    from presidio_analyzer import pattern_recognizer
+
+    from guardrails.pii_pattern_screen import _LETTER
+
+    engine: Any = getattr(pattern_recognizer, "re")
+    flags = engine.IGNORECASE | engine.MULTILINE | engine.DOTALL
+    letter = re.compile(_LETTER)
+    for cls in ("[A-Z]", "[a-z]", "[a-ceghj-pr-tw-zA-CEGHJ-PR-TW-Z]"):
+        compiled = engine.compile(cls, flags)
+        assert [hex(i) for i in range(0x110000) if compiled.fullmatch(chr(i)) and not letter.fullmatch(chr(i))] == []
+
+
+def test_fast_analyzer_runs_screened_copies_and_the_reference_presidios_own() -> None:
+    fast = build_analyzer(("en",), None, False, frozenset({"IP_ADDRESS", "IBAN_CODE"}))
+    reference = build_analyzer(("en",), None, False, frozenset({"IP_ADDRESS", "IBAN_CODE"}), reference=True)
+
+    def ip(analyzer: Any) -> Any:
+        return next(r for r in analyzer.registry.recognizers if "IP_ADDRESS" in r.supported_entities)
+
+    fast_ipv6 = next(p for p in ip(fast).patterns if p.name == "IPv6")
+    assert isinstance(fast_ipv6.compiled_regex, ScreenedRegex)
+    assert not any(isinstance(p.compiled_regex, ScreenedRegex) for p in ip(reference).patterns)
+    text = "host fe80::1%eth0 and 10.0.0.1, iban GB82 WEST 1234 5698 7654 32"
+    found = {a: sorted((r.entity_type, r.start, r.end, r.score) for r in a.analyze(text, language="en")) for a in (fast, reference)}
+    assert found[fast] == found[reference] and {e for e, *_ in found[fast]} == {"IP_ADDRESS", "IBAN_CODE"}
+    assert fast.analyze("no addresses here: 12.5 and 3:4", language="en", entities=["IBAN_CODE"]) == []
+    assert isinstance(fast_ipv6.compiled_regex, ScreenedRegex)  # Presidio did not compile it again (same flags)
+
+
+def test_a_changed_regex_is_not_screened() -> None:
+    import_presidio()
+    from presidio_analyzer import Pattern
+
+    assert screen_of(Pattern("IPv6", r"(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}", 0.6)) is None
+    assert screen_of(Pattern("IPv6_renamed", "x", 0.6)) is None
