@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import importlib
+import io
 import json
 import random
 import sys
@@ -911,7 +912,9 @@ def main() -> None:
     bias = clf.intercept_.astype(np.float32)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / "model.npz", weights=weights, bias=bias, threshold=np.float32(0.5))
-    with gzip.open(args.out / "gazetteer.json.gz", "wt", encoding="utf-8", compresslevel=9) as fh:
+    # no time stamp in the gzip header: two runs write the same bytes
+    with gzip.GzipFile(args.out / "gazetteer.json.gz", "wb", compresslevel=9, mtime=0) as raw, \
+            io.TextIOWrapper(raw, encoding="utf-8") as fh:
         json.dump(full, fh, ensure_ascii=False, separators=(",", ":"))
     tagger = NameTagger.load(args.out)
     tp = fp = fn = 0
