@@ -105,14 +105,15 @@ class Gazetteer:
     """Lower-cased tokens by kind: first names, last names, places (cities, regions, countries; also whole names of
     several words, "nova scotia"), common words, brands."""
 
-    def __init__(self, sets: dict[str, frozenset[str]]) -> None:
+    def __init__(self, sets: dict[str, frozenset[str]], place_parts: frozenset[str] = frozenset()) -> None:
         self.sets = {k: sets.get(k, frozenset()) for k in GAZETTEER_KINDS}
+        self.place_parts = place_parts  # words of place names that are no place on their own ("antonio", "santa")
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             raw = json.load(fh)
-        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS})
+        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS}, frozenset(raw.get("place_parts", ())))
 
     def flags(self, word: str) -> str:
         low = word.lower()
@@ -317,13 +318,16 @@ class NameTagger:
         if not rows:
             return []
         probs = self.probabilities(doc, rows)
-        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags[2:-2], self.gazetteer.sets["place"])
+        gaz = self.gazetteer
+        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags[2:-2], gaz.sets["place"], gaz.place_parts)
 
 
 def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, threshold: float,
-           flags: list[str] | None = None, places: frozenset[str] = frozenset()) -> list[TaggedSpan]:
+           flags: list[str] | None = None, places: frozenset[str] = frozenset(),
+           place_parts: frozenset[str] = frozenset()) -> list[TaggedSpan]:
     """Join adjacent name tokens (particles inside allowed) into spans; ``flags``: gazetteer flags per token,
-    ``places``: lower-cased place names (several words joined by a space).
+    ``places``: lower-cased place names (several words joined by a space), ``place_parts``: words that are
+    a place only inside a longer name.
 
     A token is a name token when ``1 - P(O)`` reaches ``threshold``; a span takes the label its
     tokens favour together (so "Graham Whitlock" stays one PERSON even if "Graham" alone looks like
@@ -331,7 +335,8 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
     ("Mrs. Lennox"), or of several words that start with a first name that is no place ("Marta
     Palermo"), is a PERSON whatever the gazetteer of places says, unless its words together are the
     name of a place ("Nova Scotia"), or one word that is a known place right after a preposition of
-    place ("a flight to Paris"), and no form of address stands before it.
+    place ("a flight to Paris"; not a word that is a place only inside a longer name: "to Antonio"), and
+    no form of address stands before it.
     """
     entity_p: dict[int, np.ndarray] = {}
     for r, i in enumerate(rows):
@@ -381,8 +386,8 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
         label = LABELS[1] if total[1] >= total[2] or _person_cue(tokens, i, j, flags) else LABELS[2]
         if label == LABELS[1] and not _address_before(tokens, i) and (
                 j > i and " ".join(t.text.lower() for t in tokens[i : j + 1]) in places
-                or j == i and flags is not None and "p" in flags[i] and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS
-                and _adjacent(text, tokens[i - 1], tokens[i])):
+                or j == i and flags is not None and "p" in flags[i] and tokens[i].text.lower() not in place_parts
+                and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
             label = LABELS[2]
         spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
         i = j + 1

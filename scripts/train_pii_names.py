@@ -611,6 +611,9 @@ def gazetteer_tokens(lists: dict[str, list[str]], words: dict[str, list[str]], h
                 if 2 <= len(parts) <= 4 and all(p[:1].isalpha() for p in parts):
                     toks.add(" ".join(parts))
         out[kind] = sorted(toks - (hidden or set()))
+        if kind == "place":  # words that are a place only inside a longer name ("San Antonio"): no lone place
+            whole = {" ".join(t.text.lower() for t in tokenize(item)) for item in items}
+            out["place_parts"] = sorted(t for t in toks if " " not in t and t not in whole)
     out["word"] = sorted({w.lower() for ws in words.values() for w in ws})
     return out
 
@@ -887,7 +890,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]) | set(full["brand"]))
     hidden = {n for n in names if zlib.crc32(n.encode()) % 4 == 0}  # a quarter unseen while training
-    train_gaz = Gazetteer({k: frozenset(v) for k, v in gazetteer_tokens(gaz_lists, known, hidden).items()})
+    train_lists = gazetteer_tokens(gaz_lists, known, hidden)
+    train_gaz = Gazetteer({k: frozenset(v) for k, v in train_lists.items()}, frozenset(train_lists["place_parts"]))
     gen = Generator(per_lang, every, words, rng, lexicon)
     gen.inflected_nouns["pl"] = polish_inflected_nouns(lexicon["pl"])
     gen.brands, gen.brand_surnames, gen.polish = brand_names, brand_surnames, pl_names

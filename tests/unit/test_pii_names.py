@@ -418,6 +418,21 @@ def test_a_lone_place_named_like_a_person_is_a_place_only_after_a_preposition_of
     assert _decode("We fly to Florence on Monday.", {"Florence": place_person}, {"Florence": "f"})[0][0] == "PERSON"  # no place
 
 
+def test_a_word_that_is_a_place_only_inside_a_longer_name_stays_a_person_after_to() -> None:
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    text = "I sent the keys to Antonio."
+    tokens = tokenize(text)
+    rows = [i for i, t in enumerate(tokens) if t.text == "Antonio"]
+    probs = np.array([[0.05, 0.6, 0.35]], dtype=np.float32)
+    flags = ["fp" if t.text == "Antonio" else "-" for t in tokens]
+    assert decode(text, tokens, rows, probs, 0.5, flags)[0].label == "LOCATION"  # a lone place after "to"
+    assert decode(text, tokens, rows, probs, 0.5, flags, place_parts=frozenset({"antonio"}))[0].label == "PERSON"  # San Antonio
+    assert "antonio" in shared_tagger().gazetteer.place_parts and "paris" not in shared_tagger().gazetteer.place_parts
+
+
 def test_polish_case_forms_of_the_training_script() -> None:
     import sys
     from pathlib import Path
