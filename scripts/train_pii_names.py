@@ -429,7 +429,9 @@ BRAND_NEGATIVES = {
            "Bij {B} was de {Q} in de aanbieding.", "Maakt {B} nog steeds die {Q}?"],
     "pl": ["Mój {B} nie chce odpalić.", "Kupiłem {Q} {B} w promocji.", "Nie wiem, czy wybrać {Q} {B}, czy {B}.",
            "Jeżdżę {B} od pięciu lat.", "Co tydzień kupujemy jedzenie w {B}.", "Serwis {B} nie odbiera telefonu.",
-           "Zamówiłem {Q} z {B} i nie doszedł.", "Czy {B} nadal robi ten {Q}?"],
+           "Zamówiłem {Q} z {B} i nie doszedł.", "Czy {B} nadal robi ten {Q}?",
+           # shops and makers inflect too ({b}: a brand in the locative)
+           "Kupiłam buty w {b}.", "Płaciłem kartą w {b} przy kasie samoobsługowej.", "W {b} była promocja na {Q}."],
 }
 # A brand word used as a surname ({Y}) after a first name or a form of address is a person ("Mr. Ford said").
 BRAND_PERSONS = {
@@ -742,6 +744,9 @@ class Generator:
                     value, label = self.rng.choice(["I", "II", "III", "IV", "VII", "IX", "X", "XII"]), "O"
                 elif slot == "B":
                     value, label = self.brand(lang), "O"
+                elif slot == "b":
+                    brand = self.brand(lang)
+                    value, label = self.rng.choice(polish_inflection.word_forms(brand)["loc"]) if brand.istitle() and " " not in brand else brand, "O"
                 elif slot == "Q":
                     value, label = self.rng.choice(PRODUCTS[lang]), "O"
                 elif slot == "Y":
