@@ -29,7 +29,7 @@ LABELS = ("O", "PERSON", "LOCATION")
 N_FEATURES = 1 << 18
 STRONG = 0.8  # a word this sure may stand before a particle ("Joost van der Linden", "Rio de Janeiro")
 NEIGHBOUR_SHARE = 0.5  # a word next to a name word joins it at this share of the threshold
-GAZETTEER_KINDS = ("first", "last", "place", "word")  # word: frequent words of the languages
+GAZETTEER_KINDS = ("first", "last", "place", "word", "brand")  # word: frequent words; brand: companies and brands
 
 # Words, joined over hyphens and apostrophes (O'Brien, Jean-Luc, You're); a possessive 's is split off.
 _TOKEN = re.compile(r"[^\W\d_]+(?:(?:-|['’](?![sS]\b))[^\W\d_]+)*|\d+|\S")
@@ -42,6 +42,13 @@ ADDRESS_FORMS = frozenset({
     "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "m", "mme", "mlle", "monsieur", "madame",
     "mademoiselle", "sr", "sra", "srta", "señor", "señora", "don", "doña", "sig", "signor", "signora", "dott",
     "senhor", "senhora", "dhr", "mevr", "meneer", "mevrouw", "pan", "pani", "panie", "panią",
+})
+# Prepositions of place and direction: a lone known place right after one is a place even if it is a first name
+# too ("a flight to Paris", "wir fahren nach Florenz"); the Polish ones take the inflected forms.
+# Not those that also take a person ("a", "para", "per", "da": "scrivo a Lucia", "da Marco").
+PLACE_PREPOSITIONS = frozenset({
+    "in", "to", "from", "near", "nach", "aus", "à", "en", "vers", "em", "naar", "uit", "w", "we", "z", "ze", "do", "pod",
+    "nad", "desde", "hacia",
 })
 # Abbreviations whose full stop does not end a sentence (titles before a name).
 TITLES = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "sr", "sra", "srta", "jr", "mme", "mlle", "hr", "fr", "sig", "dott", "ing", "mgr", "dhr", "mevr"})
@@ -96,16 +103,18 @@ def shape(word: str) -> str:
 
 
 class Gazetteer:
-    """Lower-cased tokens by kind: first names, last names, places (cities, regions, countries), common words."""
+    """Lower-cased tokens by kind: first names, last names, places (cities, regions, countries; also whole names of
+    several words, "nova scotia"), common words, brands."""
 
-    def __init__(self, sets: dict[str, frozenset[str]]) -> None:
+    def __init__(self, sets: dict[str, frozenset[str]], place_parts: frozenset[str] = frozenset()) -> None:
         self.sets = {k: sets.get(k, frozenset()) for k in GAZETTEER_KINDS}
+        self.place_parts = place_parts  # words of place names that are no place on their own ("antonio", "santa")
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             raw = json.load(fh)
-        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS})
+        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS}, frozenset(raw.get("place_parts", ())))
 
     def flags(self, word: str) -> str:
         low = word.lower()
@@ -310,18 +319,25 @@ class NameTagger:
         if not rows:
             return []
         probs = self.probabilities(doc, rows)
-        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags[2:-2])
+        gaz = self.gazetteer
+        return decode(text, doc.tokens, rows, probs, self.threshold, doc.flags[2:-2], gaz.sets["place"], gaz.place_parts)
 
 
 def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, threshold: float,
-           flags: list[str] | None = None) -> list[TaggedSpan]:
-    """Join adjacent name tokens (particles inside allowed) into spans; ``flags``: gazetteer flags per token.
+           flags: list[str] | None = None, places: frozenset[str] = frozenset(),
+           place_parts: frozenset[str] = frozenset()) -> list[TaggedSpan]:
+    """Join adjacent name tokens (particles inside allowed) into spans; ``flags``: gazetteer flags per token,
+    ``places``: lower-cased place names (several words joined by a space), ``place_parts``: words that are
+    a place only inside a longer name.
 
     A token is a name token when ``1 - P(O)`` reaches ``threshold``; a span takes the label its
     tokens favour together (so "Graham Whitlock" stays one PERSON even if "Graham" alone looks like
     a town) and scores the mean ``1 - P(O)`` of its words. A span right after a form of address
     ("Mrs. Lennox"), or of several words that start with a first name that is no place ("Marta
-    Palermo"), is a PERSON whatever the gazetteer of places says.
+    Palermo"), is a PERSON whatever the gazetteer of places says, unless its words together are the
+    name of a place ("Nova Scotia"), or one word that is a known place right after a preposition of
+    place ("a flight to Paris"; not a word that is a place only inside a longer name: "to Antonio"), and
+    no form of address stands before it.
     """
     entity_p: dict[int, np.ndarray] = {}
     for r, i in enumerate(rows):
@@ -369,14 +385,24 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
         total = np.sum(run, axis=0)
         run = [entity_p[t] for t in range(i, j + 1) if t in core] or run  # the words that joined as neighbours do not score
         label = LABELS[1] if total[1] >= total[2] or _person_cue(tokens, i, j, flags) else LABELS[2]
+        if label == LABELS[1] and not _address_before(tokens, i) and (
+                j > i and " ".join(t.text.lower() for t in tokens[i : j + 1]) in places
+                or j == i and flags is not None and "p" in flags[i] and tokens[i].text.lower() not in place_parts
+                and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
+            label = LABELS[2]
         spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
         i = j + 1
     return spans
 
 
-def _person_cue(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
+def _address_before(tokens: list[Token], i: int) -> bool:
+    """A form of address ("Mr", "Mr.", "pani") right before token ``i``."""
     before = [t.text.lower() for t in tokens[max(0, i - 2) : i]]
-    if before and (before[-1] in ADDRESS_FORMS or before[-1] == "." and len(before) == 2 and before[0] in ADDRESS_FORMS):
+    return bool(before) and (before[-1] in ADDRESS_FORMS or before[-1] == "." and len(before) == 2 and before[0] in ADDRESS_FORMS)
+
+
+def _person_cue(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
+    if _address_before(tokens, i):
         return True
     # several words that start with a first name and end with a surname or a word that is no place
     return flags is not None and j > i and "f" in flags[i] and ("p" not in flags[i] or "p" not in flags[j] or "l" in flags[j])

