@@ -21,7 +21,7 @@ from guardrails.server import sse
 from guardrails.server._http import ApiError, loads, read_json
 from guardrails.server.messages import parse_messages, refuse_uncheckable
 from guardrails.server.state import AppState, GuardHandle, Sidecar, check_units
-from guardrails.server.tool_definitions import read_tool_definitions
+from guardrails.server.template_inputs import read_template_inputs
 from guardrails.streaming import OutputStream
 from guardrails.tool_stream import ToolArgumentsStream, check_tool_call, checked_call
 from guardrails.types import Action, Context, Message, Stage
@@ -175,18 +175,17 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
         messages = body.get("messages")
         _bound_input(app, len(messages) if isinstance(messages, list) else 0, 0, "messages")  # before any parsing
         parsed = parse_messages(messages)
-        definitions = read_tool_definitions(body)
-        _bound_input(app, len(parsed.checked), parsed.chars + (definitions.chars if definitions else 0), "messages")
+        extras = read_template_inputs(body)  # tools, documents, chat_template_kwargs: rendered too
+        _bound_input(app, len(parsed.checked), parsed.chars + (extras.chars if extras else 0), "messages")
         verdict = await sc.run(handle, guard.check_input, parsed.checked, ctx=ctx,
                                size=check_units(parsed.chars, len(parsed.checked)))
         sc.record(app, verdict, ctx, kind.endpoint)
-        if verdict.allowed and definitions is not None:
-            tools = await sc.run(handle, guard.check_input, [definitions.message()], ctx=ctx,
-                                 size=check_units(definitions.chars, 1))
-            sc.record(app, tools, ctx, kind.endpoint, field="tools")
-            if not tools.allowed:
-                return tools
-            definitions.apply(body, tools)
+        if verdict.allowed and extras is not None:
+            extra = await sc.run(handle, guard.check_input, [extras.message()], ctx=ctx, size=check_units(extras.chars, 1))
+            sc.record(app, extra, ctx, kind.endpoint, field=extras.fields)
+            if not extra.allowed:
+                return extra
+            extras.apply(body, extra)
         if verdict.allowed and verdict.action is Action.REDACT:
             parsed.apply(verdict)  # in place: media parts and every other field stay as sent
         return verdict

@@ -160,6 +160,25 @@ def test_tool_definitions_are_checked_poisoned_blocked_pii_redacted_benign_untou
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "tools"
 
 
+def test_rag_documents_and_template_kwargs_are_checked(sidecar: Any, upstream: Any) -> None:
+    ask = [{"role": "user", "content": "Summarize my latest email."}]
+
+    def send(**extra: Any) -> dict[str, Any]:
+        return httpx.post(sidecar[0].url + "/v1/chat/completions", headers={"authorization": f"Bearer {KEY}"},  # type: ignore[no-any-return]
+                          json={"model": "m", "messages": ask, **extra}, timeout=60).json()
+
+    # vLLM renders `documents` with RAG templates and `chat_template_kwargs` values with any template that names them
+    assert send(documents=[{"title": "inbox", "text": INJECTED_EMAIL}])["choices"][0]["finish_reason"] == "content_filter"
+    assert send(chat_template_kwargs={"note": INJECTED_EMAIL})["choices"][0]["finish_reason"] == "content_filter"
+    assert upstream[0].requests == []
+    ok = send(documents=[{"title": "inbox", "text": CLEAN_EMAIL + f" Reply to {EMAIL}."}],
+              chat_template_kwargs={"enable_thinking": False})
+    assert ok["choices"][0]["finish_reason"] == "stop"
+    sent = upstream[0].requests[0]
+    assert sent["documents"] == [{"title": "inbox", "text": CLEAN_EMAIL + " Reply to <EMAIL_ADDRESS>."}]
+    assert sent["chat_template_kwargs"] == {"enable_thinking": False}
+
+
 def test_image_part_survives_a_redaction_in_order(sidecar: Any, upstream: Any) -> None:
     content = [{"type": "text", "text": f"What is in this picture? Reply to {EMAIL}."}, IMAGE,
                {"type": "text", "text": "Thanks!"}]
