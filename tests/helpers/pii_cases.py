@@ -13,6 +13,8 @@ CASES_FILE_2 = CASES_FILE.with_name("pii_multilingual_2.txt")
 CASES_FILE_3 = CASES_FILE.with_name("pii_multilingual_3.txt")
 # A fourth set, written blind for issue #18's fourth round, after the tagger was tuned on the first three.
 CASES_FILE_4 = CASES_FILE.with_name("pii_multilingual_4.txt")
+# A fifth set, written blind for issue #18's fifth round, after the tagger was tuned on the first four.
+CASES_FILE_5 = CASES_FILE.with_name("pii_multilingual_5.txt")
 _MARK = re.compile(r"\[([^\]]+)\]\(([A-Z_]+)\)")
 
 

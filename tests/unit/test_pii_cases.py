@@ -1,4 +1,4 @@
-"""The hand-written PII case files parse cleanly; the blind third and fourth sets have the spread issue #18 asks for."""
+"""The hand-written PII case files parse cleanly; the blind third to fifth sets have the spread issue #18 asks for."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, Case, load_cases
+from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, CASES_FILE_5, Case, load_cases
 
 LANGUAGES = {"en", "de", "fr", "es", "it", "pt", "nl", "pl"}
+SETS = [CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, CASES_FILE_5]
 
 
 def marked_lines(path: Path) -> list[str]:
@@ -20,7 +21,7 @@ def values(case: Case) -> list[str]:
     return case.values("PERSON") + case.values("LOCATION")
 
 
-@pytest.mark.parametrize("path", [CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
 def test_every_marked_span_is_found_in_its_text(path: Path) -> None:
     lines, cases = marked_lines(path), load_cases(path)
     assert len(cases) == len(lines)
@@ -47,8 +48,13 @@ def test_third_set_size_and_spread() -> None:
     assert unmarked >= len(cases) // 4  # lines made only of hard negatives
 
 
-def test_fourth_set_size_and_spread() -> None:
-    cases = load_cases(CASES_FILE_4)
+@pytest.mark.parametrize(
+    ("path", "min_person", "min_location"),
+    [(CASES_FILE_4, 75, 65), (CASES_FILE_5, 80, 70)],
+    ids=lambda v: v.name if isinstance(v, Path) else str(v),
+)
+def test_blind_set_size_and_spread(path: Path, min_person: int, min_location: int) -> None:
+    cases = load_cases(path)
     per_language = Counter(c.language for c in cases)
     per_entity = Counter(entity for c in cases for _, _, entity in c.spans)
     per_language_entity = Counter((c.language, entity) for c in cases for _, _, entity in c.spans)
@@ -56,14 +62,14 @@ def test_fourth_set_size_and_spread() -> None:
     typed_lower = sum(1 for c in cases if any(c.text[s].islower() for s, _, _ in c.spans))
     assert 125 <= len(cases) <= 140
     assert set(per_language) == LANGUAGES and min(per_language.values()) >= 13
-    assert per_entity["PERSON"] >= 75 and per_entity["LOCATION"] >= 65
+    assert per_entity["PERSON"] >= min_person and per_entity["LOCATION"] >= min_location
     assert min(per_language_entity[(lang, e)] for lang in LANGUAGES for e in ("PERSON", "LOCATION")) >= 8
     assert unmarked >= len(cases) // 4  # lines made only of hard negatives
     assert typed_lower >= len(cases) // 13  # names and places typed in lower case, as in quick chat
 
 
-def test_fourth_set_shares_no_marked_value_with_the_earlier_sets() -> None:
-    earlier_cases = [c for path in (CASES_FILE, CASES_FILE_2, CASES_FILE_3) for c in load_cases(path)]
-    earlier = {v.casefold() for c in earlier_cases for v in values(c)}
-    shared = sorted({v for c in load_cases(CASES_FILE_4) for v in values(c) if v.casefold() in earlier})
+@pytest.mark.parametrize("index", [3, 4], ids=lambda i: SETS[i].name)
+def test_blind_set_shares_no_marked_value_with_the_earlier_sets(index: int) -> None:
+    earlier = {v.casefold() for path in SETS[:index] for c in load_cases(path) for v in values(c)}
+    shared = sorted({v for c in load_cases(SETS[index]) for v in values(c) if v.casefold() in earlier})
     assert not shared, f"values already marked in an earlier set: {len(shared)}"
