@@ -147,7 +147,7 @@ class Gazetteer:
     def lower_case_name(self, low: str) -> bool:
         """A lower-case word that may be a name: a known first name, surname or place that is no common word."""
         sets = self.sets
-        return (len(low) > 2 and low not in sets["word"] and low not in self.name_words
+        return (len(low) > 3 and low not in sets["word"] and low not in self.name_words
                 and (low in sets["first"] or low in sets["last"] or low in sets["place"]))
 
     def flags(self, word: str) -> str:
@@ -454,7 +454,7 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
                 or j == i and flags is not None and "p" in flags[i] and tokens[i].text.lower() not in place_parts
                 and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
             label = LABELS[2]
-        elif (label == LABELS[1] and j == i and flags is not None and "f" not in flags[i] and not _address_before(tokens, i)
+        elif (label == LABELS[1] and j == i and flags is not None and not {"f", "w"} & set(flags[i]) and not _address_before(tokens, i)
               and i > 0 and tokens[i - 1].text.lower() in UNKNOWN_PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
             label = LABELS[2]  # one word no first name after a preposition of place: "Fähre ab Dagebüll"
         spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))

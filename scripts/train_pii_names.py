@@ -597,6 +597,26 @@ def lexicon_words() -> dict[str, list[str]]:
     return out
 
 
+PROB_TABLES = ("en", "de", "es")  # spacy-lookups-data's word probabilities (case kept) exist for these
+
+
+def lower_case_names(names: set[str]) -> list[str]:
+    """Names that are common words in lower case ("grace", "mark", "said"): those whose lower-case form is at least
+    about a third as frequent as the capitalised one in a word-probability table of spacy-lookups-data."""
+    import spacy_lookups_data
+
+    folder = Path(spacy_lookups_data.__file__).parent / "data"
+    out: set[str] = set()
+    for lang in PROB_TABLES:
+        with gzip.open(folder / f"{lang}_lexeme_prob.json.gz", "rt", encoding="utf-8") as fh:
+            prob = json.load(fh)
+        for name in names:
+            low = prob.get(name)
+            if low is not None and low >= prob.get(name[:1].upper() + name[1:], -30.0) - 1.0:
+                out.add(name)
+    return sorted(out)
+
+
 def polish_inflected_nouns(lemmas: list[str], limit: int = 40000) -> list[str]:
     """Inflected forms (w Szkole-like locatives, accusatives) of the Polish common nouns in ``lemmas``: training only."""
     import spacy_lookups_data
@@ -943,7 +963,6 @@ def main() -> None:
     per_lang, every = build_lists()
     words = common_words()
     lexicon = lexicon_words()
-    every_lemma = {w.lower() for ws in lexicon.values() for w in ws}
     # the gazetteer's common words: the frequent lists and the shortest lemmas of each language (short words are the
     # frequent ones; longer nouns are left to the suffix features). Lemma tables hold some lower-cased names
     # (andrew, stephan): the lexicon adds no word that is a first name, last name or place.
@@ -962,9 +981,9 @@ def main() -> None:
     gaz_lists["brand"] = brand_tokens
     full = gazetteer_tokens(gaz_lists, known)
     # names that are common words too ("grace", "mark"): a lower-case one is no candidate
-    lower_words = (every_lemma | set(english_inflections()) | {w.lower() for ws in words.values() for w in ws}
-                   | {w.lower() for ws in HOLIDAYS.values() for w in ws})
-    full["name_words"] = sorted(lower_words & (set(full["first"]) | set(full["last"]) | set(full["place"])))
+    all_names = {n for k in ("first", "last", "place") for n in full[k] if " " not in n}
+    lower_words = {w.lower() for ws in words.values() for w in ws} | {w.lower() for ws in HOLIDAYS.values() for w in ws}
+    full["name_words"] = sorted(set(lower_case_names(all_names)) | (lower_words & all_names))
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]) | set(full["brand"]))
     hidden = {n for n in names if zlib.crc32(n.encode()) % 4 == 0}  # a quarter unseen while training
