@@ -42,6 +42,9 @@ ADDRESS_FORMS = frozenset({
     "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "m", "mme", "mlle", "monsieur", "madame",
     "mademoiselle", "sr", "sra", "srta", "señor", "señora", "don", "doña", "sig", "signor", "signora", "dott",
     "senhor", "senhora", "dhr", "mevr", "meneer", "mevrouw", "pan", "pani", "panie", "panią",
+    # kinship words used as titles ("Tante Erna", "tia Neide", "D. Conceição"): the name after them is a person
+    "d", "dona", "tante", "onkel", "oma", "opa", "tia", "tio", "tía", "tío", "zia", "zio", "nonna", "nonno",
+    "mamie", "papi", "papy", "tata", "ciocia", "wujek", "babcia", "dziadek", "oom", "abuela", "abuelo", "avó", "avô",
 })
 # Prepositions of place and direction: a lone known place right after one is a place even if it is a first name
 # too ("a flight to Paris", "wir fahren nach Florenz"); the Polish ones take the inflected forms.
@@ -49,6 +52,28 @@ ADDRESS_FORMS = frozenset({
 PLACE_PREPOSITIONS = frozenset({
     "in", "to", "from", "near", "nach", "aus", "à", "en", "vers", "em", "naar", "uit", "w", "we", "z", "ze", "do", "pod",
     "nad", "desde", "hacia",
+})
+# Words after which a single word the gazetteer does not know as a first name is a place, not a person
+# ("Fähre ab Dagebüll", "aux Baléares", "na Maia"): those above and some that rarely take a person.
+UNKNOWN_PLACE_PREPOSITIONS = PLACE_PREPOSITIONS | frozenset({"ab", "op", "aux", "au", "na", "no", "nas", "nos", "im", "sul", "nel", "nella"})
+# Words after which a lower-case name is looked at (quickly typed chat: "sag jonas bitte", "chez inès"): greetings,
+# "tell / ask", "with", "and", kinship words, "at someone's", "I am"; prepositions of place take lower-case places.
+LOWER_CASE_CUES = PLACE_PREPOSITIONS | frozenset({
+    "hi", "hey", "hello", "dear", "thanks", "hallo", "moin", "servus", "liebe", "lieber", "danke", "hola", "gracias", "ciao",
+    "grazie", "salut", "coucou", "bonjour", "merci", "cher", "chère", "olá", "oi", "obrigado", "obrigada", "hoi", "dag",
+    "cześć", "dzięki", "beste", "querida", "querido", "caro", "cara",
+    "tell", "ask", "sag", "sage", "frag", "dis", "demande", "dile", "pregúntale", "avisa", "avvisa", "chiedi", "dì", "diz",
+    "fala", "pergunta", "zeg", "vraag", "powiedz", "zapytaj", "text", "call", "ruf", "appelle", "llama", "chiama", "liga",
+    "with", "mit", "avec", "con", "com", "met", "and", "und", "et", "y", "e", "en", "i", "&", "or", "oder", "ou", "o", "of",
+    "chez", "bei", "bij", "u", "dal", "dalla", "da", "a", "para", "pra", "per", "für", "for", "pour", "voor", "dla",
+    "am", "bin", "suis", "soy", "sono", "sou", "ben", "jestem", "is", "ist", "est", "es", "è", "é",
+    "mom", "mum", "dad", "sister", "brother", "wife", "husband", "son", "daughter", "friend", "cousin", "uncle", "aunt",
+    "schwester", "bruder", "frau", "mann", "sohn", "tochter", "freund", "freundin", "mama", "papa", "oma", "opa", "tante",
+    "onkel", "sœur", "soeur", "frère", "mère", "père", "fils", "fille", "ami", "amie", "copain", "copine", "mamie",
+    "hermana", "hermano", "madre", "padre", "hija", "hijo", "amigo", "amiga", "mamá", "papá", "tía", "tío", "tia", "tio",
+    "sorella", "fratello", "moglie", "marito", "figlia", "figlio", "amico", "amica", "zia", "zio", "nonna", "nonno",
+    "irmã", "irmão", "mãe", "pai", "filha", "filho", "esposa", "marido", "zus", "broer", "moeder", "vader", "dochter",
+    "zoon", "vriend", "vriendin", "siostra", "brat", "żona", "mąż", "córka", "syn", "ciocia", "wujek", "babcia", "dziadek",
 })
 # Abbreviations whose full stop does not end a sentence (titles before a name).
 TITLES = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "sr", "sra", "srta", "jr", "mme", "mlle", "hr", "fr", "sig", "dott", "ing", "mgr", "dhr", "mevr"})
@@ -106,15 +131,24 @@ class Gazetteer:
     """Lower-cased tokens by kind: first names, last names, places (cities, regions, countries; also whole names of
     several words, "nova scotia"), common words, brands."""
 
-    def __init__(self, sets: dict[str, frozenset[str]], place_parts: frozenset[str] = frozenset()) -> None:
+    def __init__(self, sets: dict[str, frozenset[str]], place_parts: frozenset[str] = frozenset(),
+                 name_words: frozenset[str] = frozenset()) -> None:
         self.sets = {k: sets.get(k, frozenset()) for k in GAZETTEER_KINDS}
         self.place_parts = place_parts  # words of place names that are no place on their own ("antonio", "santa")
+        self.name_words = name_words  # names that are common words too ("grace", "mark", "rose"): never a lower-case name
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             raw = json.load(fh)
-        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS}, frozenset(raw.get("place_parts", ())))
+        return cls({k: frozenset(raw.get(k, ())) for k in GAZETTEER_KINDS}, frozenset(raw.get("place_parts", ())),
+                   frozenset(raw.get("name_words", ())))
+
+    def lower_case_name(self, low: str) -> bool:
+        """A lower-case word that may be a name: a known first name, surname or place that is no common word."""
+        sets = self.sets
+        return (len(low) > 3 and low not in sets["word"] and low not in self.name_words
+                and (low in sets["first"] or low in sets["last"] or low in sets["place"]))
 
     def flags(self, word: str) -> str:
         low = word.lower()
@@ -165,6 +199,8 @@ class Doc:
         for k, t in enumerate(tokens):
             if cand[k] and t.text[:1].isupper() and not _looks_like_a_name(text, t, gaz, shouting, code):
                 cand[k] = False
+        if not shouting:
+            _lower_case_candidates(text, tokens, cand, gaz, code)
         flags = [gaz.flags(t.text) if c else "-" for t, c in zip(tokens, cand)]
         title_case = _title_case_lines(tokens)
         lower = [t.text.lower() for t in tokens]
@@ -173,6 +209,34 @@ class Doc:
             ["_", "_", *(shape(t.text) for t in tokens), "_", "_"],
             frozenset(w for w in words if w.islower()), shouting, title_case,
         )
+
+
+_SIGN_OFF_BEFORE = frozenset({",", "-", "–", "—", "x", "xx", "xoxo", "bss", "bjs", "bisous", "besos", "baci", "beijos", "lg", "vg"})
+_END = frozenset({".", "!", "?", ")", ":", ";"})
+
+
+def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz: Gazetteer,
+                           code: list[tuple[int, int]]) -> None:
+    """Lower-case known names after a cue word ("sag jonas", "à montreuil"), next to another such name
+    ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals."""
+    n = len(tokens)
+    for k, t in enumerate(tokens):
+        w = t.text
+        if cand[k] or not w.islower() or not gaz.lower_case_name(w) or any(s <= t.start < e for s, e in code):
+            continue
+        if not (w.isascii() or _latin_letters(w)):
+            continue
+        prev = tokens[k - 1].text.lower() if k else ""
+        last = k + 1 == n or tokens[k + 1].text in _END or tokens[k + 1].new_line
+        if (prev in LOWER_CASE_CUES or (k and cand[k - 1] and tokens[k - 1].text.islower() and _adjacent(text, tokens[k - 1], t))
+                or (last and (prev in _SIGN_OFF_BEFORE or t.new_line))):
+            cand[k] = True
+    # the second word of a lower-case name ("jonas müller") after a first one found above
+    for k in range(1, n):
+        w = tokens[k].text
+        if (not cand[k] and cand[k - 1] and tokens[k - 1].text.islower() and w.islower() and gaz.lower_case_name(w)
+                and _adjacent(text, tokens[k - 1], tokens[k])):
+            cand[k] = True
 
 
 def _title_case_lines(tokens: list[Token]) -> list[bool]:
@@ -364,7 +428,7 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
             nxt = _after_initial(text, tokens, j)  # "Ruth R Montez", "Ken N. Fukuda": middle initials join
             if nxt in entity_p:
                 j = nxt
-            elif (j + 1) in entity_p and _adjacent(text, tokens[j], tokens[j + 1]):
+            elif (j + 1) in entity_p and _adjacent(text, tokens[j], tokens[j + 1]) and not _list_and(tokens, i, j, flags):
                 j += 1
             else:
                 break
@@ -376,8 +440,8 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
             k += 1
         if k > i + 1 and k <= j and 1.0 - entity_p[i][0] < STRONG:
             i = k
-        while i < j and tokens[i].text.lower() in ADDRESS_FORMS:
-            i += 1
+        while i < j and (tokens[i].text.lower() in ADDRESS_FORMS or _common_word(i, flags)):
+            i += 1  # "Frau Weber", "Trainer Kowalczyk": the title or noun before a name is no part of it
         if tokens[i].text.lower() in ADDRESS_FORMS:
             i = j + 1
             continue
@@ -390,9 +454,22 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
                 or j == i and flags is not None and "p" in flags[i] and tokens[i].text.lower() not in place_parts
                 and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
             label = LABELS[2]
+        elif (label == LABELS[1] and j == i and flags is not None and not {"f", "w"} & set(flags[i]) and not _address_before(tokens, i)
+              and i > 0 and tokens[i - 1].text.lower() in UNKNOWN_PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
+            label = LABELS[2]  # one word no first name after a preposition of place: "Fähre ab Dagebüll"
         spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
         i = j + 1
     return spans
+
+
+def _common_word(i: int, flags: list[str] | None) -> bool:
+    """Token ``i`` is a common word and no known name ("Trainer", "Namen")."""
+    return flags is not None and flags[i] == "w"
+
+
+def _list_and(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
+    """A lone first name before "y" ("Valentina y Luz") is a list of two people, not one double surname."""
+    return j == i and flags is not None and "f" in flags[i] and tokens[j + 1].text == "y"
 
 
 def _address_before(tokens: list[Token], i: int) -> bool:

@@ -459,7 +459,70 @@ POLISH_PERSON_SLOTS = {"a": ("gen", False), "m": ("ins", False), "d": ("dat", Fa
 # German genitive -s glued to a name ("Annas Auto", "Müllers Hund").
 GERMAN_GENITIVE = ["{F}s Auto steht vor der Tür.", "Das ist {F}s neues Fahrrad.", "{L}s Hund bellt die ganze Nacht.",
                    "Wir feiern {F}s Geburtstag in {C}.", "Ich habe {F}s Nummer verloren."]
+# Bookings and forms that give a name after a naming cue ("under the name", "au nom de"), kinship words used as titles,
+# first names in lists and at a sentence start before a verb.
+NAMING_CUES = {
+    "en": ["Could you hold a table for four under the name {L}?", "The parcel is addressed to {P}, flat 3.",
+           "Booking reference 4471, guest name: {P}.", "My aunt {F} and uncle {F} arrive on {N}.", "{F} and {F} are coming too.",
+           "{F} can't make it on {N}.", "Account holder: {P}"],
+    "de": ["Ich hätte gern einen Tisch für zwei auf den Namen {L}.", "Die Buchung läuft auf {P}.", "Tante {F} und Onkel {F} kommen auch.",
+           "Kontoinhaber: {P}", "{F} und {F} bringen den Kuchen mit.", "{F} schafft es am {N} nicht."],
+    "fr": ["Une table pour trois au nom de {L}, s'il vous plaît.", "Le colis est à l'ordre de {P}.", "Tatie {F} et tonton {F} arrivent samedi.",
+           "Titulaire du contrat : {P}", "{F} et {F} viennent aussi.", "{F} ne pourra pas venir {N}."],
+    "es": ["Quería reservar mesa para dos a nombre de {L}.", "La reserva está a nombre de {P}.", "La tía {F} y el tío {F} llegan el sábado.",
+           "Titular de la cuenta: {P}", "{F} y {F} también vienen.", "{F} no puede venir el {N}."],
+    "it": ["Vorrei un tavolo per due a nome {L}.", "La camera è intestata a {P}.", "La zia {F} e lo zio {F} arrivano sabato.",
+           "Intestatario: {P}", "{F} e {F} vengono anche loro.", "{F} non riesce a venire {N}."],
+    "pt": ["Queria reservar uma mesa para dois em nome de {L}.", "A reserva está no nome de {P}.", "A tia {F} e o tio {F} chegam sábado.",
+           "Titular da conta: {P}", "{F} e {F} também vêm.", "A D. {F} {L} ligou ontem.", "{F} não pode vir na {N}."],
+    "nl": ["Een tafel voor twee op naam van {L} graag.", "De reservering staat op naam van {P}.", "Tante {F} en oom {F} komen ook.",
+           "Rekeninghouder: {P}", "{F} en {F} komen ook.", "{F} kan {N} niet."],
+    "pl": ["Poproszę stolik dla dwóch osób na nazwisko {L}.", "Rezerwacja jest na {P}.", "Ciocia {F} i wujek {F} przyjadą w sobotę.",
+           "Właściciel rachunku: {P}", "{F} i {F} też przyjdą."],
+}
+# Quick chat, mostly lower-cased when written (names and places too): the cues that stand before a lower-case name.
+CHAT = {
+    "en": ["just landed in {C}, tell {F} i'm on my way", "staying with {F} in {C} this weekend", "ask {F} if she still has my charger",
+           "miss you loads, {F}", "hey {F} are we still on for tonight", "lunch at {F}'s then off to {C}"],
+    "de": ["bin bei {F} in {C}, komme morgen", "frag mal {F} ob er das hat", "grüße aus {C}, {F}", "hey {F}, hast du kurz zeit",
+           "fahre mit {F} nach {C}"],
+    "fr": ["je dors chez {F} à {C} ce soir", "demande à {F} si c'est bon", "bisous de {C}, {F}", "salut {F} t'es où",
+           "on part avec {F} à {C}"],
+    "es": ["estoy con {F} en {C}, luego te llamo", "dile a {F} que ya voy", "besos desde {C}, {F}", "hola {F} qué tal",
+           "me voy con {F} a {C} el finde"],
+    "it": ["sono da {F} a {C}, ci vediamo dopo", "chiedi a {F} se viene", "baci da {C}, {F}", "ciao {F} come va",
+           "vado con {F} a {C}"],
+    "pt": ["tô com {F} em {C}, depois te ligo", "pergunta pra {F} se ela vem", "beijos de {C}, {F}", "oi {F} tudo bem",
+           "vou com {F} para {C}"],
+    "nl": ["ben bij {F} in {C}, kom morgen", "vraag {F} even of het lukt", "groetjes uit {C}, {F}", "hoi {F} alles goed",
+           "ik ga met {F} naar {C}"],
+    "pl": ["jestem u {F} w {l}, zadzwonię później", "zapytaj {f} czy przyjdzie", "pozdrowienia z {g}, {F}", "cześć {F} co słychać",
+           "jadę z {m} do {g}"],
+}
+# Holidays and feasts of the eight languages (written for this script): capitalised, no names ("Noël", "Natal").
+HOLIDAYS = {
+    "en": ["Christmas", "Easter", "Thanksgiving", "Halloween", "Boxing Day", "New Year", "Good Friday", "Hanukkah", "Diwali"],
+    "de": ["Weihnachten", "Ostern", "Pfingsten", "Silvester", "Heiligabend", "Fasching", "Karneval", "Neujahr"],
+    "fr": ["Noël", "Pâques", "Pentecôte", "Toussaint", "Réveillon", "Chandeleur", "Épiphanie"],
+    "es": ["Navidad", "Nochebuena", "Nochevieja", "Semana Santa", "Reyes", "Pascua", "Carnaval"],
+    "it": ["Natale", "Pasqua", "Ferragosto", "Capodanno", "Befana", "Carnevale", "Epifania"],
+    "pt": ["Natal", "Páscoa", "Carnaval", "Réveillon", "Ano Novo", "São João", "Festa Junina"],
+    "nl": ["Kerstmis", "Kerst", "Pasen", "Pinksteren", "Sinterklaas", "Koningsdag", "Oudjaarsavond"],
+    "pl": ["Wigilia", "Wielkanoc", "Boże Narodzenie", "Sylwester", "Andrzejki", "Zaduszki"],
+}
+HOLIDAY_NEGATIVES = {
+    "en": ["What should we cook for {H} this year?", "The shop is closed over {H}.", "See you after {H}!"],
+    "de": ["Was kochen wir an {H}?", "Über {H} sind wir bei den Großeltern.", "Frohe {H}!"],
+    "fr": ["Que faire à manger pour {H} ?", "Le magasin est fermé pendant {H}.", "Joyeux {H} à tous !"],
+    "es": ["¿Qué cocinamos en {H}?", "La tienda cierra en {H}.", "¡Feliz {H}!"],
+    "it": ["Cosa cuciniamo a {H}?", "Il negozio è chiuso per {H}.", "Buon {H} a tutti!"],
+    "pt": ["O que fazemos para o {H}?", "A loja fecha no {H}.", "Feliz {H}!"],
+    "nl": ["Wat eten we met {H}?", "De winkel is dicht met {H}.", "Fijne {H}!"],
+    "pl": ["Co gotujemy na {H}?", "Sklep jest zamknięty w {H}.", "Wesołych świąt na {H}!"],
+}
 EXTRA_TEMPLATES = {"pl": POLISH_CASES * 2, "de": GERMAN_GENITIVE}
+CHAT_LOWER = 0.85  # share of the chat templates written all in lower case
+LOWER_SHARE = 0.2  # share of the other sentences written all in lower case (quickly typed chat)
 
 def _strings(value: Any) -> list[str]:
     if isinstance(value, dict):
@@ -532,6 +595,26 @@ def lexicon_words() -> dict[str, list[str]]:
                             lemmas.add(lemma)
         out[lang] = sorted(lemmas)
     return out
+
+
+PROB_TABLES = ("en", "de", "es")  # spacy-lookups-data's word probabilities (case kept) exist for these
+
+
+def lower_case_names(names: set[str]) -> list[str]:
+    """Names that are common words in lower case ("grace", "mark", "said"): those whose lower-case form is at least
+    about a third as frequent as the capitalised one in a word-probability table of spacy-lookups-data."""
+    import spacy_lookups_data
+
+    folder = Path(spacy_lookups_data.__file__).parent / "data"
+    out: set[str] = set()
+    for lang in PROB_TABLES:
+        with gzip.open(folder / f"{lang}_lexeme_prob.json.gz", "rt", encoding="utf-8") as fh:
+            prob = json.load(fh)
+        for name in names:
+            low = prob.get(name)
+            if low is not None and low >= prob.get(name[:1].upper() + name[1:], -30.0) - 1.0:
+                out.add(name)
+    return sorted(out)
 
 
 def polish_inflected_nouns(lemmas: list[str], limit: int = 40000) -> list[str]:
@@ -747,6 +830,8 @@ class Generator:
                 elif slot == "b":
                     brand = self.brand(lang)
                     value, label = self.rng.choice(polish_inflection.word_forms(brand)["loc"]) if brand.istitle() and " " not in brand else brand, "O"
+                elif slot == "H":
+                    value, label = self.rng.choice(HOLIDAYS[lang]), "O"
                 elif slot == "Q":
                     value, label = self.rng.choice(PRODUCTS[lang]), "O"
                 elif slot == "Y":
@@ -776,11 +861,14 @@ class Generator:
         lang = self.rng.choice(list(TEMPLATES))
         negative = self.rng.random() < NEGATIVE_SHARE
         pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang] + START_NEGATIVES[lang]
-                + START_NEGATIVES["all"] + BRAND_NEGATIVES[lang] * 2
-                if negative else TEMPLATES[lang] + BRAND_PERSONS[lang] + EXTRA_TEMPLATES.get(lang, []))
+                + START_NEGATIVES["all"] + BRAND_NEGATIVES[lang] * 2 + HOLIDAY_NEGATIVES[lang]
+                if negative else TEMPLATES[lang] + BRAND_PERSONS[lang] + EXTRA_TEMPLATES.get(lang, []) + NAMING_CUES[lang] * 2)
         r = self.rng.random()
         spans: list[tuple[int, int, str]]
-        if negative and r < 0.25:
+        chat = not negative and r < 0.12
+        if chat:
+            text, spans = self.fill(self.rng.choice(CHAT[lang]), lang)
+        elif negative and r < 0.25:
             text, spans = self.babble(lang), []
         elif negative and r < 0.4:  # sentence starts: as many as the place and name templates that start with a name
             text, spans = self.fill(self.rng.choice(START_NEGATIVES[lang] + START_NEGATIVES["all"]), lang)
@@ -794,8 +882,8 @@ class Generator:
             offset = len(text) + 1
             text = f"{text} {more}"
             spans += [(s + offset, e + offset, lab) for s, e, lab in more_spans]
-        if self.rng.random() < 0.1:
-            text = text.lower()  # lower-cased chat: candidates vanish, nothing to learn but no harm
+        if self.rng.random() < (CHAT_LOWER if chat else LOWER_SHARE):
+            text = text.lower()  # quickly typed chat: lower-case names after cue words are candidates
         return text, spans
 
 
@@ -892,11 +980,16 @@ def main() -> None:
     gaz_lists = {k: every[k] + pl_forms[k] for k in every}
     gaz_lists["brand"] = brand_tokens
     full = gazetteer_tokens(gaz_lists, known)
+    # names that are common words too ("grace", "mark"): a lower-case one is no candidate
+    all_names = {n for k in ("first", "last", "place") for n in full[k] if " " not in n}
+    lower_words = {w.lower() for ws in words.values() for w in ws} | {w.lower() for ws in HOLIDAYS.values() for w in ws}
+    full["name_words"] = sorted(set(lower_case_names(all_names)) | (lower_words & all_names))
     rng = random.Random(args.seed)
     names = sorted(set(full["first"]) | set(full["last"]) | set(full["place"]) | set(full["brand"]))
     hidden = {n for n in names if zlib.crc32(n.encode()) % 4 == 0}  # a quarter unseen while training
     train_lists = gazetteer_tokens(gaz_lists, known, hidden)
-    train_gaz = Gazetteer({k: frozenset(v) for k, v in train_lists.items()}, frozenset(train_lists["place_parts"]))
+    train_gaz = Gazetteer({k: frozenset(v) for k, v in train_lists.items()}, frozenset(train_lists["place_parts"]),
+                          frozenset(full["name_words"]))
     gen = Generator(per_lang, every, words, rng, lexicon)
     gen.inflected_nouns["pl"] = polish_inflected_nouns(lexicon["pl"])
     gen.brands, gen.brand_surnames, gen.polish = brand_names, brand_surnames, pl_names

@@ -449,3 +449,65 @@ def test_polish_case_forms_of_the_training_script() -> None:
     assert person_forms("Kowalska", female=True)["ins"] == ["Kowalską"]
     assert person_forms("Nowak", female=False)["ins"] == ["Nowakiem"] and person_forms("Nowak", female=True)["ins"] == ["Nowak"]
     assert person_forms("Ewa", female=True)["acc"] == ["Ewę"] and "Marka" in person_forms("Marek", female=False)["gen"]
+
+
+# -- round 4: lower-case chat, naming cues, places after prepositions --------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    ("just got to leeds, tell priya the train was late", [("LOCATION", "leeds"), ("PERSON", "priya")]),
+    ("bin gerade in bielefeld, sag friederike bitte bescheid", [("LOCATION", "bielefeld"), ("PERSON", "friederike")]),
+    ("je suis chez séverine à besançon ce soir", [("LOCATION", "besançon"), ("PERSON", "séverine")]),
+    ("ciao da brescia, avvisa ludovica che arrivo dopo", [("LOCATION", "brescia"), ("PERSON", "ludovica")]),
+    ("un beso desde valladolid, itziar", [("LOCATION", "valladolid"), ("PERSON", "itziar")]),
+])
+def test_lower_case_names_and_places_after_cue_words(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "i will mark the rose bed with grace and hope it holds",  # names that are common words in lower case
+    "thanks for the sales figures, the pages look fine",
+    "can you say more about how this works with python",
+])
+def test_lower_case_common_words_are_no_names(text: str) -> None:
+    assert found(text) == []
+
+
+def test_lower_case_candidates_need_a_cue_and_a_known_name() -> None:
+    from guardrails.name_tagger import Doc
+
+    gaz = shared_tagger().gazetteer
+    doc = Doc.of("the report from bielefeld was sent to priya", gaz)
+    cand = {t.text for t, c in zip(doc.tokens, doc.candidates) if c}
+    assert cand == {"bielefeld", "priya"}
+    assert not any(Doc.of("the bielefeld report was late", gaz).candidates)  # no cue before it
+    assert "grace" in gaz.name_words and "priya" not in gaz.name_words
+
+
+@pytest.mark.parametrize("text,person", [
+    ("Ich reserviere einen Tisch auf den Namen Almstedt.", "Almstedt"),
+    ("Convite para o almoço na casa da tia Fernanda em Aveiro.", "Fernanda"),
+    ("Tante Friederike kommt am Sonntag.", "Friederike"),
+])
+def test_a_name_after_a_naming_cue_or_a_kinship_title_is_a_person_without_the_title(text: str, person: str) -> None:
+    assert ("PERSON", person) in found(text)
+    assert not any(person != value and person in value for _, value in found(text))
+
+
+def test_two_first_names_joined_by_y_are_two_people() -> None:
+    assert found("Mis sobrinas Itziar y Lucía vienen el sábado.") == [("PERSON", "Itziar"), ("PERSON", "Lucía")]
+
+
+def test_an_unknown_word_after_a_preposition_of_place_is_a_place() -> None:
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    text = "Die Fähre ab Quxburg fährt stündlich."
+    tokens = tokenize(text)
+    rows = [i for i, t in enumerate(tokens) if t.text == "Quxburg"]
+    probs = np.array([[0.1, 0.6, 0.3]], dtype=np.float32)
+    flags = ["-"] * len(tokens)
+    assert decode(text, tokens, rows, probs, 0.5, flags)[0].label == "LOCATION"
+    flags[rows[0]] = "f"  # a known first name keeps the model's label
+    assert decode(text, tokens, rows, probs, 0.5, flags)[0].label == "PERSON"
