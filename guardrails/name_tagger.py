@@ -53,9 +53,17 @@ PLACE_PREPOSITIONS = frozenset({
     "in", "to", "from", "near", "nach", "aus", "à", "en", "vers", "em", "naar", "uit", "w", "we", "z", "ze", "do", "pod",
     "nad", "desde", "hacia",
 })
+# A preposition of place and its article: "aus dem Allgäu", "près de Quimper", "an der Ruhr".
+PLACE_PREPOSITION_PAIRS = frozenset({
+    "aus dem", "aus der", "in der", "in den", "an der", "auf der", "auf den", "nach der", "près de",
+    "aan de", "op de", "in de", "naar de", "uit de",
+})
 # Words after which a single word the gazetteer does not know as a first name is a place, not a person
 # ("Fähre ab Dagebüll", "aux Baléares", "na Maia"): those above and some that rarely take a person.
-UNKNOWN_PLACE_PREPOSITIONS = PLACE_PREPOSITIONS | frozenset({"ab", "op", "aux", "au", "na", "no", "nas", "nos", "im", "sul", "nel", "nella"})
+UNKNOWN_PLACE_PREPOSITIONS = PLACE_PREPOSITIONS | frozenset({
+    "ab", "op", "aux", "au", "na", "no", "nas", "nos", "im", "sul", "nel", "nella", "sulla", "sulle", "sui", "sugli",
+    "nelle", "negli", "nei", "dalla", "dalle", "dagli", "dal", "près", "aan",
+}) | PLACE_PREPOSITION_PAIRS
 # Words after which a lower-case name is looked at (quickly typed chat: "sag jonas bitte", "chez inès"): greetings,
 # "tell / ask", "with", "and", kinship words, "at someone's", "I am"; prepositions of place take lower-case places.
 LOWER_CASE_CUES = PLACE_PREPOSITIONS | frozenset({
@@ -75,6 +83,54 @@ LOWER_CASE_CUES = PLACE_PREPOSITIONS | frozenset({
     "irmã", "irmão", "mãe", "pai", "filha", "filho", "esposa", "marido", "zus", "broer", "moeder", "vader", "dochter",
     "zoon", "vriend", "vriendin", "siostra", "brat", "żona", "mąż", "córka", "syn", "ciocia", "wujek", "babcia", "dziadek",
 })
+# Holidays and feasts of the eight languages with their inflected forms: never a name, whatever the model says
+# ("menu de Noël", "przed Wigilią", "a Pasqua"); a span all of whose words are such words is dropped.
+HOLIDAYS = frozenset({
+    "christmas", "xmas", "easter", "thanksgiving", "halloween", "hanukkah", "chanukah", "diwali", "passover",
+    "pentecost", "ramadan", "ramadán", "ramadã", "ramadanu", "ramadanie", "ramadanem", "eid", "aïd", "bayram",
+    "weihnachten", "ostern", "pfingsten", "silvester", "heiligabend", "neujahr", "fasching", "fastnacht", "karneval",
+    "noël", "noel", "pâques", "paques", "pentecôte", "toussaint", "réveillon", "chandeleur", "épiphanie", "mardi-gras",
+    "navidad", "navidades", "nochebuena", "nochevieja", "pascua", "pascuas", "cuaresma", "carnaval", "epifanía",
+    "natale", "pasqua", "pasquetta", "ferragosto", "capodanno", "befana", "carnevale", "epifania", "quaresima", "ognissanti",
+    "natal", "páscoa", "pascoa", "quaresma", "pentecostes",
+    "kerstmis", "kerst", "pasen", "pinksteren", "sinterklaas", "koningsdag", "oudejaarsavond", "oudjaarsavond",
+    "wigilia", "wigilii", "wigilię", "wigilią", "wielkanoc", "wielkanocy", "wielkanocą", "sylwester", "sylwestra",
+    "sylwestrze", "sylwestrem", "andrzejki", "andrzejek", "andrzejkach", "zaduszki", "zaduszek", "mikołajki", "mikołajek",
+    "narodzenie", "narodzenia", "narodzeniu", "narodzeniem", "boże", "bożego",
+})
+# Words for streets, squares, airports, churches and the like: a name right after one (over "de", "di", "św." ...)
+# names the street or the building, no person or place of its own ("rue Victor-Hugo", "ulica Reymonta",
+# "chiesa di San Zeno"); so does a name right before "Museum", "Huis", "Ziekenhuis" ("Van Gogh Museum").
+BUILDING_WORDS_BEFORE = frozenset({
+    "rue", "avenue", "boulevard", "bd", "allée", "impasse", "place", "aéroport", "église", "basilique", "cathédrale",
+    "hôpital", "musée", "lycée", "collège", "école", "gare",
+    "calle", "avenida", "av", "plaza", "paseo", "aeropuerto", "iglesia", "parroquia", "basílica", "catedral", "hospital",
+    "museo", "colegio", "instituto", "estación",
+    "viale", "piazza", "piazzale", "corso", "vicolo", "aeroporto", "chiesa", "duomo", "basilica", "cattedrale",
+    "ospedale", "liceo", "stazione",
+    "rua", "travessa", "praça", "largo", "igreja", "paróquia", "capela", "museu", "escola", "colégio",
+    "ulica", "ulicy", "ulicę", "ulicą", "ul", "aleja", "alei", "aleje", "plac", "placu", "rondo", "ronda", "lotnisko",
+    "lotniska", "lotnisku", "kościół", "kościele", "kościoła", "parafia", "parafii", "szpital", "szpitalu", "szpitala",
+    "muzeum", "szkoła", "szkole", "szkoły", "dworzec", "dworcu", "dworca", "stacja", "stacji",
+    "flughafen", "kirche", "krankenhaus", "klinikum", "gymnasium", "bahnhof",
+    "straat", "plein", "laan", "kerk", "ziekenhuis", "luchthaven", "vliegveld", "station",
+    "airport", "church", "cathedral",
+})
+BUILDING_WORDS_AFTER = frozenset({
+    "museum", "huis", "ziekenhuis", "hospital", "airport", "street", "avenue", "road", "square", "church", "cathedral",
+    "school", "college", "university", "station", "straat", "plein", "laan", "kerk", "school", "kirche", "schule",
+    "stadion", "stadium", "bridge", "park",
+})
+_BUILDING_LINKS = frozenset({".", "de", "di", "da", "do", "del", "della", "des", "du", "of", "the", "św", "sw", "san", "santa",
+                             "santo", "são", "saint", "sainte", "sankt", "st", "sint", "santa", "dos", "das", "la"})
+# Words after which a name (over ":" or "de") is a person: naming cues of forms and bookings, roles in lists.
+NAMING_WORDS = frozenset({
+    "name", "nome", "cognome", "nombre", "apellido", "apellidos", "nom", "naam", "namen", "nazwisko", "imię", "titular",
+    "guide", "guia", "guía", "guida", "melder", "contact", "contacto", "contatto", "kontakt", "contactpersoon",
+    "inscritos", "deelnemers", "participants", "partecipanti", "teilnehmer", "uczestnicy", "participantes", "iscritti",
+})
+# What stands between two members of a list of people ("Hanna Lindqvist, Oriane Zubel").
+_LIST_GAPS = frozenset({",", ", ", " e ", " et ", " y ", " en ", " and ", " und ", " i ", " & ", " ou ", " o ", " or ", " oder ", " of "})
 # Abbreviations whose full stop does not end a sentence (titles before a name).
 TITLES = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "sr", "sra", "srta", "jr", "mme", "mlle", "hr", "fr", "sig", "dott", "ing", "mgr", "dhr", "mevr"})
 # Function words that Title Case capitalises inside headings and titles of works ("Musicians Of The 70s").
@@ -418,6 +474,7 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
                 i + 1 in core and _adjacent(text, tokens[i], tokens[i + 1])):
             entity_p[i] = probs[r]
     spans: list[TaggedSpan] = []
+    bounds: list[tuple[int, int]] = []  # the first and last token of each span
     i, n = 0, len(tokens)
     while i < n:
         if i not in entity_p or _is_particle(tokens[i]):
@@ -455,11 +512,83 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
                 and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
             label = LABELS[2]
         elif (label == LABELS[1] and j == i and flags is not None and not {"f", "w"} & set(flags[i]) and not _address_before(tokens, i)
-              and i > 0 and tokens[i - 1].text.lower() in UNKNOWN_PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
+              and _preposition_before(text, tokens, i) in UNKNOWN_PLACE_PREPOSITIONS):
             label = LABELS[2]  # one word no first name after a preposition of place: "Fähre ab Dagebüll"
+        elif label == LABELS[2] and _naming_word_before(tokens, i):
+            label = LABELS[1]  # "cognome Rossi", "guia: João Silva", "em nome de Tavares"
+        if _holiday(tokens, i, j, flags, text) or _building_name(text, tokens, i, j, flags):
+            i = j + 1
+            continue
         spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
+        bounds.append((i, j))
         i = j + 1
-    return spans
+    return _people_in_lists(text, spans, bounds, flags)
+
+
+def _preposition_before(text: str, tokens: list[Token], i: int) -> str:
+    """The lower-cased word right before token ``i``, or the preposition and its article ("aus dem Allgäu",
+    "près de Quimper"), else ""."""
+    if i == 0 or not _adjacent(text, tokens[i - 1], tokens[i]):
+        return ""
+    prev = tokens[i - 1].text.lower()
+    pair = f"{tokens[i - 2].text.lower()} {prev}" if i > 1 and _adjacent(text, tokens[i - 2], tokens[i - 1]) else ""
+    return pair if pair in PLACE_PREPOSITION_PAIRS else prev
+
+
+def _holiday(tokens: list[Token], i: int, j: int, flags: list[str] | None, text: str) -> bool:
+    """All words of tokens ``i..j`` are holidays ("Noël", "Boże Narodzenie"); not after a form of address, nor a
+    place of the same name after a preposition of place ("em Natal")."""
+    words = [tokens[t].text.lower() for t in range(i, j + 1) if not _is_particle(tokens[t])]
+    if not all(w in HOLIDAYS for w in words) or _address_before(tokens, i):  # "Sr. Natal": a surname
+        return False
+    return not (flags is not None and "p" in flags[i] and _preposition_before(text, tokens, i) in PLACE_PREPOSITIONS)
+
+
+def _building_name(text: str, tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
+    """Tokens ``i..j`` name a street, square or building: right after a word for one ("via" only after "in",
+    "della", ...: "in via Mazzini"; English "via London" is a route) or right before "Museum", "Huis", ...
+    A known place after "of" words is where the building is ("aeroporto de Faro", "hospital de Móstoles")."""
+    k = i - 1
+    while k >= 0 and i - k <= 3 and tokens[k].text.lower() in _BUILDING_LINKS and tokens[k].text.lower() != "via":
+        k -= 1
+    if k >= 0 and i - k <= 3:
+        word = re.split(r"['’]", tokens[k].text.lower())[-1]  # "l'église", "dell'aeroporto"
+        of_place = flags is not None and "p" in flags[i] and tokens[i].text.lower() not in _BUILDING_LINKS and any(tokens[t].text.lower() in _OF for t in range(k + 1, i))
+        if not of_place and (word in BUILDING_WORDS_BEFORE
+                             or word == "via" and k > 0 and tokens[k - 1].text.lower() in _ITALIAN_VIA_BEFORE):
+            return True
+    return j + 1 < len(tokens) and tokens[j + 1].text.lower() in BUILDING_WORDS_AFTER and _adjacent(text, tokens[j], tokens[j + 1])
+
+
+_OF = frozenset({"de", "di", "da", "do", "del", "della", "des", "du", "of", "dos", "das"})
+_ITALIAN_VIA_BEFORE = frozenset({"in", "la", "della", "nella", "alla", "sulla", "dalla", "di", "una", "nuova", "ex"})
+
+
+def _naming_word_before(tokens: list[Token], i: int) -> bool:
+    """A naming cue ("cognome", "em nome de", "guia:", "Teilnehmer:") right before token ``i``."""
+    k = i - 1
+    while k >= 0 and i - k <= 2 and tokens[k].text.lower() in {":", "de", "di", "do", "da", "of", "van"}:
+        k -= 1
+    return k >= 0 and tokens[k].text.lower() in NAMING_WORDS
+
+
+def _people_in_lists(text: str, spans: list[TaggedSpan], bounds: list[tuple[int, int]],
+                     flags: list[str] | None) -> list[TaggedSpan]:
+    """A LOCATION in a list next to a sure PERSON ("Hanna Lindqvist, Oriane Zubel") is a PERSON
+    too, when none of its words is a common word and its first word is a known first name or none is a known place."""
+    out = list(spans)
+    for order in (range(len(out)), range(len(out) - 1, -1, -1)):
+        for n in order:
+            s = out[n]
+            i, j = bounds[n]
+            if s.label != LABELS[2] or (flags is not None and (any("w" in flags[t] for t in range(i, j + 1)) or "f" not in flags[i]
+                                                               and any("p" in flags[t] for t in range(i, j + 1)))):
+                continue
+            neighbours = [out[m] for m in (n - 1, n + 1) if 0 <= m < len(out)]
+            if any(o.label == LABELS[1] and o.score >= STRONG and text[min(o.end, s.end) : max(o.start, s.start)] in _LIST_GAPS
+                   for o in neighbours):
+                out[n] = TaggedSpan(s.start, s.end, LABELS[1], s.score)
+    return out
 
 
 def _common_word(i: int, flags: list[str] | None) -> bool:

@@ -511,3 +511,80 @@ def test_an_unknown_word_after_a_preposition_of_place_is_a_place() -> None:
     assert decode(text, tokens, rows, probs, 0.5, flags)[0].label == "LOCATION"
     flags[rows[0]] = "f"  # a known first name keeps the model's label
     assert decode(text, tokens, rows, probs, 0.5, flags)[0].label == "PERSON"
+
+
+@pytest.mark.parametrize("text,holiday", [
+    ("Was kochen wir dieses Jahr an Weihnachten für die Kinder?", "Weihnachten"),
+    ("Le repas de Pâques sera chez mes beaux-parents.", "Pâques"),
+    ("¿Cerráis la tienda en Nochebuena por la tarde?", "Nochebuena"),
+    ("Ci vediamo dopo Ferragosto per firmare il contratto.", "Ferragosto"),
+    ("Vamos passar a Páscoa na praia este ano.", "Páscoa"),
+    ("Met Pinksteren zijn we een lang weekend weg.", "Pinksteren"),
+    ("Przed Wigilią trzeba jeszcze kupić choinkę.", "Wigilią"),
+    ("Na Sylwestra jedziemy w góry.", "Sylwestra"),
+])
+def test_holidays_are_never_names(text: str, holiday: str) -> None:
+    assert not any(holiday in value for _, value in found(text))
+
+
+def test_a_holiday_word_stays_a_surname_after_a_form_of_address_and_a_place_after_a_preposition() -> None:
+    assert ("PERSON", "Natal") in found("O Sr. Natal ligou ontem à tarde.")
+    assert ("LOCATION", "Natal") in found("Moro em Natal desde 2019.")
+
+
+@pytest.mark.parametrize("text,street", [
+    ("Ho parcheggiato in via Mazzini vicino al bar.", "Mazzini"),
+    ("Mon bureau est au 12, rue Jean-Jaurès, au deuxième étage.", "Jean-Jaurès"),
+    ("Mieszkam przy ulicy Reymonta od roku.", "Reymonta"),
+    ("Het Van Gogh Museum is op maandag gesloten.", "Van Gogh"),
+    ("A missa é na igreja de Santo Agostinho às dez.", "Santo Agostinho"),
+])
+def test_names_of_streets_airports_churches_and_museums_are_not_marked(text: str, street: str) -> None:
+    assert not any(street in value or value in street for _, value in found(text))
+
+
+def test_a_known_place_after_a_building_word_and_of_stays_a_place_via_in_english_is_a_route() -> None:
+    assert ("LOCATION", "Móstoles") in found("Tengo cita en el hospital de Móstoles mañana.")
+    assert ("LOCATION", "Frankfurt") in found("We flew via Frankfurt because it was cheaper.")
+
+
+@pytest.mark.parametrize("text,word", [
+    ("Wir kommen gerade aus dem Quxtal zurück.", "Quxtal"),
+    ("Un saluto dalla Quxina, torniamo domenica.", "Quxina"),
+    ("Nous louons une maison près de Quxville cet été.", "Quxville"),
+    ("Wir wandern an der Quxach entlang.", "Quxach"),
+])
+def test_an_unknown_word_after_a_preposition_of_place_and_its_article_is_a_place(text: str, word: str) -> None:
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    tokens = tokenize(text)
+    rows = [i for i, t in enumerate(tokens) if t.text == word]
+    probs = np.array([[0.1, 0.6, 0.3]], dtype=np.float32)
+    assert decode(text, tokens, rows, probs, 0.5, ["-"] * len(tokens))[0].label == "LOCATION"
+
+
+@pytest.mark.parametrize("text,person", [
+    ("Prenotazione per sabato, cognome Scarpellini-Dotti, quattro persone.", "Scarpellini-Dotti"),
+    ("Reserva para quatro em nome de Tavares, às oito.", "Tavares"),
+])
+def test_a_name_after_a_naming_word_is_a_person(text: str, person: str) -> None:
+    assert ("LOCATION", person) not in found(text)
+
+
+def test_a_place_like_word_in_a_list_next_to_a_sure_person_is_a_person() -> None:
+    import numpy as np
+
+    from guardrails.name_tagger import decode
+
+    text = "Team: Hanna Lindqvist, Oriane Zubel."
+    tokens = tokenize(text)
+    rows = [i for i, t in enumerate(tokens) if t.text in ("Hanna", "Lindqvist", "Oriane", "Zubel")]
+    probs = np.array([[0.05, 0.9, 0.05], [0.05, 0.9, 0.05], [0.1, 0.3, 0.6], [0.1, 0.3, 0.6]], dtype=np.float32)
+    flags = ["-"] * len(tokens)
+    assert [s.label for s in decode(text, tokens, rows, probs, 0.5, flags)] == ["PERSON", "PERSON"]
+    flags[rows[2]] = "p"  # a known place that is no first name keeps the model's label
+    assert [s.label for s in decode(text, tokens, rows, probs, 0.5, flags)] == ["PERSON", "LOCATION"]
+    flags[rows[2]] = "w"
+    assert [s.label for s in decode(text, tokens, rows, probs, 0.5, flags)] == ["PERSON", "LOCATION"]
