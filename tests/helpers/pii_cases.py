@@ -15,6 +15,8 @@ CASES_FILE_3 = CASES_FILE.with_name("pii_multilingual_3.txt")
 CASES_FILE_4 = CASES_FILE.with_name("pii_multilingual_4.txt")
 # A fifth set, written blind for issue #18's fifth round, after the tagger was tuned on the first four.
 CASES_FILE_5 = CASES_FILE.with_name("pii_multilingual_5.txt")
+# A sixth set, written blind for issue #18's sixth round, after the tagger was tuned on the first five.
+CASES_FILE_6 = CASES_FILE.with_name("pii_multilingual_6.txt")
 _MARK = re.compile(r"\[([^\]]+)\]\(([A-Z_]+)\)")
 
 

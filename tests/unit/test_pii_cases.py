@@ -1,4 +1,4 @@
-"""The hand-written PII case files parse cleanly; the blind third to fifth sets have the spread issue #18 asks for."""
+"""The hand-written PII case files parse cleanly; the blind third to sixth sets have the spread issue #18 asks for."""
 
 from __future__ import annotations
 
@@ -7,10 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.pii_cases import CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, CASES_FILE_5, Case, load_cases
+from tests.helpers.pii_cases import (
+    CASES_FILE,
+    CASES_FILE_2,
+    CASES_FILE_3,
+    CASES_FILE_4,
+    CASES_FILE_5,
+    CASES_FILE_6,
+    Case,
+    load_cases,
+)
 
 LANGUAGES = {"en", "de", "fr", "es", "it", "pt", "nl", "pl"}
-SETS = [CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, CASES_FILE_5]
+SETS = [CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, CASES_FILE_5, CASES_FILE_6]
 
 
 def marked_lines(path: Path) -> list[str]:
@@ -50,7 +59,7 @@ def test_third_set_size_and_spread() -> None:
 
 @pytest.mark.parametrize(
     ("path", "min_person", "min_location"),
-    [(CASES_FILE_4, 75, 65), (CASES_FILE_5, 80, 70)],
+    [(CASES_FILE_4, 75, 65), (CASES_FILE_5, 80, 70), (CASES_FILE_6, 75, 65)],
     ids=lambda v: v.name if isinstance(v, Path) else str(v),
 )
 def test_blind_set_size_and_spread(path: Path, min_person: int, min_location: int) -> None:
@@ -68,7 +77,7 @@ def test_blind_set_size_and_spread(path: Path, min_person: int, min_location: in
     assert typed_lower >= len(cases) // 13  # names and places typed in lower case, as in quick chat
 
 
-@pytest.mark.parametrize("index", [3, 4], ids=lambda i: SETS[i].name)
+@pytest.mark.parametrize("index", [3, 4, 5], ids=lambda i: SETS[i].name)
 def test_blind_set_shares_no_marked_value_with_the_earlier_sets(index: int) -> None:
     earlier = {v.casefold() for path in SETS[:index] for c in load_cases(path) for v in values(c)}
     shared = sorted({v for c in load_cases(SETS[index]) for v in values(c) if v.casefold() in earlier})
