@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from guardrails import Context, Guard
 
 
-def stream_all(guard: Guard, chunks: list[str], ctx: Context | None = None) -> tuple[str, bool, int]:
-    s = guard.stream(ctx=ctx)
+def stream_all(guard: Guard, chunks: list[str], ctx: Context | None = None, **options: Any) -> tuple[str, bool, int]:
+    """Push ``chunks`` until the stream blocks; (released text, blocked, chunks fed). ``options``: ``guard.stream``'s."""
+    s = guard.stream(ctx=ctx, **options)
     out = ""
     fed = 0
     for chunk in chunks:
@@ -120,20 +123,13 @@ def test_a_word_still_being_written_is_not_matched_as_a_shorter_deny_listed_word
     g = Guard.from_policy({"name": "t", "output": [{"filter": "deny_list", "words": ["ass", "hell", "class"]}]})
     text = "The assistant said hello to the shell users of our classic classroom, and passed."
     for every in range(1, 40):
-        s = g.stream(check_every=every)
-        out = "".join(s.push(ch) for ch in text) + s.finish()
-        assert not s.blocked and out == text, every
+        out, blocked, _ = stream_all(g, list(text), check_every=every)
+        assert not blocked and out == text, every
 
 
 def test_a_deny_listed_word_completed_later_still_blocks_before_it_is_released() -> None:
     g = Guard.from_policy({"name": "t", "output": [{"filter": "deny_list", "words": ["hell"]}]})
     text = "Well, what the hell is going on here, friends?"
     for every in range(1, 40):
-        s = g.stream(check_every=every)
-        out = ""
-        for ch in text:
-            out += s.push(ch)
-            if s.blocked:
-                break
-        out += s.finish()
-        assert s.blocked and "hell " not in out and not out.endswith("hel"), every
+        out, blocked, _ = stream_all(g, list(text), check_every=every)
+        assert blocked and "hell " not in out and not out.endswith("hel"), every
