@@ -118,11 +118,11 @@ BUILDING_WORDS_BEFORE = frozenset({
 })
 BUILDING_WORDS_AFTER = frozenset({
     "museum", "huis", "ziekenhuis", "hospital", "airport", "street", "avenue", "road", "square", "church", "cathedral",
-    "school", "college", "university", "station", "straat", "plein", "laan", "kerk", "school", "kirche", "schule",
+    "school", "college", "university", "station", "straat", "plein", "laan", "kerk", "kirche", "schule",
     "stadion", "stadium", "bridge", "park",
 })
 _BUILDING_LINKS = frozenset({".", "de", "di", "da", "do", "del", "della", "des", "du", "of", "the", "św", "sw", "san", "santa",
-                             "santo", "são", "saint", "sainte", "sankt", "st", "sint", "santa", "dos", "das", "la"})
+                             "santo", "são", "saint", "sainte", "sankt", "st", "sint", "dos", "das", "la"})
 # Words after which a name (over ":" or "de") is a person: naming cues of forms and bookings, roles in lists.
 NAMING_WORDS = frozenset({
     "name", "nome", "cognome", "nombre", "apellido", "apellidos", "nom", "naam", "namen", "nazwisko", "imię", "titular",
@@ -509,7 +509,7 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
         if label == LABELS[1] and not _address_before(tokens, i) and (
                 j > i and " ".join(t.text.lower() for t in tokens[i : j + 1]) in places
                 or j == i and flags is not None and "p" in flags[i] and tokens[i].text.lower() not in place_parts
-                and i > 0 and tokens[i - 1].text.lower() in PLACE_PREPOSITIONS and _adjacent(text, tokens[i - 1], tokens[i])):
+                and _preposition_before(text, tokens, i) in PLACE_PREPOSITIONS):
             label = LABELS[2]
         elif (label == LABELS[1] and j == i and flags is not None and not {"f", "w"} & set(flags[i]) and not _address_before(tokens, i)
               and _preposition_before(text, tokens, i) in UNKNOWN_PLACE_PREPOSITIONS):
