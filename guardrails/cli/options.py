@@ -11,6 +11,8 @@ from typing import Any, Callable
 TRUST_ENV = "GUARDRAILS_TRUST_PLUGINS"
 _MODULE_LIST = re.compile(r"[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*")
 _FILE_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".txt", ".gz", ".log")
+_TRUST_ALL = ("*", "1", "true", "yes")
+_TRUST_NONE = ("0", "false", "no")  # compared lower-cased
 
 
 def add_trust_flag(parser: Any) -> None:
@@ -25,7 +27,7 @@ def _module_prefixes(value: str) -> str:
     """Refuse a --trust-plugins value that is not a module list: it most likely swallowed the text or file
     argument that followed the flag (argparse gives an optional value the next word)."""
     stripped = value.strip()
-    if stripped in ("*", "1", "true", "yes", "0", "false", "no"):
+    if stripped in _TRUST_ALL or stripped.lower() in _TRUST_NONE:
         return stripped
     looks_like_file = stripped.lower().endswith(_FILE_SUFFIXES) or os.sep in stripped or Path(stripped).exists()
     if looks_like_file or not _MODULE_LIST.fullmatch(stripped):
@@ -42,9 +44,9 @@ def trust_of(args: argparse.Namespace) -> bool | list[str]:
     if value is None:
         value = os.environ.get(TRUST_ENV, "")
     value = value.strip()
-    if not value or value.lower() in ("0", "false", "no"):
+    if not value or value.lower() in _TRUST_NONE:
         return False
-    if value in ("*", "1", "true", "yes"):
+    if value in _TRUST_ALL:
         return True
     return [m.strip() for m in value.split(",") if m.strip()]
 
