@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.pii_cases import (
-    CASES_FILE,
-    CASES_FILE_2,
+    CASES_FILES,
     CASES_FILE_3,
     CASES_FILE_4,
     CASES_FILE_5,
@@ -19,7 +18,6 @@ from tests.helpers.pii_cases import (
 )
 
 LANGUAGES = {"en", "de", "fr", "es", "it", "pt", "nl", "pl"}
-SETS = [CASES_FILE, CASES_FILE_2, CASES_FILE_3, CASES_FILE_4, CASES_FILE_5, CASES_FILE_6]
 
 
 def marked_lines(path: Path) -> list[str]:
@@ -30,7 +28,7 @@ def values(case: Case) -> list[str]:
     return case.values("PERSON") + case.values("LOCATION")
 
 
-@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CASES_FILES, ids=lambda p: p.name)
 def test_every_marked_span_is_found_in_its_text(path: Path) -> None:
     lines, cases = marked_lines(path), load_cases(path)
     assert len(cases) == len(lines)
@@ -77,8 +75,8 @@ def test_blind_set_size_and_spread(path: Path, min_person: int, min_location: in
     assert typed_lower >= len(cases) // 13  # names and places typed in lower case, as in quick chat
 
 
-@pytest.mark.parametrize("index", [3, 4, 5], ids=lambda i: SETS[i].name)
+@pytest.mark.parametrize("index", [3, 4, 5], ids=lambda i: CASES_FILES[i].name)
 def test_blind_set_shares_no_marked_value_with_the_earlier_sets(index: int) -> None:
-    earlier = {v.casefold() for path in SETS[:index] for c in load_cases(path) for v in values(c)}
-    shared = sorted({v for c in load_cases(SETS[index]) for v in values(c) if v.casefold() in earlier})
+    earlier = {v.casefold() for path in CASES_FILES[:index] for c in load_cases(path) for v in values(c)}
+    shared = sorted({v for c in load_cases(CASES_FILES[index]) for v in values(c) if v.casefold() in earlier})
     assert not shared, f"values already marked in an earlier set: {len(shared)}"
