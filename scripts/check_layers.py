@@ -80,6 +80,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.tool_stream": "engine",
     "guardrails.registry": "engine",
     "guardrails.check_cache": "engine",
+    "guardrails.template_inputs": "engine",
     "guardrails": "app",
     "guardrails.__main__": "app",
     "guardrails.guard": "app",

@@ -1,17 +1,20 @@
 """Prompt preparation: the prompt rows of a ``generate`` call, their input check, and the ids the model sees.
 
 Chat prompts rendered through ``GuardedModel.apply_chat_template`` are remembered (``ChatMemory``)
-so that the input filters read the messages, not the rendering; other ids are checked as their
+so that the input filters read the messages and what the template renders besides them (tools, documents,
+variables: guardrails.template_inputs), not the rendering; other ids are checked as their
 decoded text. A redacted prompt is encoded again (chat: rendered again) for the model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from guardrails.types import Context, Message
+from guardrails.template_inputs import TemplateInputs, UnreadableRedaction, holds_text
+from guardrails.types import Action, Context, Message
 from guardrails.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -20,6 +23,13 @@ if TYPE_CHECKING:
 
 # ctx.metadata key set when the chat template was given tools= (the answer may be tool calls).
 TOOLS_KEY = "guardrails.hf.tools"
+# apply_chat_template's own options: every other keyword is a variable the template renders (tools, documents, ...).
+_RENDER_OPTIONS = frozenset({
+    "chat_template", "add_generation_prompt", "continue_final_message", "tokenize", "sanitize_control_tokens",
+    "padding", "truncation", "max_length", "return_tensors", "return_dict", "return_assistant_tokens_mask",
+    "tokenizer_kwargs", "processor_kwargs",
+})
+_LISTS = ("tools", "documents")  # lists whose items are read one by one
 
 
 @dataclass
@@ -89,11 +99,74 @@ def _check_chat(guard: "Engine", tokenizer: Any, ids: list[int], conversation: l
     if template_kwargs.get("tools"):
         ctx.metadata[TOOLS_KEY] = True  # the answer may hold tool calls: guardrails.hf.tool_calls reads them
     verdict = guard.check_input(conversation, ctx=ctx)
+    messages = verdict.messages if verdict.allowed and verdict.messages is not None else conversation
+    kwargs = template_kwargs
+    extras = read_template_inputs(template_kwargs) if verdict.allowed else None
+    if extras is not None:
+        # what the template renders besides the messages (tool definitions, documents, variables), after them
+        extra = guard.check_input([extras.message()], ctx=ctx)
+        if extra.allowed:
+            kwargs = _redacted_kwargs(extras, template_kwargs, extra)
+        verdict = _joined(verdict, extra)
     model_ids = None
-    if verdict.allowed and verdict.messages is not None and verdict.messages != conversation:
-        rendered = tokenizer.apply_chat_template(verdict.messages, **template_kwargs)
-        model_ids = list(first_row_ids(rendered) or [])
+    if verdict.allowed and (messages != conversation or kwargs is not template_kwargs):
+        model_ids = list(first_row_ids(tokenizer.apply_chat_template(messages, **kwargs)) or [])
     return Prompt(ids, ctx, verdict, model_ids)
+
+
+def _joined(messages: Verdict, extras: Verdict) -> Verdict:
+    """One record of a prompt's two checks: its messages' verdict with the template inputs' violations, scores and
+    latency added, and the stronger action (a block of either blocks)."""
+    scores = {k: dict(v) for k, v in messages.scores.items()}
+    for fid, cats in extras.scores.items():
+        mine = scores.setdefault(fid, {})
+        for cat, score in cats.items():
+            mine[cat] = max(score, mine.get(cat, score))
+    stronger = extras.action.rank > messages.action.rank
+    return dataclasses.replace(
+        messages, allowed=messages.allowed and extras.allowed, action=Action.strongest([messages.action, extras.action]),
+        violations=messages.violations + extras.violations, scores=scores, latency_ms=messages.latency_ms + extras.latency_ms,
+        response=extras.response if stronger else messages.response,
+        would_action=Action.strongest([messages.would_action, extras.would_action]),
+    )
+
+
+def read_template_inputs(template_kwargs: dict[str, Any]) -> TemplateInputs | None:
+    """What ``apply_chat_template``'s keywords give the template besides the messages (guardrails.template_inputs):
+    each tool (a function as the JSON schema transformers renders for it) and document, and every template variable
+    that holds text; None when there is none."""
+    out = TemplateInputs()
+    for name in _LISTS:
+        for k, item in enumerate(template_kwargs.get(name) or ()):
+            out.add((name, k), _tool_schema(item) if callable(item) else item)
+    for name, value in template_kwargs.items():
+        if name not in _LISTS and name not in _RENDER_OPTIONS and holds_text(value):
+            out.add((name, ""), value)
+    return out if out.texts else None
+
+
+def _tool_schema(tool: Any) -> Any:
+    from transformers.utils.chat_template_utils import get_json_schema
+
+    return get_json_schema(tool)
+
+
+def _redacted_kwargs(extras: TemplateInputs, template_kwargs: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+    """``template_kwargs`` with the verdict's redactions written into the items they fall in (a redacted function
+    tool becomes its redacted schema); a redaction that leaves an item's JSON unreadable is an error."""
+    try:
+        changes = list(extras.redacted(verdict))
+    except UnreadableRedaction as exc:
+        raise ValueError(f"{exc}: nothing was generated") from None
+    if not changes:
+        return template_kwargs
+    out = {k: list(v) if k in _LISTS and v is not None else v for k, v in template_kwargs.items()}
+    for (name, where), value in changes:
+        if isinstance(where, int):
+            out[name][where] = value
+        else:
+            out[name] = value
+    return out
 
 
 def _check_text(guard: "Engine", tokenizer: Any, ids: list[int]) -> Prompt:

@@ -21,7 +21,7 @@ from guardrails.server import sse
 from guardrails.server._http import ApiError, loads, read_json
 from guardrails.server.messages import parse_messages, refuse_uncheckable
 from guardrails.server.state import AppState, GuardHandle, Sidecar, check_units
-from guardrails.server.template_inputs import read_template_inputs
+from guardrails.server.template_inputs import apply_template_inputs, read_template_inputs
 from guardrails.streaming import OutputStream
 from guardrails.tool_stream import ToolArgumentsStream, check_tool_call, checked_call
 from guardrails.types import Action, Context, Message, Stage
@@ -185,7 +185,7 @@ async def _check_input(sc: Sidecar, app: AppState, handle: GuardHandle, body: di
             sc.record(app, extra, ctx, kind.endpoint, field=extras.fields)
             if not extra.allowed:
                 return extra
-            extras.apply(body, extra)
+            apply_template_inputs(extras, body, extra)
         if verdict.allowed and verdict.action is Action.REDACT:
             parsed.apply(verdict)  # in place: media parts and every other field stay as sent
         return verdict

@@ -10,7 +10,7 @@ import pytest
 
 from guardrails import Guard
 from guardrails.server._http import ApiError
-from guardrails.server.template_inputs import read_template_inputs
+from guardrails.server.template_inputs import apply_template_inputs, read_template_inputs
 from guardrails.types import Action
 
 EMAIL = "jane.roe@example.org"
@@ -35,7 +35,7 @@ def test_items_are_read_in_order_and_redactions_go_back_where_they_fall() -> Non
     verdict = Guard.from_policy({"name": "p", "input": [{"filter": "pii", "entities": ["EMAIL_ADDRESS"]}]}).check_input(
         [inputs.message()])
     assert verdict.action is Action.REDACT
-    inputs.apply(body, verdict)
+    apply_template_inputs(inputs, body, verdict)
     assert body["tools"][0]["function"]["description"] == "plain"
     assert body["tools"][1]["function"]["description"] == "mail <EMAIL_ADDRESS>"
     assert body["functions"][0]["description"] == "cc <EMAIL_ADDRESS>"
@@ -51,7 +51,7 @@ def test_a_redaction_that_breaks_the_json_is_refused_and_bad_shapes_are_400() ->
     assert inputs is not None
     guard = Guard.from_policy({"name": "p", "input": [{"filter": "regex", "patterns": ['"description"'], "action": "redact"}]})
     with pytest.raises(ApiError) as err:
-        inputs.apply(body, guard.check_input([inputs.message()]))
+        apply_template_inputs(inputs, body, guard.check_input([inputs.message()]))
     assert err.value.status == 400 and "tools[0]" in str(err.value)
     assert body["tools"][0]["function"]["description"] == "secret plan"
     for bad in ({"tools": "x"}, {"tools": [1]}, {"functions": {"name": "x"}}, {"documents": ["text"]},
