@@ -307,9 +307,10 @@ def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz
     ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals."""
     n = len(tokens)
     lower_case_name = gaz.lower_case_name
-    for k, t in enumerate(tokens):
+    for k in [k for k, t in enumerate(tokens) if len(t.text) > 3 and t.text.islower() and not cand[k]]:  # lower_case_name needs 4 letters
+        t = tokens[k]
         w = t.text
-        if cand[k] or not w.islower() or not lower_case_name(w) or any(s <= t.start < e for s, e in code):
+        if not lower_case_name(w) or code and any(s <= t.start < e for s, e in code):
             continue
         if not (w.isascii() or _latin_letters(w)):
             continue
@@ -320,6 +321,8 @@ def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz
             cand[k] = True
     # the second word of a lower-case name ("jonas müller") after a first one found above
     for k in range(1, n):
+        if not cand[k - 1]:
+            continue
         w = tokens[k].text
         if (not cand[k] and cand[k - 1] and tokens[k - 1].text.islower() and w.islower() and gaz.lower_case_name(w)
                 and _adjacent(text, tokens[k - 1], tokens[k])):
@@ -329,19 +332,16 @@ def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz
 def _title_case_lines(tokens: list[Token], texts: list[str], lower: list[str]) -> list[bool]:
     """Per token: does its line hold a capitalised function word that does not start a sentence? (``texts``,
     ``lower``: the tokens' texts, as they are and lower-cased)"""
-    out = [False] * len(tokens)
-    if TITLE_CASE_WORDS.isdisjoint(lower) or not any(texts[k][:1].isupper() for k, low in enumerate(lower) if low in TITLE_CASE_WORDS):
-        return out
-    start = 0
-    for i in range(len(tokens) + 1):
-        if i == len(tokens) or (i > start and tokens[i].new_line):
-            hit = any(
-                tokens[k].text[:1].isupper() and tokens[k].text.lower() in TITLE_CASE_WORDS
-                and tokens[k - 1].text not in _SENTENCE_END
-                for k in range(start + 1, i)
-            )
-            out[start:i] = [hit] * (i - start)
-            start = i
+    n = len(tokens)
+    out = [False] * n
+    # a word that does not start its line: not the first token, nor one after a line break
+    hits = [k for k in range(1, n) if lower[k] in TITLE_CASE_WORDS and texts[k][:1].isupper()
+            and texts[k - 1] not in _SENTENCE_END and not tokens[k].new_line]
+    if hits:
+        starts = [0, *(i for i in range(1, n) if tokens[i].new_line), n]  # first token of each line, and the end
+        for k in hits:
+            line = bisect.bisect_right(starts, k) - 1
+            out[starts[line] : starts[line + 1]] = [True] * (starts[line + 1] - starts[line])
     return out
 
 
@@ -366,7 +366,7 @@ def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code
     code punctuation (os.path, foo_bar, Main(), key=Value), words inside Markdown code, and upper-case
     words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
     """
-    if any(s <= t.start < e for s, e in code):
+    if code and any(s <= t.start < e for s, e in code):
         return False
     before = text[t.start - 1] if t.start else " "
     after = text[t.end : t.end + 2]
@@ -761,7 +761,12 @@ def _after_initial(text: str, tokens: list[Token], j: int) -> int:
 
 
 def _is_particle(token: Token) -> bool:
-    return token.text.lower() in PARTICLES and not is_capitalised(token.text)
+    return _particle_text(token.text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _particle_text(text: str) -> bool:
+    return text.lower() in PARTICLES and not is_capitalised(text)
 
 
 def _adjacent(text: str, a: Token, b: Token) -> bool:
