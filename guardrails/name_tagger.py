@@ -14,6 +14,7 @@ import bisect
 import functools
 import gzip
 import json
+import operator
 import re
 import unicodedata
 import zlib
@@ -161,6 +162,7 @@ class TaggedSpan:
 
 
 _make_token = functools.partial(tuple.__new__, Token)
+_TOKEN_TEXT = operator.itemgetter(0)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -240,7 +242,7 @@ def candidates(tokens: list[Token]) -> list[bool]:
 
 
 def _candidates(words: list[str], lower: list[str]) -> list[bool]:
-    cap = [len(w) > 1 and w[0].isupper() and w[0].isalpha() for w in words]  # is_capitalised, inlined
+    cap = [w[0].isupper() and len(w) > 1 and w[0].isalpha() for w in words]  # is_capitalised, inlined (tokens are never empty)
     out = list(cap)
     if PARTICLES.isdisjoint(lower):
         return out
@@ -272,7 +274,7 @@ class Doc:
     @classmethod
     def of(cls, text: str, gaz: Gazetteer) -> "Doc":
         tokens = tokenize(text)
-        texts = [t.text for t in tokens]
+        texts: list[str] = list(map(_TOKEN_TEXT, tokens))
         lower = list(map(str.lower, texts))
         cand = _candidates(texts, lower)
         if "<" in text:
@@ -281,19 +283,19 @@ class Doc:
                     if m.start() <= t.start < m.end():
                         cand[k] = False
         words = [w for w in texts if w[:1].isalpha()]
-        upper = sum(1 for w in words if w.isupper() and len(w) > 1)
+        upper = len([w for w in filter(str.isupper, words) if len(w) > 1])
         shouting = upper * 2 > len(words) >= 3
         code = _code_ranges(text)
         for k, c in enumerate(cand):
             if c and texts[k][:1].isupper() and not _looks_like_a_name(text, tokens[k], gaz, shouting, code):
                 cand[k] = False
         if not shouting:
-            _lower_case_candidates(text, tokens, cand, gaz, code)
+            _lower_case_candidates(text, tokens, texts, cand, gaz, code)
         flags = [gaz.flags(w) if c else "-" for w, c in zip(texts, cand)]
         return cls(
             tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
             ["_", "_", *map(shape, texts), "_", "_"],
-            frozenset(w for w in words if w.islower()), shouting, _title_case_lines(tokens, texts, lower),
+            frozenset(filter(str.islower, words)), shouting, _title_case_lines(tokens, texts, lower),
         )
 
 
@@ -301,16 +303,17 @@ _SIGN_OFF_BEFORE = frozenset({",", "-", "–", "—", "x", "xx", "xoxo", "bss", 
 _END = frozenset({".", "!", "?", ")", ":", ";"})
 
 
-def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz: Gazetteer,
+def _lower_case_candidates(text: str, tokens: list[Token], texts: list[str], cand: list[bool], gaz: Gazetteer,
                            code: list[tuple[int, int]]) -> None:
     """Lower-case known names after a cue word ("sag jonas", "à montreuil"), next to another such name
-    ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals."""
+    ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals (``texts``: the
+    tokens' texts)."""
     n = len(tokens)
     lower_case_name = gaz.lower_case_name
-    for k in [k for k, t in enumerate(tokens) if len(t.text) > 3 and t.text.islower() and not cand[k]]:  # lower_case_name needs 4 letters
+    for k in [k for k, w in enumerate(texts) if len(w) > 3 and w.islower() and not cand[k] and lower_case_name(w)]:
         t = tokens[k]
         w = t.text
-        if not lower_case_name(w) or code and any(s <= t.start < e for s, e in code):
+        if code and any(s <= t.start < e for s, e in code):
             continue
         if not (w.isascii() or _latin_letters(w)):
             continue
@@ -606,9 +609,11 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
     spans: list[TaggedSpan] = []
     bounds: list[tuple[int, int]] = []  # the first and last token of each span
     i, n = 0, len(tokens)
+    order = sorted(entity_p)
     while i < n:
         if i not in entity_p or _is_particle(tokens[i]):
-            i += 1
+            later = bisect.bisect_right(order, i)  # on to the next name token
+            i = order[later] if later < len(order) else n
             continue
         j = i
         while j + 1 < n:
@@ -668,8 +673,7 @@ def _preposition_before(text: str, tokens: list[Token], i: int) -> str:
 def _holiday(tokens: list[Token], i: int, j: int, flags: list[str] | None, text: str) -> bool:
     """All words of tokens ``i..j`` are holidays ("Noël", "Boże Narodzenie"); not after a form of address, nor a
     place of the same name after a preposition of place ("em Natal")."""
-    words = [tokens[t].text.lower() for t in range(i, j + 1) if not _is_particle(tokens[t])]
-    if not all(w in HOLIDAYS for w in words) or _address_before(tokens, i):  # "Sr. Natal": a surname
+    if any(tokens[t].text.lower() not in HOLIDAYS for t in range(i, j + 1) if not _is_particle(tokens[t])) or _address_before(tokens, i):  # "Sr. Natal": a surname
         return False
     return not (flags is not None and "p" in flags[i] and _preposition_before(text, tokens, i) in PLACE_PREPOSITIONS)
 
@@ -682,7 +686,7 @@ def _building_name(text: str, tokens: list[Token], i: int, j: int, flags: list[s
     while k >= 0 and i - k <= 3 and tokens[k].text.lower() in _BUILDING_LINKS and tokens[k].text.lower() != "via":
         k -= 1
     if k >= 0 and i - k <= 3:
-        word = re.split(r"['’]", tokens[k].text.lower())[-1]  # "l'église", "dell'aeroporto"
+        word = _APOSTROPHE.split(tokens[k].text.lower())[-1]  # "l'église", "dell'aeroporto"
         of_place = flags is not None and "p" in flags[i] and tokens[i].text.lower() not in _BUILDING_LINKS and any(tokens[t].text.lower() in _OF for t in range(k + 1, i))
         if not of_place and (word in BUILDING_WORDS_BEFORE
                              or word == "via" and k > 0 and tokens[k - 1].text.lower() in _ITALIAN_VIA_BEFORE):
@@ -690,6 +694,7 @@ def _building_name(text: str, tokens: list[Token], i: int, j: int, flags: list[s
     return j + 1 < len(tokens) and tokens[j + 1].text.lower() in BUILDING_WORDS_AFTER and _adjacent(text, tokens[j], tokens[j + 1])
 
 
+_APOSTROPHE = re.compile(r"['’]")
 _OF = frozenset({"de", "di", "da", "do", "del", "della", "des", "du", "of", "dos", "das"})
 _ITALIAN_VIA_BEFORE = frozenset({"in", "la", "della", "nella", "alla", "sulla", "dalla", "di", "una", "nuova", "ex"})
 
@@ -733,8 +738,10 @@ def _list_and(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> b
 
 def _address_before(tokens: list[Token], i: int) -> bool:
     """A form of address ("Mr", "Mr.", "pani") right before token ``i``."""
-    before = [t.text.lower() for t in tokens[max(0, i - 2) : i]]
-    return bool(before) and (before[-1] in ADDRESS_FORMS or before[-1] == "." and len(before) == 2 and before[0] in ADDRESS_FORMS)
+    if i == 0:
+        return False
+    before = tokens[i - 1].text.lower()
+    return before in ADDRESS_FORMS or before == "." and i > 1 and tokens[i - 2].text.lower() in ADDRESS_FORMS
 
 
 def _person_cue(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
