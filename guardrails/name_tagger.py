@@ -170,11 +170,13 @@ def tokenize(text: str) -> list[Token]:
     # Only white space lies between two tokens, so each token is the first match of its text after the one before.
     find = text.find
     starts: list[int] = []
+    ends: list[int] = []
     pos = 0
     for w in words:
         pos = find(w, pos)
         starts.append(pos)
         pos += len(w)
+        ends.append(pos)
     new_line = [False] * len(words)
     p = find("\n")
     while p >= 0:
@@ -182,7 +184,7 @@ def tokenize(text: str) -> list[Token]:
         if k < len(words):
             new_line[k] = True
         p = find("\n", p + 1)
-    return list(map(_make_token, zip(words, starts, [s + len(w) for s, w in zip(starts, words)], new_line)))
+    return list(map(_make_token, zip(words, starts, ends, new_line)))
 
 
 def is_capitalised(word: str) -> bool:
@@ -289,13 +291,15 @@ class Doc:
         for k, c in enumerate(cand):
             if c and texts[k][:1].isupper() and not _looks_like_a_name(text, tokens[k], gaz, shouting, code):
                 cand[k] = False
+        lower_words = frozenset(filter(str.islower, words))
         if not shouting:
-            _lower_case_candidates(text, tokens, texts, cand, gaz, code)
-        flags = [gaz.flags(w) if c else "-" for w, c in zip(texts, cand)]
+            _lower_case_candidates(text, tokens, texts, cand, gaz, code, lower_words)
+        flags_of = gaz.flags
+        flags = [flags_of(w) if c else "-" for w, c in zip(texts, cand)]
         return cls(
             tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
             ["_", "_", *map(shape, texts), "_", "_"],
-            frozenset(filter(str.islower, words)), shouting, _title_case_lines(tokens, texts, lower),
+            lower_words, shouting, _title_case_lines(tokens, texts, lower),
         )
 
 
@@ -304,13 +308,15 @@ _END = frozenset({".", "!", "?", ")", ":", ";"})
 
 
 def _lower_case_candidates(text: str, tokens: list[Token], texts: list[str], cand: list[bool], gaz: Gazetteer,
-                           code: list[tuple[int, int]]) -> None:
+                           code: list[tuple[int, int]], lower_words: frozenset[str]) -> None:
     """Lower-case known names after a cue word ("sag jonas", "à montreuil"), next to another such name
     ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals (``texts``: the
-    tokens' texts)."""
+    tokens' texts; ``lower_words``: the lower-case words among them)."""
+    names = {w for w in lower_words if gaz.lower_case_name(w)}
+    if not names:
+        return  # both rules below need a lower-case name
     n = len(tokens)
-    lower_case_name = gaz.lower_case_name
-    for k in [k for k, w in enumerate(texts) if len(w) > 3 and w.islower() and not cand[k] and lower_case_name(w)]:
+    for k in [k for k, w in enumerate(texts) if w in names and not cand[k]]:
         t = tokens[k]
         w = t.text
         if code and any(s <= t.start < e for s, e in code):
@@ -327,7 +333,7 @@ def _lower_case_candidates(text: str, tokens: list[Token], texts: list[str], can
         if not cand[k - 1]:
             continue
         w = tokens[k].text
-        if (not cand[k] and cand[k - 1] and tokens[k - 1].text.islower() and w.islower() and gaz.lower_case_name(w)
+        if (not cand[k] and tokens[k - 1].text.islower() and w in names  # a lower-case name (w.islower() and gaz.lower_case_name(w))
                 and _adjacent(text, tokens[k - 1], tokens[k])):
             cand[k] = True
 
