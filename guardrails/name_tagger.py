@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import functools
 import gzip
+import itertools
 import json
 import operator
 import re
@@ -288,8 +289,8 @@ class Doc:
         upper = len([w for w in filter(str.isupper, words) if len(w) > 1])
         shouting = upper * 2 > len(words) >= 3
         code = _code_ranges(text)
-        for k, c in enumerate(cand):
-            if c and texts[k][:1].isupper() and not _looks_like_a_name(text, tokens[k], gaz, shouting, code):
+        for k in itertools.compress(range(len(cand)), cand):
+            if texts[k][:1].isupper() and not _looks_like_a_name(text, tokens[k], gaz, shouting, code):
                 cand[k] = False
         lower_words = frozenset(filter(str.islower, words))
         if not shouting:
