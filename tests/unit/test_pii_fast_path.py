@@ -204,7 +204,7 @@ def test_a_recognizer_with_its_own_context_step_gets_its_results_and_the_others_
 
     seen: list[tuple[list[str], list[str]]] = []
 
-    class Boosting(PatternRecognizer):  # type: ignore[misc]
+    class Boosting(PatternRecognizer):
         def enhance_using_context(self, text: str, raw_recognizer_results: list[Any], other_raw_recognizer_results: list[Any],
                                   nlp_artifacts: Any, context: Any = None) -> list[Any]:
             seen.append((sorted(r.entity_type for r in raw_recognizer_results), sorted(r.entity_type for r in other_raw_recognizer_results)))
