@@ -10,9 +10,12 @@ them is ``scripts/train_pii_names.py``.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gzip
+import itertools
 import json
+import operator
 import re
 import unicodedata
 import zlib
@@ -159,13 +162,30 @@ class TaggedSpan:
     score: float
 
 
+_make_token = functools.partial(tuple.__new__, Token)
+_TOKEN_TEXT = operator.itemgetter(0)
+
+
 def tokenize(text: str) -> list[Token]:
-    out: list[Token] = []
-    end = 0
-    for m in _TOKEN.finditer(text):
-        out.append(Token(m.group(), m.start(), m.end(), "\n" in text[end : m.start()]))
-        end = m.end()
-    return out
+    words: list[str] = _TOKEN.findall(text)
+    # Only white space lies between two tokens, so each token is the first match of its text after the one before.
+    find = text.find
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for w in words:
+        pos = find(w, pos)
+        starts.append(pos)
+        pos += len(w)
+        ends.append(pos)
+    new_line = [False] * len(words)
+    p = find("\n")
+    while p >= 0:
+        k = bisect.bisect_left(starts, p)  # the token after the line break
+        if k < len(words):
+            new_line[k] = True
+        p = find("\n", p + 1)
+    return list(map(_make_token, zip(words, starts, ends, new_line)))
 
 
 def is_capitalised(word: str) -> bool:
@@ -192,6 +212,7 @@ class Gazetteer:
         self.sets = {k: sets.get(k, frozenset()) for k in GAZETTEER_KINDS}
         self.place_parts = place_parts  # words of place names that are no place on their own ("antonio", "santa")
         self.name_words = name_words  # names that are common words too ("grace", "mark", "rose"): never a lower-case name
+        self._flags: dict[str, str] = {}  # flags() per word
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -207,20 +228,34 @@ class Gazetteer:
                 and (low in sets["first"] or low in sets["last"] or low in sets["place"]))
 
     def flags(self, word: str) -> str:
-        low = word.lower()
-        return "".join(k[0] for k in GAZETTEER_KINDS if low in self.sets[k]) or "-"
+        """The first letters of the kinds that know ``word`` ("fl": a first name and a surname), else "-"."""
+        out = self._flags.get(word)
+        if out is None:
+            if len(self._flags) >= 65536:
+                self._flags.clear()
+            low = word.lower()
+            out = self._flags[word] = "".join(k[0] for k in GAZETTEER_KINDS if low in self.sets[k]) or "-"
+        return out
 
 
 def candidates(tokens: list[Token]) -> list[bool]:
     """Tokens that may be part of a name: capitalised words, and particles between two of them."""
-    cap = [len(t.text) > 1 and is_capitalised(t.text) for t in tokens]
+    words = [t.text for t in tokens]
+    return _candidates(words, [w.lower() for w in words])
+
+
+def _candidates(words: list[str], lower: list[str]) -> list[bool]:
+    cap = [w[0].isupper() and len(w) > 1 and w[0].isalpha() for w in words]  # is_capitalised, inlined (tokens are never empty)
     out = list(cap)
-    for i, t in enumerate(tokens):
-        if not cap[i] and t.text.lower() in PARTICLES:
+    if PARTICLES.isdisjoint(lower):
+        return out
+    n = len(words)
+    for i, low in enumerate(lower):
+        if not cap[i] and low in PARTICLES:
             j = i + 1
-            while j < len(tokens) and tokens[j].text.lower() in PARTICLES and not cap[j]:
+            while j < n and lower[j] in PARTICLES and not cap[j]:
                 j += 1
-            if i > 0 and cap[i - 1] and j < len(tokens) and cap[j]:
+            if i > 0 and cap[i - 1] and j < n and cap[j]:
                 for k in range(i, j):
                     out[k] = True
     return out
@@ -242,28 +277,30 @@ class Doc:
     @classmethod
     def of(cls, text: str, gaz: Gazetteer) -> "Doc":
         tokens = tokenize(text)
-        cand = candidates(tokens)
+        texts: list[str] = list(map(_TOKEN_TEXT, tokens))
+        lower = list(map(str.lower, texts))
+        cand = _candidates(texts, lower)
         if "<" in text:
             for m in _PLACEHOLDER.finditer(text):  # <PERSON_1>, <EMAIL_ADDRESS>: the engine's placeholders
                 for k, t in enumerate(tokens):
                     if m.start() <= t.start < m.end():
                         cand[k] = False
-        words = [t.text for t in tokens if t.text[:1].isalpha()]
-        upper = sum(1 for w in words if w.isupper() and len(w) > 1)
+        words = [w for w in texts if w[:1].isalpha()]
+        upper = len([w for w in filter(str.isupper, words) if len(w) > 1])
         shouting = upper * 2 > len(words) >= 3
         code = _code_ranges(text)
-        for k, t in enumerate(tokens):
-            if cand[k] and t.text[:1].isupper() and not _looks_like_a_name(text, t, gaz, shouting, code):
+        for k in itertools.compress(range(len(cand)), cand):
+            if texts[k][:1].isupper() and not _looks_like_a_name(text, tokens[k], gaz, shouting, code):
                 cand[k] = False
+        lower_words = frozenset(filter(str.islower, words))
         if not shouting:
-            _lower_case_candidates(text, tokens, cand, gaz, code)
-        flags = [gaz.flags(t.text) if c else "-" for t, c in zip(tokens, cand)]
-        title_case = _title_case_lines(tokens)
-        lower = [t.text.lower() for t in tokens]
+            _lower_case_candidates(text, tokens, texts, cand, gaz, code, lower_words)
+        flags_of = gaz.flags
+        flags = [flags_of(w) if c else "-" for w, c in zip(texts, cand)]
         return cls(
             tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
-            ["_", "_", *(shape(t.text) for t in tokens), "_", "_"],
-            frozenset(w for w in words if w.islower()), shouting, title_case,
+            ["_", "_", *map(shape, texts), "_", "_"],
+            lower_words, shouting, _title_case_lines(tokens, texts, lower),
         )
 
 
@@ -271,14 +308,19 @@ _SIGN_OFF_BEFORE = frozenset({",", "-", "–", "—", "x", "xx", "xoxo", "bss", 
 _END = frozenset({".", "!", "?", ")", ":", ";"})
 
 
-def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz: Gazetteer,
-                           code: list[tuple[int, int]]) -> None:
+def _lower_case_candidates(text: str, tokens: list[Token], texts: list[str], cand: list[bool], gaz: Gazetteer,
+                           code: list[tuple[int, int]], lower_words: frozenset[str]) -> None:
     """Lower-case known names after a cue word ("sag jonas", "à montreuil"), next to another such name
-    ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals."""
+    ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals (``texts``: the
+    tokens' texts; ``lower_words``: the lower-case words among them)."""
+    names = {w for w in lower_words if gaz.lower_case_name(w)}
+    if not names:
+        return  # both rules below need a lower-case name
     n = len(tokens)
-    for k, t in enumerate(tokens):
+    for k in [k for k, w in enumerate(texts) if w in names and not cand[k]]:
+        t = tokens[k]
         w = t.text
-        if cand[k] or not w.islower() or not gaz.lower_case_name(w) or any(s <= t.start < e for s, e in code):
+        if code and any(s <= t.start < e for s, e in code):
             continue
         if not (w.isascii() or _latin_letters(w)):
             continue
@@ -289,25 +331,27 @@ def _lower_case_candidates(text: str, tokens: list[Token], cand: list[bool], gaz
             cand[k] = True
     # the second word of a lower-case name ("jonas müller") after a first one found above
     for k in range(1, n):
+        if not cand[k - 1]:
+            continue
         w = tokens[k].text
-        if (not cand[k] and cand[k - 1] and tokens[k - 1].text.islower() and w.islower() and gaz.lower_case_name(w)
+        if (not cand[k] and tokens[k - 1].text.islower() and w in names  # a lower-case name (w.islower() and gaz.lower_case_name(w))
                 and _adjacent(text, tokens[k - 1], tokens[k])):
             cand[k] = True
 
 
-def _title_case_lines(tokens: list[Token]) -> list[bool]:
-    """Per token: does its line hold a capitalised function word that does not start a sentence?"""
-    out = [False] * len(tokens)
-    start = 0
-    for i in range(len(tokens) + 1):
-        if i == len(tokens) or (i > start and tokens[i].new_line):
-            hit = any(
-                tokens[k].text[:1].isupper() and tokens[k].text.lower() in TITLE_CASE_WORDS
-                and tokens[k - 1].text not in _SENTENCE_END
-                for k in range(start + 1, i)
-            )
-            out[start:i] = [hit] * (i - start)
-            start = i
+def _title_case_lines(tokens: list[Token], texts: list[str], lower: list[str]) -> list[bool]:
+    """Per token: does its line hold a capitalised function word that does not start a sentence? (``texts``,
+    ``lower``: the tokens' texts, as they are and lower-cased)"""
+    n = len(tokens)
+    out = [False] * n
+    # a word that does not start its line: not the first token, nor one after a line break
+    hits = [k for k in range(1, n) if lower[k] in TITLE_CASE_WORDS and texts[k][:1].isupper()
+            and texts[k - 1] not in _SENTENCE_END and not tokens[k].new_line]
+    if hits:
+        starts = [0, *(i for i in range(1, n) if tokens[i].new_line), n]  # first token of each line, and the end
+        for k in hits:
+            line = bisect.bisect_right(starts, k) - 1
+            out[starts[line] : starts[line + 1]] = [True] * (starts[line + 1] - starts[line])
     return out
 
 
@@ -332,14 +376,21 @@ def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code
     code punctuation (os.path, foo_bar, Main(), key=Value), words inside Markdown code, and upper-case
     words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
     """
-    w = t.text
-    if any(s <= t.start < e for s, e in code) or not (w.isascii() or _latin_letters(w)):
+    if code and any(s <= t.start < e for s, e in code):
         return False
     before = text[t.start - 1] if t.start else " "
     after = text[t.end : t.end + 2]
     if before in _CODE_BEFORE and not (before == "." and t.start > 1 and text[t.start - 2] in " \n") and before != ":":
         return False
     if after[:1] in _CODE_AFTER or (after[:1] == "." and after[1:2].isalnum()):
+        return False
+    return _shaped_like_a_name(t.text, gaz, shouting)
+
+
+@functools.lru_cache(maxsize=65536)
+def _shaped_like_a_name(w: str, gaz: Gazetteer, shouting: bool) -> bool:
+    """The word-only part of _looks_like_a_name (cached: it depends on the word, the gazetteer and ``shouting``)."""
+    if not (w.isascii() or _latin_letters(w)):
         return False
     if _CONTRACTION.search(w):
         return False
@@ -360,6 +411,11 @@ def _latin_letters(word: str) -> bool:
     return all(not c.isalpha() or c.isascii() or "LATIN" in unicodedata.name(c, "") for c in word)
 
 
+def _sentence_start(tokens: list[Token], i: int, p1: str, p2: str) -> bool:
+    """Token ``i`` starts a sentence or a line (``p1``, ``p2``: the two lower-cased tokens before it, padded)."""
+    return i == 0 or (p1 in _SENTENCE_END and not (p1 == "." and (p2 in TITLES or _is_initial(tokens[i - 2])))) or tokens[i].new_line
+
+
 def features(doc: Doc, i: int) -> list[str]:
     """Feature strings of token ``i`` of ``doc``."""
     tokens = doc.tokens
@@ -368,7 +424,7 @@ def features(doc: Doc, i: int) -> list[str]:
     low, p1, p2, n1, n2 = doc.lower[k], doc.lower[k - 1], doc.lower[k - 2], doc.lower[k + 1], doc.lower[k + 2]
     sh, p1sh, n1sh = doc.shapes[k], doc.shapes[k - 1], doc.shapes[k + 1]
     g, p1g, n1g = doc.flags[k], doc.flags[k - 1], doc.flags[k + 1]
-    start = i == 0 or (p1 in _SENTENCE_END and not (p1 == "." and (p2 in TITLES or _is_initial(tokens[i - 2])))) or tokens[i].new_line
+    start = _sentence_start(tokens, i, p1, p2)
     lo = low in doc.lower_words
     poss = p1 == "s" and p2 in _APOSTROPHES  # the word after a possessive ("Goldberg's Cautionary")
     return [
@@ -402,6 +458,80 @@ def hashed(feats: Iterable[str]) -> list[int]:
     return out
 
 
+# The features of ``features`` by what they depend on: the word itself (with its sentence-start, lower-case,
+# title-case and possessive marks), the two words before it, the two words after it. The model is linear, so a
+# group's summed weights depend on its key alone (GroupedScores.scores builds the keys).
+FEATURE_GROUPS = (
+    frozenset({"b", "w", "sh", "s3", "s2", "p3", "g", "st", "st|g", "len", "up", "st|w", "lo", "lo|st", "sc", "tc", "tc|st",
+               "poss", "possn"}),
+    frozenset({"p1", "p2", "p2p1", "p1sh", "p1g", "p1g|g", "p1|g", "p1|sh"}),
+    frozenset({"n1", "n2", "n1n2", "n1sh", "n1g", "g|n1g", "g|n1", "sh|n1", "g|st|n1sh", "shs"}),
+)
+
+
+class GroupedScores:
+    """Label scores of candidate tokens (before the softmax) as the sum of three cached group sums per token.
+
+    A group's sum is computed once per key from the reference feature strings (``features``, ``hashed``) and the
+    weights, so a token seen before costs three dictionary look-ups instead of 37 feature strings and hashes.
+    Each cache is emptied when it reaches ``limit`` keys.
+    """
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, limit: int = 16384) -> None:
+        self.weights = weights
+        self.bias = bias.astype(np.float64)
+        self.limit = limit
+        self.positions: list[list[int]] | None = None  # feature positions of each group, from the first features()
+        self.caches: tuple[dict[tuple[object, ...], tuple[float, float, float]], ...] = ({}, {}, {})
+
+    def scores(self, doc: Doc, rows: list[int]) -> np.ndarray:
+        """(len(rows), len(LABELS)) float64: bias plus the summed weights of each token's features."""
+        tokens, lower, shapes, flags, title_case = doc.tokens, doc.lower, doc.shapes, doc.flags, doc.title_case
+        lower_words, shouting = doc.lower_words, doc.shouting
+        own_cache, left_cache, right_cache = self.caches
+        out: list[tuple[float, float, float]] = []
+        for i in rows:
+            k = i + 2
+            low, p1, p2, n1, n2 = lower[k], lower[k - 1], lower[k - 2], lower[k + 1], lower[k + 2]
+            g, sh, p1sh = flags[k], shapes[k], shapes[k - 1]
+            start = _sentence_start(tokens, i, p1, p2)
+            own_key = (tokens[i].text, g, start, low in lower_words, shouting, title_case[i],
+                       p1 == "s" and p2 in _APOSTROPHES, n1 in _APOSTROPHES and n2 == "s")
+            left_key = (p1, p2, p1sh, flags[k - 1], g, sh)
+            right_key = (n1, n2, shapes[k + 1], flags[k + 1], g, sh, start, p1sh)
+            a = own_cache.get(own_key)
+            b = left_cache.get(left_key)
+            c = right_cache.get(right_key)
+            if a is None or b is None or c is None:
+                a, b, c = self._fill(doc, i, (own_key, left_key, right_key))
+            out.append((a[0] + b[0] + c[0], a[1] + b[1] + c[1], a[2] + b[2] + c[2]))
+        return np.array(out, dtype=np.float64).reshape(len(rows), len(LABELS)) + self.bias
+
+    def _fill(self, doc: Doc, i: int, keys: tuple[tuple[object, ...], ...]) -> list[tuple[float, float, float]]:
+        feats = features(doc, i)
+        if self.positions is None:
+            self.positions = group_positions(feats)
+        columns = hashed(feats)
+        sums: list[tuple[float, float, float]] = []
+        for cache, key, positions in zip(self.caches, keys, self.positions):
+            if len(cache) >= self.limit:
+                cache.clear()
+            row = self.weights[[columns[p] for p in positions]].sum(axis=0, dtype=np.float64)
+            cache[key] = value = (float(row[0]), float(row[1]), float(row[2]))
+            sums.append(value)
+        return sums
+
+
+def group_positions(feats: list[str]) -> list[list[int]]:
+    """The positions in ``feats`` of each of FEATURE_GROUPS' features; a feature in no group, or in two, is an error
+    (FEATURE_GROUPS must follow ``features``)."""
+    names = [f.split("=", 1)[0] for f in feats]
+    positions = [[p for p, name in enumerate(names) if name in group] for group in FEATURE_GROUPS]
+    if sorted(p for ps in positions for p in ps) != list(range(len(feats))):
+        raise ValueError(f"FEATURE_GROUPS does not cover the features exactly once: {names}")
+    return positions
+
+
 class NameTagger:
     """Tags PERSON and LOCATION spans in text of any of the trained languages."""
 
@@ -410,6 +540,7 @@ class NameTagger:
         self.bias = bias
         self.gazetteer = gazetteer
         self.threshold = threshold
+        self.grouped = GroupedScores(weights, bias)
 
     @classmethod
     def load(cls, folder: Path = DATA_DIR) -> "NameTagger":
@@ -420,7 +551,15 @@ class NameTagger:
         return cls(weights, bias, Gazetteer.load(folder / "gazetteer.json.gz"), threshold)
 
     def probabilities(self, doc: Doc, rows: list[int]) -> np.ndarray:
-        """Softmax over LABELS for the tokens at ``rows``."""
+        """Softmax over LABELS for the tokens at ``rows`` (the grouped sums of GroupedScores)."""
+        scores = self.grouped.scores(doc, rows)
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores
+
+    def reference_probabilities(self, doc: Doc, rows: list[int]) -> np.ndarray:
+        """``probabilities`` straight from the feature strings: features -> hashed -> weights (what training uses)."""
         columns: list[int] = []
         offsets: list[int] = []
         for i in rows:
@@ -459,26 +598,29 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
     place ("a flight to Paris"; not a word that is a place only inside a longer name: "to Antonio"), and
     no form of address stands before it.
     """
-    entity_p: dict[int, np.ndarray] = {}
+    probs_of: list[list[float]] = probs.tolist()  # Python floats: faster to index and add than numpy scalars
+    entity_p: dict[int, list[float]] = {}
     for r, i in enumerate(rows):
-        if 1.0 - probs[r, 0] >= (min(threshold, 0.3) if _is_particle(tokens[i]) else threshold):
-            entity_p[i] = probs[r]
+        if 1.0 - probs_of[r][0] >= (min(threshold, 0.3) if _is_particle(tokens[i]) else threshold):
+            entity_p[i] = probs_of[r]
     # A capitalised word right next to a name word joins it at a lower score ("Teresa Kreutzmann": a surname
     # the gazetteer lacks after a known first name); it never starts a span on its own.
     core = {i for i in entity_p if not _is_particle(tokens[i])}
     after_initial = {_after_initial(text, tokens, i) for i in core}  # "Hans P. Brinkmann"
     for r, i in enumerate(rows):
-        if i in entity_p or _is_particle(tokens[i]) or 1.0 - probs[r, 0] < threshold * NEIGHBOUR_SHARE:
+        if i in entity_p or _is_particle(tokens[i]) or 1.0 - probs_of[r][0] < threshold * NEIGHBOUR_SHARE:
             continue
         if i in after_initial or (i - 1 in core and _adjacent(text, tokens[i - 1], tokens[i])) or (
                 i + 1 in core and _adjacent(text, tokens[i], tokens[i + 1])):
-            entity_p[i] = probs[r]
+            entity_p[i] = probs_of[r]
     spans: list[TaggedSpan] = []
     bounds: list[tuple[int, int]] = []  # the first and last token of each span
     i, n = 0, len(tokens)
+    order = sorted(entity_p)
     while i < n:
         if i not in entity_p or _is_particle(tokens[i]):
-            i += 1
+            later = bisect.bisect_right(order, i)  # on to the next name token
+            i = order[later] if later < len(order) else n
             continue
         j = i
         while j + 1 < n:
@@ -503,7 +645,7 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
             i = j + 1
             continue
         run = [entity_p[t] for t in range(i, j + 1) if t in entity_p and not _is_particle(tokens[t])]
-        total = np.sum(run, axis=0)
+        total = [sum(column) for column in zip(*run)]
         run = [entity_p[t] for t in range(i, j + 1) if t in core] or run  # the words that joined as neighbours do not score
         label = LABELS[1] if total[1] >= total[2] or _person_cue(tokens, i, j, flags) else LABELS[2]
         if label == LABELS[1] and not _address_before(tokens, i) and (
@@ -538,8 +680,7 @@ def _preposition_before(text: str, tokens: list[Token], i: int) -> str:
 def _holiday(tokens: list[Token], i: int, j: int, flags: list[str] | None, text: str) -> bool:
     """All words of tokens ``i..j`` are holidays ("Noël", "Boże Narodzenie"); not after a form of address, nor a
     place of the same name after a preposition of place ("em Natal")."""
-    words = [tokens[t].text.lower() for t in range(i, j + 1) if not _is_particle(tokens[t])]
-    if not all(w in HOLIDAYS for w in words) or _address_before(tokens, i):  # "Sr. Natal": a surname
+    if any(tokens[t].text.lower() not in HOLIDAYS for t in range(i, j + 1) if not _is_particle(tokens[t])) or _address_before(tokens, i):  # "Sr. Natal": a surname
         return False
     return not (flags is not None and "p" in flags[i] and _preposition_before(text, tokens, i) in PLACE_PREPOSITIONS)
 
@@ -552,7 +693,7 @@ def _building_name(text: str, tokens: list[Token], i: int, j: int, flags: list[s
     while k >= 0 and i - k <= 3 and tokens[k].text.lower() in _BUILDING_LINKS and tokens[k].text.lower() != "via":
         k -= 1
     if k >= 0 and i - k <= 3:
-        word = re.split(r"['’]", tokens[k].text.lower())[-1]  # "l'église", "dell'aeroporto"
+        word = _APOSTROPHE.split(tokens[k].text.lower())[-1]  # "l'église", "dell'aeroporto"
         of_place = flags is not None and "p" in flags[i] and tokens[i].text.lower() not in _BUILDING_LINKS and any(tokens[t].text.lower() in _OF for t in range(k + 1, i))
         if not of_place and (word in BUILDING_WORDS_BEFORE
                              or word == "via" and k > 0 and tokens[k - 1].text.lower() in _ITALIAN_VIA_BEFORE):
@@ -560,6 +701,7 @@ def _building_name(text: str, tokens: list[Token], i: int, j: int, flags: list[s
     return j + 1 < len(tokens) and tokens[j + 1].text.lower() in BUILDING_WORDS_AFTER and _adjacent(text, tokens[j], tokens[j + 1])
 
 
+_APOSTROPHE = re.compile(r"['’]")
 _OF = frozenset({"de", "di", "da", "do", "del", "della", "des", "du", "of", "dos", "das"})
 _ITALIAN_VIA_BEFORE = frozenset({"in", "la", "della", "nella", "alla", "sulla", "dalla", "di", "una", "nuova", "ex"})
 
@@ -603,8 +745,10 @@ def _list_and(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> b
 
 def _address_before(tokens: list[Token], i: int) -> bool:
     """A form of address ("Mr", "Mr.", "pani") right before token ``i``."""
-    before = [t.text.lower() for t in tokens[max(0, i - 2) : i]]
-    return bool(before) and (before[-1] in ADDRESS_FORMS or before[-1] == "." and len(before) == 2 and before[0] in ADDRESS_FORMS)
+    if i == 0:
+        return False
+    before = tokens[i - 1].text.lower()
+    return before in ADDRESS_FORMS or before == "." and i > 1 and tokens[i - 2].text.lower() in ADDRESS_FORMS
 
 
 def _person_cue(tokens: list[Token], i: int, j: int, flags: list[str] | None) -> bool:
@@ -631,7 +775,12 @@ def _after_initial(text: str, tokens: list[Token], j: int) -> int:
 
 
 def _is_particle(token: Token) -> bool:
-    return token.text.lower() in PARTICLES and not is_capitalised(token.text)
+    return _particle_text(token.text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _particle_text(text: str) -> bool:
+    return text.lower() in PARTICLES and not is_capitalised(text)
 
 
 def _adjacent(text: str, a: Token, b: Token) -> bool:

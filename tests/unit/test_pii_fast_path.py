@@ -195,3 +195,33 @@ def test_word_segmenting_languages_use_the_whole_texts_tokens() -> None:
     text = "我的电话是 212-555-0199，请打电话 " + "很好 " * 100
     lazy = analyzer.nlp_engine.process_text(text, "zh")
     assert lazy.around(text.index("212"), 6, 1) is lazy._done is not None
+
+
+def test_a_recognizer_with_its_own_context_step_gets_its_results_and_the_others_as_presidio_gives_them() -> None:
+    """The fast analyzer groups results by recognizer once; a recognizer that overrides enhance_using_context
+    still gets its own results and every other recognizer's, as Presidio's AnalyzerEngine passes them."""
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer
+
+    seen: list[tuple[list[str], list[str]]] = []
+
+    class Boosting(PatternRecognizer):
+        def enhance_using_context(self, text: str, raw_recognizer_results: list[Any], other_raw_recognizer_results: list[Any],
+                                  nlp_artifacts: Any, context: Any = None) -> list[Any]:
+            seen.append((sorted(r.entity_type for r in raw_recognizer_results), sorted(r.entity_type for r in other_raw_recognizer_results)))
+            for r in raw_recognizer_results:
+                r.score = min(1.0, r.score + 0.1 * len(other_raw_recognizer_results))
+            return raw_recognizer_results
+
+    text = "Ticket T-1234 and T-5678 from jane@example.org, call 212 555 0199 or bob@example.com"
+    entities = ["TICKET", "EMAIL_ADDRESS", "PHONE_NUMBER"]
+    found = []
+    for stock in (False, True):
+        analyzer = build_analyzer(("en",), None, True, frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER"}))
+        assert type(analyzer) is not AnalyzerEngine
+        if stock:
+            analyzer.__class__ = AnalyzerEngine
+        analyzer.registry.add_recognizer(Boosting(supported_entity="TICKET", patterns=[Pattern("ticket", r"\bT-\d{4}\b", 0.3)]))
+        found.append(sorted((r.entity_type, r.start, r.end, round(r.score, 6)) for r in analyzer.analyze(text, language="en", entities=entities)))
+    assert found[0] == found[1]
+    assert seen[0] == seen[1] == (["TICKET", "TICKET"], ["EMAIL_ADDRESS", "EMAIL_ADDRESS", "PHONE_NUMBER"])
+    assert [s for e, _, _, s in found[0] if e == "TICKET"] == [pytest.approx(0.6), pytest.approx(0.6)]
