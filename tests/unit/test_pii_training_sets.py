@@ -1,0 +1,70 @@
+"""The name tagger's training script reads hand-written sets 1-6 only (later sets stay blind hold-outs) and refills
+their marked names and places with others of the line's language."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.helpers.pii_cases import CASES_FILES, TRAINING_CASE_SETS, Case, load_cases
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+# The sets looked at while the tagger was tuned (issue #18, rounds one to six): the only ones it may train on.
+LOOKED_AT = {"pii_multilingual.txt"} | {f"pii_multilingual_{n}.txt" for n in range(2, 7)}
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    sys.path.insert(0, str(SCRIPTS))
+    import train_pii_names
+
+    return train_pii_names
+
+
+def test_training_sets_are_the_six_looked_at_and_no_later_one() -> None:
+    names = [CASES_FILES[n - 1].name for n in TRAINING_CASE_SETS]
+    assert set(names) <= LOOKED_AT and len(names) == len(set(names))
+    assert all(1 <= n <= 6 for n in TRAINING_CASE_SETS)
+
+
+def test_script_default_trains_on_training_case_sets_and_checks_numbers(script: ModuleType) -> None:
+    assert script.parse_args([]).hand_written == TRAINING_CASE_SETS
+    assert script.parse_args(["--hand-written", "1,3"]).hand_written == (1, 3)
+    assert script.parse_args(["--hand-written", ""]).hand_written == ()
+    with pytest.raises(SystemExit):
+        script.parse_args(["--hand-written", f"1,{len(CASES_FILES) + 1}"])
+
+
+def refiller(script: ModuleType, seed: int = 0) -> Any:
+    per_lang = {lang: {"first": ["Ottilie", "Bartholomew"], "last": ["Quennell", "van Aarle"], "place": ["Zwolle", "Den Bosch"]}
+                for lang in ("en", "de", "fr", "es", "it", "pt", "nl")}
+    return script.Refiller(per_lang, {"ottilie", "bartholomew", "priya", "marisol", "rosalind"}, random.Random(seed))
+
+
+def test_refilled_lines_keep_context_and_mark_the_new_values(script: ModuleType) -> None:
+    case = Case("en", "I met Tobias Okafor in LISBON, then marisol in Galway.",
+                ((6, 19, "PERSON"), (23, 29, "LOCATION"), (36, 43, "PERSON"), (47, 53, "LOCATION")))
+    for seed in range(20):
+        text, spans = refiller(script, seed).refill(case)
+        values = [(text[s:e], label) for s, e, label in spans]
+        assert [label for _, label in values] == ["PERSON", "LOCATION", "PERSON", "LOCATION"]
+        person, place, lone, town = (v for v, _ in values)
+        assert person.split()[0] in {"Ottilie", "Bartholomew"} and person.split()[1] in {"Quennell", "Aarle"}  # first last
+        assert place in {"ZWOLLE", "DEN BOSCH"} and lone in {"ottilie", "bartholomew"} and town in {"Zwolle", "Den Bosch"}
+        assert text.startswith("I met ") and " then " in text and text.endswith(".")
+
+
+def test_hand_written_rows_refill_marked_lines_only_and_keep_polish_and_negatives(script: ModuleType) -> None:
+    cases = load_cases(CASES_FILES[0])
+    rows = script.hand_written_rows((1,), 2, 3, refiller(script))
+    as_written = {(c.text, tuple(c.spans)) for c in cases}
+    refillable = [c for c in cases if c.spans and c.language != "pl"]
+    written = [r for r in rows if (r[0], tuple(r[1])) in as_written]
+    assert len(written) >= 2 * len(cases) and len(rows) == 2 * len(cases) + 3 * len(refillable)
+    assert not any("Priya Raman" in text for text, spans in rows if (text, tuple(spans)) not in as_written)
+    assert rows == script.hand_written_rows((1,), 2, 3, refiller(script))  # deterministic for one seed
