@@ -15,6 +15,7 @@ from tests.helpers.pii_cases import (
     CASES_FILE_6,
     CASES_FILE_7,
     CASES_FILE_8,
+    CASES_FILE_9,
     Case,
     load_cases,
 )
@@ -65,6 +66,7 @@ def test_third_set_size_and_spread() -> None:
         (CASES_FILE_6, 75, 65, 13, 4),
         (CASES_FILE_7, 100, 85, 15, 4),
         (CASES_FILE_8, 100, 80, 15, 5),  # plain traffic: about one line in five holds no name or place
+        (CASES_FILE_9, 100, 85, 15, 5),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else str(v),
 )
@@ -89,7 +91,8 @@ def test_blind_set_size_and_spread(
 @pytest.mark.parametrize(
     ("path", "earlier"),
     [(CASES_FILES[i], CASES_FILES[:i]) for i in (3, 4, 5)]
-    + [(path, CASES_FILES[: CASES_FILES.index(CASES_FILE_6) + 1]) for path in (CASES_FILE_7, CASES_FILE_8)],
+    + [(path, CASES_FILES[: CASES_FILES.index(CASES_FILE_6) + 1]) for path in (CASES_FILE_7, CASES_FILE_8)]
+    + [(CASES_FILE_9, CASES_FILES[: CASES_FILES.index(CASES_FILE_8) + 1])],
     ids=lambda v: v.name if isinstance(v, Path) else f"{len(v)} earlier",
 )
 def test_blind_set_shares_no_marked_value_with_the_earlier_sets(path: Path, earlier: tuple[Path, ...]) -> None:
