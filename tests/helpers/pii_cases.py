@@ -26,7 +26,7 @@ CASES_FILE_6 = CASES_FILE.with_name("pii_multilingual_6.txt")
 CASES_FILE_7 = CASES_FILE.with_name("pii_multilingual_7.txt")
 # An eighth set, written blind for issue #18's round six as plain support and assistant traffic (sets 1-6 now train).
 CASES_FILE_8 = CASES_FILE.with_name("pii_multilingual_8.txt")
-# A ninth set, written blind for issue #18's round seven (traffic and hard cases mixed), while sets 1-6 train the tagger (sets 7-8 train it since then).
+# A ninth set, written blind for issue #18's round seven (traffic and hard cases mixed) while sets 1-6 trained the tagger.
 CASES_FILE_9 = CASES_FILE.with_name("pii_multilingual_9.txt")
 # Every set, in the order it was written (the bench scores them all; a later set shares no marked value with these).
 CASES_FILES = (
