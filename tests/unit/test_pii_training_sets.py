@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.pii_cases import CASES_FILES, TRAINING_CASE_SETS, Case, load_cases
+from tests.helpers.pii_cases import CASES_FILES, LOOKED_AT_CASE_SETS, TRAINING_CASE_SETS, Case, load_cases
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 # The sets looked at while the tagger was tuned (issue #18, rounds one to seven): the only ones it may train on.
@@ -30,6 +30,13 @@ def test_training_sets_are_the_eight_looked_at_and_no_later_one() -> None:
     names = [CASES_FILES[n - 1].name for n in TRAINING_CASE_SETS]
     assert set(names) <= LOOKED_AT and len(names) == len(set(names))
     assert all(1 <= n <= 8 for n in TRAINING_CASE_SETS)
+
+
+def test_the_looked_at_set_is_not_trained_on_and_set_10_on_stays_blind() -> None:
+    assert LOOKED_AT_CASE_SETS == (9,) and not set(LOOKED_AT_CASE_SETS) & set(TRAINING_CASE_SETS)
+    blind = [CASES_FILES[n - 1].name for n in range(1, len(CASES_FILES) + 1)
+             if n not in TRAINING_CASE_SETS and n not in LOOKED_AT_CASE_SETS]
+    assert blind and blind[0] == "pii_multilingual_10.txt"
 
 
 def test_script_default_trains_on_training_case_sets_and_checks_numbers(script: ModuleType) -> None:
