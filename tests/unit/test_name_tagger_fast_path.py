@@ -12,20 +12,9 @@ import pytest
 
 from guardrails.name_tagger import (
     _SENTENCE_END, _TOKEN, FEATURE_GROUPS, LABELS, LOWER_CASE_CUES, N_FEATURES, PARTICLES, TITLE_CASE_WORDS, Doc,
-    GroupedScores, NameTagger, TaggedSpan, decode, features, group_positions, shared_tagger, tokenize,
+    GroupedScores, NameTagger, features, group_positions, shared_tagger, tokenize,
 )
 from tests.helpers.pii_cases import CASES_FILES, load_cases
-
-
-def reference_tag(tagger: NameTagger, text: str) -> list[TaggedSpan]:
-    """``tag`` with the probabilities computed from the feature strings."""
-    doc = Doc.of(text, tagger.gazetteer)
-    rows = [i for i, c in enumerate(doc.candidates) if c]
-    if not rows:
-        return []
-    probs = tagger.reference_probabilities(doc, rows)
-    gaz = tagger.gazetteer
-    return decode(text, doc.tokens, rows, probs, tagger.threshold, doc.flags[2:-2], gaz.sets["place"], gaz.place_parts)
 
 
 def assert_same(tagger: NameTagger, texts: list[str]) -> int:
@@ -38,7 +27,7 @@ def assert_same(tagger: NameTagger, texts: list[str]) -> int:
             np.testing.assert_allclose(tagger.probabilities(doc, rows), tagger.reference_probabilities(doc, rows), atol=1e-5,
                                        err_msg=text)
             compared += len(rows)
-        fast, ref = tagger.tag(text), reference_tag(tagger, text)
+        fast, ref = tagger.tag(text), tagger.tag(text, reference=True)
         assert [(s.start, s.end, s.label) for s in fast] == [(s.start, s.end, s.label) for s in ref], text
         assert [s.score for s in fast] == pytest.approx([s.score for s in ref], abs=1e-5), text
     return compared
