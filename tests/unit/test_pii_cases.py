@@ -17,6 +17,7 @@ from tests.helpers.pii_cases import (
     CASES_FILE_8,
     CASES_FILE_9,
     CASES_FILE_10,
+    CASES_FILE_11,
     Case,
     load_cases,
 )
@@ -69,6 +70,7 @@ def test_third_set_size_and_spread() -> None:
         (CASES_FILE_8, 100, 80, 15, 5),  # plain traffic: about one line in five holds no name or place
         (CASES_FILE_9, 100, 85, 15, 5),
         (CASES_FILE_10, 100, 85, 15, 5),
+        (CASES_FILE_11, 100, 85, 15, 5),
     ],
     ids=lambda v: v.name if isinstance(v, Path) else str(v),
 )
@@ -94,7 +96,7 @@ def test_blind_set_size_and_spread(
     ("path", "earlier"),
     [(CASES_FILES[i], CASES_FILES[:i]) for i in (3, 4, 5)]
     + [(path, CASES_FILES[: CASES_FILES.index(CASES_FILE_6) + 1]) for path in (CASES_FILE_7, CASES_FILE_8)]
-    + [(path, CASES_FILES[: CASES_FILES.index(path)]) for path in (CASES_FILE_9, CASES_FILE_10)],
+    + [(path, CASES_FILES[: CASES_FILES.index(path)]) for path in (CASES_FILE_9, CASES_FILE_10, CASES_FILE_11)],
     ids=lambda v: v.name if isinstance(v, Path) else f"{len(v)} earlier",
 )
 def test_blind_set_shares_no_marked_value_with_the_earlier_sets(path: Path, earlier: tuple[Path, ...]) -> None:
