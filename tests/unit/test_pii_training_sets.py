@@ -3,6 +3,8 @@ their marked names and places with others of the line's language."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 import sys
 from pathlib import Path
@@ -75,3 +77,44 @@ def test_hand_written_rows_refill_marked_lines_only_and_keep_polish_and_negative
     assert len(written) >= 2 * len(cases) and len(rows) == 2 * len(cases) + 3 * len(refillable)
     assert not any("Priya Raman" in text for text, spans in rows if (text, tuple(spans)) not in as_written)
     assert rows == script.hand_written_rows((1,), 2, 3, refiller(script))  # deterministic for one seed
+
+
+def test_nature_templates_mark_people_and_places_in_every_language(script: ModuleType) -> None:
+    """Round nine's templates: rivers, lakes, mountains, islands and regions ({G}, from scripts/place_features.py) in
+    travel and housing talk; every slot is marked with its entity."""
+    import place_features
+
+    langs = ("en", "de", "fr", "es", "it", "pt", "nl", "pl")
+    per_lang = {lang: {"first": ["Ottilie"], "last": ["Quennell"], "place": ["Zwolle"],
+                       "feature": place_features.NATURAL_FEATURES[lang] + place_features.REGIONS[lang]} for lang in langs}
+    every = {"first": ["Ottilie"], "last": ["Quennell"], "place": ["Zwolle"]}
+    gen = script.Generator(per_lang, every, {"en": ["table"]}, random.Random(0))
+    gen.features = sorted({f for lists in per_lang.values() for f in lists["feature"]})
+    gen.polish = {"place": ["Gdynia"], "male_first": ["Jan"], "female_first": ["Anna"], "male_last": ["Nowak"], "female_last": ["Nowak"]}
+    places = {p.lower() for p in gen.features + ["Zwolle"]} | {
+        f.lower() for fs in script.polish_inflection.place_forms("Gdynia").values() for f in fs}
+    for lang in langs:
+        assert script.NATURE[lang]
+        for template in script.NATURE[lang]:
+            text, spans = gen.fill(template, lang)
+            slots = template.count("{")
+            assert len(spans) == slots, (template, text, spans)
+            for start, end, label in spans:
+                value = text[start:end]
+                if label == "PERSON":
+                    assert {"ottilie", "quennell"} & set(value.lower().replace("-", " ").split()), (template, value)
+                else:
+                    assert label == "LOCATION" and value.lower() in places, (template, value)  # a tenth upper-cased
+            assert "{" not in text
+
+
+def test_places_are_also_known_without_their_accents(script: ModuleType) -> None:
+    assert [script.ascii_folded(p) for p in ("Málaga", "Jaén", "Kraków", "Łódź", "Zürich", "Gießen")] == [
+        "Malaga", "Jaen", "Krakow", "Łodz", "Zurich", "Gießen"]  # ł and ß have no accent to drop
+    gaz = json.loads(gzip.decompress((Path(__file__).resolve().parents[2] / "guardrails" / "data" / "pii_names" / "gazetteer.json.gz")
+                                     .read_bytes()))
+    places, words = set(gaz["place"]), set(gaz["word"])
+    assert {"jaén", "jaen", "kraków", "krakow", "gdańsk", "gdansk", "zürich", "zurich", "genève", "geneve"} <= places
+    # folded forms that are common words stay words only: Forêt, Suède; Málaga ("malaga" is a lemma of the lexicon)
+    assert {"foret", "suede", "malaga"} <= words and not {"foret", "suede", "malaga"} & places
+    assert {"rhein", "zugspitze", "algarve", "mazury", "lake district"} <= places  # scripts/place_features.py
