@@ -79,33 +79,26 @@ def test_hand_written_rows_refill_marked_lines_only_and_keep_polish_and_negative
     assert rows == script.hand_written_rows((1,), 2, 3, refiller(script))  # deterministic for one seed
 
 
-def test_nature_templates_mark_people_and_places_in_every_language(script: ModuleType) -> None:
+def test_nature_templates_mark_their_places_in_every_language(script: ModuleType) -> None:
     """Round nine's templates: rivers, lakes, mountains, islands and regions ({G}, from scripts/place_features.py) in
-    travel and housing talk; every slot is marked with its entity."""
+    travel and housing talk; every slot is marked as a LOCATION holding a listed place."""
     import place_features
 
     langs = ("en", "de", "fr", "es", "it", "pt", "nl", "pl")
     per_lang = {lang: {"first": ["Ottilie"], "last": ["Quennell"], "place": ["Zwolle"],
                        "feature": place_features.NATURAL_FEATURES[lang] + place_features.REGIONS[lang]} for lang in langs}
-    every = {"first": ["Ottilie"], "last": ["Quennell"], "place": ["Zwolle"]}
-    gen = script.Generator(per_lang, every, {"en": ["table"]}, random.Random(0))
+    gen = script.Generator(per_lang, {"first": ["Ottilie"], "last": ["Quennell"], "place": ["Zwolle"]}, {"en": ["table"]},
+                           random.Random(0))
     gen.features = sorted({f for lists in per_lang.values() for f in lists["feature"]})
-    gen.polish = {"place": ["Gdynia"], "male_first": ["Jan"], "female_first": ["Anna"], "male_last": ["Nowak"], "female_last": ["Nowak"]}
-    places = {p.lower() for p in gen.features + ["Zwolle"]} | {
-        f.lower() for fs in script.polish_inflection.place_forms("Gdynia").values() for f in fs}
+    gen.polish = {"place": ["Gdynia"]}
+    places = {p.lower() for p in gen.features} | {f.lower() for fs in script.polish_inflection.place_forms("Gdynia").values() for f in fs}
     for lang in langs:
         assert script.NATURE[lang]
         for template in script.NATURE[lang]:
             text, spans = gen.fill(template, lang)
-            slots = template.count("{")
-            assert len(spans) == slots, (template, text, spans)
-            for start, end, label in spans:
-                value = text[start:end]
-                if label == "PERSON":
-                    assert {"ottilie", "quennell"} & set(value.lower().replace("-", " ").split()), (template, value)
-                else:
-                    assert label == "LOCATION" and value.lower() in places, (template, value)  # a tenth upper-cased
-            assert "{" not in text
+            assert len(spans) == template.count("{") and "{" not in text, (template, text, spans)
+            for start, end, label in spans:  # a tenth of the places are written in upper case
+                assert label == "LOCATION" and text[start:end].lower() in places, (template, text[start:end])
 
 
 def test_places_are_also_known_without_their_accents(script: ModuleType) -> None:
