@@ -755,7 +755,7 @@ class Generator:
         self.brands: list[str] = ["Acme"]  # brand names as written ("Alfa Romeo", "BMW")
         self.brand_surnames: list[str] = ["Acme"]  # one-word brands that may be a surname too
         self.polish: dict[str, list[str]] = {}  # place, male_first, male_last, female_first, female_last (nominative)
-        self.features: list[str] = ["Alps"]  # natural features and regions of every language
+        self.features = sorted({f for lists in per_lang.values() for f in lists.get("feature", ())})  # of every language
 
     def common(self, lang: str) -> str:
         """A frequent word (half the time) or any word of the lexicon, as written there (Polish: often inflected)."""
@@ -1125,7 +1125,6 @@ def main() -> None:
     train_gaz = Gazetteer({k: frozenset(v) for k, v in train_lists.items()}, frozenset(train_lists["place_parts"]),
                           frozenset(full["name_words"]))
     gen = Generator(per_lang, every, words, rng, lexicon)
-    gen.features = sorted({f for lists in per_lang.values() for f in lists["feature"]})
     gen.inflected_nouns["pl"] = polish_inflected_nouns(lexicon["pl"])
     gen.brands, gen.brand_surnames, gen.polish = brand_names, brand_surnames, pl_names
     indptr, indices, labels = [0], [], []
