@@ -722,8 +722,8 @@ def build_lists(words: frozenset[str] = frozenset()) -> tuple[dict[str, dict[str
     for loc in EXTRA_LOCALES:
         for k, v in faker_lists(loc).items():
             every[k] += v
-    names = {n.lower() for k in ("first", "last") for n in every[k]}
-    every["place"] += [f for f in folded if f.lower() not in names]  # a folded name is left out ("Agustin", "Leon")
+    person_names = {n.lower() for k in ("first", "last") for n in every[k]}
+    every["place"] += [f for f in folded if f.lower() not in person_names]  # a folded name is left out ("Agustin", "Leon")
     return per_lang, {k: clean(v) for k, v in every.items()}
 
 
