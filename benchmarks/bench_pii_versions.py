@@ -6,7 +6,7 @@
 defaults to this one. Each checkout runs in its own worker process (its ``guardrails`` first on the path);
 the workers build bench_pii's COMPARED entries and time PiiFilter.check on the same texts (bench_pii's
 number-dense and prose texts of ~1,000 characters), taking turns one check at a time so that machine noise
-hits both alike (``--clock cpu``: CPU time of the checking thread instead of wall time). Prints ms per 1,000 characters (median, p95) of each, the ratio of the medians and the median
+hits both alike (``--clock cpu``: CPU time of the checking thread instead of wall time; ``--cpu N``: both workers on CPU ``N``). Prints ms per 1,000 characters (median, p95) of each, the ratio of the medians and the median
 ratio of the paired checks (the same text, one right after the other), and whether the two
 found the same spans on every text.
 """
@@ -27,9 +27,11 @@ from bench_pii import p95  # this script's folder is first on sys.path
 HERE = Path(__file__).resolve().parents[1]
 
 WORKER = r"""
-import json, sys, time
+import json, os, sys, time
 root = sys.argv[1]
 clock = time.thread_time if sys.argv[2] == "cpu" else time.perf_counter
+if sys.argv[3] != "-":
+    os.sched_setaffinity(0, {int(sys.argv[3])})
 sys.path.insert(0, root)
 sys.path.insert(0, root + "/benchmarks")
 import bench_pii as b
@@ -52,11 +54,11 @@ for line in sys.stdin:
 class Worker:
     """One checkout's worker process: ``check(entry, kind, i)`` -> (ms, spans)."""
 
-    def __init__(self, root: Path, clock: str) -> None:
+    def __init__(self, root: Path, clock: str, cpu: int | None = None) -> None:
         # both read the shared data next to this checkout (bench_pii looks next to its own otherwise)
         data = os.environ.get("GUARDRAILS_SHARED_DATA", str(HERE.parent / "shared" / "data"))
         env = {**os.environ, "PYTHONPATH": str(root), "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "GUARDRAILS_SHARED_DATA": data}
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(root), clock], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(root), clock, "-" if cpu is None else str(cpu)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env, cwd=root)
         self.meta: dict[str, Any] = json.loads(self._line())
 
@@ -87,8 +89,9 @@ def main() -> None:
     parser.add_argument("--reps-scale", type=float, default=1.0, help="multiply the checks per column (default 1.0: 96)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall: perf_counter (default); cpu: the worker thread's CPU time (less hit by other jobs on a busy host)")
+    parser.add_argument("--cpu", type=int, help="run both workers on this CPU only (a host's CPUs can differ in speed and load)")
     args = parser.parse_args()
-    workers = {"before": Worker(args.before.resolve(), args.clock), "after": Worker(args.after.resolve(), args.clock)}
+    workers = {"before": Worker(args.before.resolve(), args.clock, args.cpu), "after": Worker(args.after.resolve(), args.clock, args.cpu)}
     meta = workers["after"].meta
     if workers["before"].meta != meta:
         raise SystemExit("the two checkouts build other entries or texts; compare checkouts of one bench_pii")

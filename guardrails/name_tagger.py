@@ -154,8 +154,7 @@ class Token(NamedTuple):  # a tuple: a text has hundreds, made four times faster
     new_line: bool = False  # a line break comes before it
 
 
-@dataclass(frozen=True)
-class TaggedSpan:
+class TaggedSpan(NamedTuple):  # a tuple: made for every name found, faster than a frozen dataclass
     start: int
     end: int
     label: str
@@ -163,33 +162,42 @@ class TaggedSpan:
 
 
 _make_token = functools.partial(tuple.__new__, Token)
-_TOKEN_TEXT = operator.itemgetter(0)
+_FIRST = operator.itemgetter(0)  # a token's text; a word's first letter
+_MATCH_TEXT, _MATCH_START, _MATCH_END = re.Match.group, re.Match.start, re.Match.end
 
 
 def tokenize(text: str) -> list[Token]:
-    words: list[str] = _TOKEN.findall(text)
-    # Only white space lies between two tokens, so each token is the first match of its text after the one before.
+    matches = list(_TOKEN.finditer(text))
+    starts: list[int] = list(map(_MATCH_START, matches))
+    n = len(matches)
+    new_line = [False] * n
     find = text.find
-    starts: list[int] = []
-    ends: list[int] = []
-    pos = 0
-    for w in words:
-        pos = find(w, pos)
-        starts.append(pos)
-        pos += len(w)
-        ends.append(pos)
-    new_line = [False] * len(words)
     p = find("\n")
     while p >= 0:
         k = bisect.bisect_left(starts, p)  # the token after the line break
-        if k < len(words):
+        if k < n:
             new_line[k] = True
         p = find("\n", p + 1)
-    return list(map(_make_token, zip(words, starts, ends, new_line)))
+    return list(map(_make_token, zip(map(_MATCH_TEXT, matches), starts, map(_MATCH_END, matches), new_line)))
 
 
 def is_capitalised(word: str) -> bool:
     return word[:1].isupper() and word[:1].isalpha()
+
+
+_SHAPES: dict[str, str] = {}  # shape() per word, for shapes_of()
+
+
+def shapes_of(words: list[str]) -> list[str]:
+    """``shape`` of each word (a dictionary of words seen, emptied when it grows large)."""
+    if len(_SHAPES) > 65536:
+        _SHAPES.clear()
+    out: list[str | None] = list(map(_SHAPES.get, words))
+    if None in out:
+        for k, w in enumerate(words):
+            if out[k] is None:
+                out[k] = _SHAPES[w] = shape(w)
+    return out  # type: ignore[return-value]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -213,6 +221,8 @@ class Gazetteer:
         self.place_parts = place_parts  # words of place names that are no place on their own ("antonio", "santa")
         self.name_words = name_words  # names that are common words too ("grace", "mark", "rose"): never a lower-case name
         self._flags: dict[str, str] = {}  # flags() per word
+        self.shaped: tuple[dict[str, bool], dict[str, bool]] = ({}, {})  # _shaped_like_a_name per word, when not shouting / shouting
+        self._lower_case_names: frozenset[str] | None = None
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -226,6 +236,13 @@ class Gazetteer:
         sets = self.sets
         return (len(low) > 3 and low not in sets["word"] and low not in self.name_words
                 and (low in sets["first"] or low in sets["last"] or low in sets["place"]))
+
+    def lower_case_names(self, words: frozenset[str]) -> set[str]:
+        """The ``words`` that ``lower_case_name`` accepts (one set intersection: the accepted words are listed once)."""
+        if self._lower_case_names is None:
+            sets = self.sets
+            self._lower_case_names = frozenset(w for w in sets["first"] | sets["last"] | sets["place"] if self.lower_case_name(w))
+        return set(words & self._lower_case_names)
 
     def flags(self, word: str) -> str:
         """The first letters of the kinds that know ``word`` ("fl": a first name and a surname), else "-"."""
@@ -245,13 +262,18 @@ def candidates(tokens: list[Token]) -> list[bool]:
 
 
 def _candidates(words: list[str], lower: list[str]) -> list[bool]:
-    cap = [w[0].isupper() and len(w) > 1 and w[0].isalpha() for w in words]  # is_capitalised, inlined (tokens are never empty)
+    # is_capitalised and longer than one letter; tokens are never empty
+    cap: list[bool] = list(map(str.isupper, map(_FIRST, words)))
+    for k in itertools.compress(range(len(cap)), cap):
+        w = words[k]
+        if len(w) == 1 or not w[0].isalpha():
+            cap[k] = False
     out = list(cap)
     if PARTICLES.isdisjoint(lower):
         return out
     n = len(words)
-    for i, low in enumerate(lower):
-        if not cap[i] and low in PARTICLES:
+    for i in [i for i, low in enumerate(lower) if low in PARTICLES]:
+        if not cap[i]:
             j = i + 1
             while j < n and lower[j] in PARTICLES and not cap[j]:
                 j += 1
@@ -277,7 +299,7 @@ class Doc:
     @classmethod
     def of(cls, text: str, gaz: Gazetteer) -> "Doc":
         tokens = tokenize(text)
-        texts: list[str] = list(map(_TOKEN_TEXT, tokens))
+        texts: list[str] = list(map(_FIRST, tokens))
         lower = list(map(str.lower, texts))
         cand = _candidates(texts, lower)
         if "<" in text:
@@ -285,21 +307,21 @@ class Doc:
                 for k, t in enumerate(tokens):
                     if m.start() <= t.start < m.end():
                         cand[k] = False
-        words = [w for w in texts if w[:1].isalpha()]
+        words = [w for w in texts if w[0].isalpha()]  # tokens are never empty
         upper = len([w for w in filter(str.isupper, words) if len(w) > 1])
         shouting = upper * 2 > len(words) >= 3
         code = _code_ranges(text)
-        for k in itertools.compress(range(len(cand)), cand):
-            if texts[k][:1].isupper() and not _looks_like_a_name(text, tokens[k], gaz, shouting, code):
-                cand[k] = False
+        _drop_non_names(text, tokens, texts, cand, gaz, shouting, code)
         lower_words = frozenset(filter(str.islower, words))
         if not shouting:
             _lower_case_candidates(text, tokens, texts, cand, gaz, code, lower_words)
-        flags_of = gaz.flags
-        flags = [flags_of(w) if c else "-" for w, c in zip(texts, cand)]
+        known, flags_of = gaz._flags, gaz.flags
+        flags = ["-"] * len(texts)
+        for k in itertools.compress(range(len(cand)), cand):
+            flags[k] = known.get(texts[k]) or flags_of(texts[k])
         return cls(
             tokens, cand, ["_", "_", *flags, "_", "_"], ["<s>", "<s>", *lower, "</s>", "</s>"],
-            ["_", "_", *map(shape, texts), "_", "_"],
+            ["_", "_", *shapes_of(texts), "_", "_"],
             lower_words, shouting, _title_case_lines(tokens, texts, lower),
         )
 
@@ -313,7 +335,7 @@ def _lower_case_candidates(text: str, tokens: list[Token], texts: list[str], can
     """Lower-case known names after a cue word ("sag jonas", "à montreuil"), next to another such name
     ("jonas müller"), or signing off at the end ("..., nayeli"): chat typed without capitals (``texts``: the
     tokens' texts; ``lower_words``: the lower-case words among them)."""
-    names = {w for w in lower_words if gaz.lower_case_name(w)}
+    names = gaz.lower_case_names(lower_words)
     if not names:
         return  # both rules below need a lower-case name
     n = len(tokens)
@@ -345,7 +367,7 @@ def _title_case_lines(tokens: list[Token], texts: list[str], lower: list[str]) -
     n = len(tokens)
     out = [False] * n
     # a word that does not start its line: not the first token, nor one after a line break
-    hits = [k for k in range(1, n) if lower[k] in TITLE_CASE_WORDS and texts[k][:1].isupper()
+    hits = [k for k in range(1, n) if lower[k] in TITLE_CASE_WORDS and texts[k][0].isupper()
             and texts[k - 1] not in _SENTENCE_END and not tokens[k].new_line]
     if hits:
         starts = [0, *(i for i in range(1, n) if tokens[i].new_line), n]  # first token of each line, and the end
@@ -368,28 +390,46 @@ def _code_ranges(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _CODE.finditer(text)] if "`" in text else []
 
 
-def _looks_like_a_name(text: str, t: Token, gaz: Gazetteer, shouting: bool, code: list[tuple[int, int]]) -> bool:
-    """Rules out identifiers, constants and code before any scoring.
+def _drop_non_names(text: str, tokens: list[Token], texts: list[str], cand: list[bool], gaz: Gazetteer, shouting: bool,
+                    code: list[tuple[int, int]]) -> None:
+    """Unmark the capitalised candidates that are identifiers, constants or code, before any scoring
+    (``texts``: the tokens' texts; ``code``: ``_code_ranges``).
 
     Kept: Title-case words and their hyphen / apostrophe compounds (Jean-Luc, O'Brien, McDonald).
     Dropped: English contractions (You're, Don't), camelCase (TableCell), parts in other cases (PHP-FPM, US-standard), words glued to
     code punctuation (os.path, foo_bar, Main(), key=Value), words inside Markdown code, and upper-case
     words (ANALOG, KEY) unless the whole text shouts or they are a known name and no common word.
     """
-    if code and any(s <= t.start < e for s, e in code):
-        return False
+    shaped = gaz.shaped[shouting]
+    if len(shaped) > 65536:
+        shaped.clear()
+    for k in itertools.compress(range(len(cand)), cand):
+        w = texts[k]
+        if not w[0].isupper():
+            continue  # a particle
+        t = tokens[k]
+        if (code and any(s <= t.start < e for s, e in code)) or not _plain_around(text, t):
+            cand[k] = False
+            continue
+        ok = shaped.get(w)
+        if ok is None:
+            ok = shaped[w] = _shaped_like_a_name(w, gaz, shouting)
+        if not ok:
+            cand[k] = False
+
+
+def _plain_around(text: str, t: Token) -> bool:
+    """No code punctuation glued to token ``t`` (os.path, foo_bar, Main(), key=Value)."""
     before = text[t.start - 1] if t.start else " "
     after = text[t.end : t.end + 2]
     if before in _CODE_BEFORE and not (before == "." and t.start > 1 and text[t.start - 2] in " \n") and before != ":":
         return False
-    if after[:1] in _CODE_AFTER or (after[:1] == "." and after[1:2].isalnum()):
-        return False
-    return _shaped_like_a_name(t.text, gaz, shouting)
+    return not (after[:1] in _CODE_AFTER or (after[:1] == "." and after[1:2].isalnum()))
 
 
-@functools.lru_cache(maxsize=65536)
 def _shaped_like_a_name(w: str, gaz: Gazetteer, shouting: bool) -> bool:
-    """The word-only part of _looks_like_a_name (cached: it depends on the word, the gazetteer and ``shouting``)."""
+    """The word-only part of _drop_non_names: whether ``w`` is shaped like a name (it depends on the word, the
+    gazetteer and ``shouting``)."""
     if not (w.isascii() or _latin_letters(w)):
         return False
     if _CONTRACTION.search(w):
@@ -489,7 +529,7 @@ class GroupedScores:
         tokens, lower, shapes, flags, title_case = doc.tokens, doc.lower, doc.shapes, doc.flags, doc.title_case
         lower_words, shouting = doc.lower_words, doc.shouting
         own_cache, left_cache, right_cache = self.caches
-        out: list[tuple[float, float, float]] = []
+        out: list[float] = []  # flat: numpy reads a flat list faster than one of tuples
         for i in rows:
             k = i + 2
             low, p1, p2, n1, n2 = lower[k], lower[k - 1], lower[k - 2], lower[k + 1], lower[k + 2]
@@ -504,8 +544,8 @@ class GroupedScores:
             c = right_cache.get(right_key)
             if a is None or b is None or c is None:
                 a, b, c = self._fill(doc, i, (own_key, left_key, right_key))
-            out.append((a[0] + b[0] + c[0], a[1] + b[1] + c[1], a[2] + b[2] + c[2]))
-        return np.array(out, dtype=np.float64).reshape(len(rows), len(LABELS)) + self.bias
+            out.extend((a[0] + b[0] + c[0], a[1] + b[1] + c[1], a[2] + b[2] + c[2]))
+        return np.fromiter(out, dtype=np.float64, count=len(out)).reshape(len(rows), len(LABELS)) + self.bias
 
     def _fill(self, doc: Doc, i: int, keys: tuple[tuple[object, ...], ...]) -> list[tuple[float, float, float]]:
         feats = features(doc, i)
@@ -601,16 +641,18 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
     no form of address stands before it.
     """
     probs_of: list[list[float]] = probs.tolist()  # Python floats: faster to index and add than numpy scalars
+    particles = {i for i in rows if _is_particle(tokens[i])}  # only candidates can be name tokens
     entity_p: dict[int, list[float]] = {}
+    particle_threshold = min(threshold, 0.3)
     for r, i in enumerate(rows):
-        if 1.0 - probs_of[r][0] >= (min(threshold, 0.3) if _is_particle(tokens[i]) else threshold):
+        if 1.0 - probs_of[r][0] >= (particle_threshold if i in particles else threshold):
             entity_p[i] = probs_of[r]
     # A capitalised word right next to a name word joins it at a lower score ("Teresa Kreutzmann": a surname
     # the gazetteer lacks after a known first name); it never starts a span on its own.
-    core = {i for i in entity_p if not _is_particle(tokens[i])}
+    core = entity_p.keys() - particles
     after_initial = {_after_initial(text, tokens, i) for i in core}  # "Hans P. Brinkmann"
     for r, i in enumerate(rows):
-        if i in entity_p or _is_particle(tokens[i]) or 1.0 - probs_of[r][0] < threshold * NEIGHBOUR_SHARE:
+        if i in entity_p or i in particles or 1.0 - probs_of[r][0] < threshold * NEIGHBOUR_SHARE:
             continue
         if i in after_initial or (i - 1 in core and _adjacent(text, tokens[i - 1], tokens[i])) or (
                 i + 1 in core and _adjacent(text, tokens[i], tokens[i + 1])):
@@ -620,7 +662,7 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
     i, n = 0, len(tokens)
     order = sorted(entity_p)
     while i < n:
-        if i not in entity_p or _is_particle(tokens[i]):
+        if i not in entity_p or i in particles:
             later = bisect.bisect_right(order, i)  # on to the next name token
             i = order[later] if later < len(order) else n
             continue
@@ -633,11 +675,11 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
                 j += 1
             else:
                 break
-        while j > i and _is_particle(tokens[j]):
+        while j > i and j in particles:
             j -= 1
         # a weak word before a particle is no part of the name ("Viajo de Valladolid": a verb starting the sentence)
         k = i + 1
-        while k < j and _is_particle(tokens[k]):
+        while k < j and k in particles:
             k += 1
         if k > i + 1 and k <= j and 1.0 - entity_p[i][0] < STRONG:
             i = k
@@ -646,9 +688,13 @@ def decode(text: str, tokens: list[Token], rows: list[int], probs: np.ndarray, t
         if tokens[i].text.lower() in ADDRESS_FORMS:
             i = j + 1
             continue
-        run = [entity_p[t] for t in range(i, j + 1) if t in entity_p and not _is_particle(tokens[t])]
-        total = [sum(column) for column in zip(*run)]
-        run = [entity_p[t] for t in range(i, j + 1) if t in core] or run  # the words that joined as neighbours do not score
+        if i == j:  # one word (a name word or a neighbour; never a particle): its own probabilities
+            run = [entity_p[i]]
+            total = run[0]
+        else:
+            run = [entity_p[t] for t in range(i, j + 1) if t in entity_p and t not in particles]
+            total = [sum(column) for column in zip(*run)]
+            run = [entity_p[t] for t in range(i, j + 1) if t in core] or run  # the words that joined as neighbours do not score
         label = LABELS[1] if total[1] >= total[2] or _person_cue(tokens, i, j, flags) else LABELS[2]
         if label == LABELS[1] and not _address_before(tokens, i) and (
                 j > i and " ".join(t.text.lower() for t in tokens[i : j + 1]) in places
@@ -686,6 +732,8 @@ def _preposition_before(text: str, tokens: list[Token], i: int) -> str:
 def _holiday(tokens: list[Token], i: int, j: int, flags: list[str] | None, text: str) -> bool:
     """All words of tokens ``i..j`` are holidays ("Noël", "Boże Narodzenie"); not after a form of address, nor a
     place of the same name after a preposition of place ("em Natal")."""
+    if tokens[i].text.lower() not in HOLIDAYS:  # the first word is no particle: the usual answer, at once
+        return False
     if any(tokens[t].text.lower() not in HOLIDAYS for t in range(i, j + 1) if not _is_particle(tokens[t])) or _address_before(tokens, i):  # "Sr. Natal": a surname
         return False
     return not (flags is not None and "p" in flags[i] and _preposition_before(text, tokens, i) in PLACE_PREPOSITIONS)
@@ -699,10 +747,12 @@ def _building_name(text: str, tokens: list[Token], i: int, j: int, flags: list[s
     while k >= 0 and i - k <= 3 and tokens[k].text.lower() in _BUILDING_LINKS and tokens[k].text.lower() != "via":
         k -= 1
     if k >= 0 and i - k <= 3:
-        word = _APOSTROPHE.split(tokens[k].text.lower())[-1]  # "l'église", "dell'aeroporto"
-        of_place = flags is not None and "p" in flags[i] and tokens[i].text.lower() not in _BUILDING_LINKS and any(tokens[t].text.lower() in _OF for t in range(k + 1, i))
-        if not of_place and (word in BUILDING_WORDS_BEFORE
-                             or word == "via" and k > 0 and tokens[k - 1].text.lower() in _ITALIAN_VIA_BEFORE):
+        word = tokens[k].text.lower()
+        if "'" in word or "’" in word:
+            word = _APOSTROPHE.split(word)[-1]  # "l'église", "dell'aeroporto"
+        if (word in BUILDING_WORDS_BEFORE or word == "via" and k > 0 and tokens[k - 1].text.lower() in _ITALIAN_VIA_BEFORE) and not (
+                flags is not None and "p" in flags[i] and tokens[i].text.lower() not in _BUILDING_LINKS
+                and any(tokens[t].text.lower() in _OF for t in range(k + 1, i))):  # where the building is
             return True
     return j + 1 < len(tokens) and tokens[j + 1].text.lower() in BUILDING_WORDS_AFTER and _adjacent(text, tokens[j], tokens[j + 1])
 
@@ -725,13 +775,17 @@ def _people_in_lists(text: str, spans: list[TaggedSpan], bounds: list[tuple[int,
     """A LOCATION in a list next to a sure PERSON ("Hanna Lindqvist, Oriane Zubel") is a PERSON
     too, when none of its words is a common word and its first word is a known first name or none is a known place."""
     out = list(spans)
-    for order in (range(len(out)), range(len(out) - 1, -1, -1)):
+    if not any(s.label == LABELS[1] and s.score >= STRONG for s in out):
+        return out  # no sure person to be next to
+    # the places that may be people (the test reads flags only: it holds in both passes)
+    places = [n for n, s in enumerate(out) if s.label == LABELS[2] and not (flags is not None and (
+        any("w" in flags[t] for t in range(bounds[n][0], bounds[n][1] + 1))
+        or "f" not in flags[bounds[n][0]] and any("p" in flags[t] for t in range(bounds[n][0], bounds[n][1] + 1))))]
+    for order in (places, places[::-1]):
         for n in order:
             s = out[n]
-            i, j = bounds[n]
-            if s.label != LABELS[2] or (flags is not None and (any("w" in flags[t] for t in range(i, j + 1)) or "f" not in flags[i]
-                                                               and any("p" in flags[t] for t in range(i, j + 1)))):
-                continue
+            if s.label != LABELS[2]:
+                continue  # made a person in the first pass
             neighbours = [out[m] for m in (n - 1, n + 1) if 0 <= m < len(out)]
             if any(o.label == LABELS[1] and o.score >= STRONG and text[min(o.end, s.end) : max(o.start, s.start)] in _LIST_GAPS
                    for o in neighbours):

@@ -462,11 +462,14 @@ def _fast_enhancer() -> Any:
     - The token of a match is found by bisection: Presidio scans the token list from the start
       for every match (quadratic on long texts with many matches).
     - A match whose score no context word can change is not looked at: already at the maximum, or
-      none of its recognizer's context words is in the text. (A context word counts when it is part of
+      none of its recognizer's context words is in the text, or none is in the stretch of text Presidio's
+      walk over keywords can reach (``_LazyArtifacts.may_be_near``). (A context word counts when it is part of
       a token's lemma: part of the lower-cased text, where lemmas are lower-cased words, i.e. no NER
       pipeline with a lemmatizer.)
     - Without a NER pipeline, only the stretch of text around a match is tokenized, long enough
       to hold the keywords Presidio reads before and after it (``_LazyArtifacts.around``).
+    - The results looked at are updated in place: Presidio deep-copies them first, but they are the
+      analyzer's own, made for this check, and only what this step returns is used afterwards.
     """
     from presidio_analyzer import RecognizerResult
     from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
@@ -485,12 +488,35 @@ def _fast_enhancer() -> Any:
                     rec_id = (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
                     if rec_id not in occurs:
                         occurs[rec_id] = _may_occur(words_of.get(rec_id), lowered)
-                    boosted = boosted if occurs[rec_id] else r.score
+                    if not occurs[rec_id] or not nlp_artifacts.may_be_near(
+                            r.start, r.end, words_of.get(rec_id), self.context_prefix_count + 1, self.context_suffix_count + 1):
+                        boosted = r.score
                 (open_ if boosted != r.score else fixed).append(r)
             if isinstance(nlp_artifacts, _LazyArtifacts):
                 nlp_artifacts.expect(len({r.start for r in open_}))
-            enhanced: list[Any] = super().enhance_using_context(text, open_, nlp_artifacts, recognizers, context)
-            return enhanced + fixed
+            return self._enhance_in_place(text, open_, nlp_artifacts, recognizers, context) + fixed
+
+        def _enhance_in_place(self, text: str, results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any) -> list[Any]:
+            """Presidio's loop over the results (LemmaContextAwareEnhancer.enhance_using_context) without its deep copy."""
+            if nlp_artifacts is None:
+                return results  # Presidio returns them unchanged (and logs that it has no tokens)
+            by_id = {rec.id: rec for rec in recognizers}
+            extra = [word.lower() for word in context] if context else []
+            mode = (self.context_matching_mode,) if hasattr(self, "context_matching_mode") else ()
+            for result in results:
+                meta = result.recognition_metadata or {}
+                recognizer = by_id.get(meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY))
+                if not recognizer or not recognizer.context or meta.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY):
+                    continue
+                surrounding = self._extract_surrounding_words(nlp_artifacts=nlp_artifacts, word=text[result.start : result.end], start=result.start)
+                surrounding.extend(extra)
+                word = self._find_supportive_word_in_context(surrounding, recognizer.context, *mode)
+                if word != "":
+                    result.score = min(max(result.score + self.context_similarity_factor, self.min_score_with_context_similarity),
+                                       ContextAwareEnhancer.MAX_SCORE)
+                    result.analysis_explanation.set_supportive_context_word(word)
+                    result.analysis_explanation.set_improved_score(result.score)
+            return results
 
         def _extract_surrounding_words(self, nlp_artifacts: Any, word: str, start: int) -> list[str]:
             if isinstance(nlp_artifacts, _LazyArtifacts):
@@ -670,6 +696,7 @@ class _LazyArtifacts:
         self._done: Any = None
         self._windows: list[_Stretch] = []
         self._keywords: _Keywords | None = None
+        self._piece_spans: tuple[list[tuple[int, int]], list[int]] | None = None
 
     def _artifacts(self) -> Any:
         if self._done is None:
@@ -685,6 +712,48 @@ class _LazyArtifacts:
         """``matches`` places will be looked around: tokenize the whole text now when that is cheaper."""
         if matches and matches * self._PER_MATCH >= len(self._text):
             self._artifacts()
+
+    def may_be_near(self, start: int, end: int, words: Any, before: int, after: int) -> bool:
+        """Whether one of ``words`` (a recognizer's context words) may be among the keywords Presidio reads around a
+        match at ``start``..``end``: ``before`` keywords back from its token, ``after`` on from it.
+
+        A piece of text between white space that is ASCII letters only, that spaCy keeps as one token and whose
+        lemma Presidio keeps as a keyword holds exactly one keyword (``_one_keyword_piece``). Presidio's walk
+        back from the match's token therefore stops within ``before`` such pieces before the match's piece, and
+        its walk on within ``after`` such pieces after it; other tokens may only stop it sooner. A word that is
+        in none of the text in between is in none of the keywords read. Non-ASCII words are always looked for.
+        """
+        if not words or not self.plain or not all(w.isascii() for w in words):
+            return True
+        pieces, piece_starts = self._pieces()
+        here = bisect.bisect_right(piece_starts, start) - 1
+        if here < 0 or pieces[here][1] <= start:
+            here += 1  # the match starts in white space: the next piece
+        low, found = 0, 0
+        for k in range(here - 1, -1, -1):
+            found += self._one_keyword(pieces[k])
+            if found == before:
+                low = pieces[k][0]
+                break
+        high, found = len(self._text), 0
+        for k in range(here + 1, len(pieces)):
+            found += self._one_keyword(pieces[k])
+            if found == after:
+                high = pieces[k][1]
+                break
+        region = self._text[low : max(high, end)].lower()
+        return any(w.lower() in region for w in words)
+
+    def _pieces(self) -> tuple[list[tuple[int, int]], list[int]]:
+        """The (start, end) of each piece of the text between white space, and their starts."""
+        if self._piece_spans is None:
+            spans = [m.span() for m in _PIECE.finditer(self._text)]
+            self._piece_spans = (spans, [a for a, _ in spans])
+        return self._piece_spans
+
+    def _one_keyword(self, piece: tuple[int, int]) -> bool:
+        word = self._text[piece[0] : piece[1]]
+        return _ASCII_WORD.fullmatch(word) is not None and _one_keyword_piece(self._engine, self._language, word)
 
     def around(self, start: int, before: int, after: int) -> Any:
         """Artifacts of a stretch of the text with the token at ``start``, at least ``before`` keywords up to
@@ -797,6 +866,16 @@ class _Keywords:
 
 
 _COLON_PIECE = re.compile(r"\S*:\S*")
+_PIECE = re.compile(r"\S+")
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
+
+
+@functools.lru_cache(maxsize=65536)
+def _one_keyword_piece(engine: Any, language: str, piece: str) -> bool:
+    """Whether spaCy keeps ``piece`` (text between white space) as one token whose lemma Presidio keeps as a keyword
+    (plain pipelines only: the lemma is the lower-cased word)."""
+    doc = engine.nlp[language].tokenizer(piece)
+    return len(doc) == 1 and _kept_by_presidio(engine, language, doc[0].lower_)
 
 
 @functools.lru_cache(maxsize=65536)

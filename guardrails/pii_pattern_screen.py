@@ -6,6 +6,10 @@ above all). Each screen here is a short stdlib regex that finds something in eve
 pattern it belongs to. When the screen finds nothing in a text, the pattern cannot match there and is
 not run; otherwise the pattern runs as Presidio runs it.
 
+Some patterns can match only inside one piece of text between white space, and only a piece holding a
+given character: the e-mail pattern needs an ``@``. Such a pattern is run on those pieces alone
+(``WINDOWS``), with the whole text around them, so that word boundaries read as before.
+
 A screen is tied to its pattern by name and by a hash of the regex text: a Presidio release that
 changes a regex leaves that pattern unscreened (run as it is). tests/unit/test_pii_pattern_screen.py
 checks every screen against strings generated from its pattern, and tests/unit/test_pii_fast_path.py
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import re
 from typing import Any, Iterator
 
@@ -40,6 +45,13 @@ SCREENS: dict[tuple[str, str], str] = {
     ("MAC_COLON_OR_HYPHEN", "a101077778af2f88"): r"[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]",
     ("Crypto (Medium)", "9d9a993fd6aee894"): r"[13]\w{25}",
 }
+
+# (pattern name, hash) -> a character every match holds; no match holds white space. The pattern runs on the pieces
+# of the text between white space that hold that character (``WindowedRegex``).
+WINDOWS: dict[tuple[str, str], str] = {
+    ("Email (Medium)", "004723abbb67ff6c"): "@",  # local part, @, domain: classes of word characters and punctuation
+}
+_ASCII_SPACE = " \t\n\r\f\v"
 
 
 def regex_hash(regex: str) -> str:
@@ -69,6 +81,43 @@ class ScreenedRegex:
         return getattr(self._compiled, name)
 
 
+class WindowedRegex:
+    """A compiled pattern regex whose ``finditer`` over a whole text runs only on the pieces between white space that
+    hold ``char`` (``WINDOWS``). A piece ends at ASCII white space or at the text's ends: a word boundary there reads
+    the same whether the regex stops at the piece's end or sees the space after it, and the regex module reads the
+    text before a piece's start."""
+
+    def __init__(self, compiled: Any, char: str) -> None:
+        self._compiled = compiled
+        self.char = char
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """The pieces of ``text`` between ASCII white space that hold ``char``, in order."""
+        out: list[tuple[int, int]] = []
+        at = text.find(self.char)
+        while at >= 0:
+            start = max(text.rfind(c, 0, at) for c in _ASCII_SPACE) + 1
+            ends = [e for e in (text.find(c, at) for c in _ASCII_SPACE) if e >= 0]
+            end = min(ends) if ends else len(text)
+            out.append((start, end))
+            at = text.find(self.char, end)
+        return out
+
+    def finditer(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        if args or not isinstance(text, str) or "pos" in kwargs or "endpos" in kwargs:
+            found: Iterator[Any] = self._compiled.finditer(text, *args, **kwargs)
+            return found
+        return itertools.chain.from_iterable(self._compiled.finditer(text, pos=a, endpos=b, **kwargs) for a, b in self.windows(text))
+
+    def __getattr__(self, name: str) -> Any:  # search, match, pattern, flags, ...: the regex's own
+        return getattr(self._compiled, name)
+
+
+def window_of(pattern: Any) -> str | None:
+    """The character of a Presidio ``Pattern`` in ``WINDOWS`` (None when it has none)."""
+    return WINDOWS.get((str(pattern.name), regex_hash(str(pattern.regex))))
+
+
 def screen_recognizer(recognizer: Any) -> int:
     """Give ``recognizer``'s screened patterns their screens; returns how many were screened.
 
@@ -84,14 +133,16 @@ def screen_recognizer(recognizer: Any) -> int:
 
     patterns = list(getattr(recognizer, "patterns", None) or [])
     screens = [screen_of(p) for p in patterns]
-    if not any(screens):
+    windows = [window_of(p) for p in patterns]
+    if not any(screens) and not any(windows):
         return 0
     flags = recognizer.global_regex_flags
     copies = []
-    for pattern, screen in zip(patterns, screens):
-        if screen is not None:
+    for pattern, screen, window in zip(patterns, screens, windows):
+        if screen is not None or window is not None:
             pattern = copy.copy(pattern)
-            pattern.compiled_regex = ScreenedRegex(engine.compile(pattern.regex, flags=flags), screen)
+            compiled = engine.compile(pattern.regex, flags=flags)
+            pattern.compiled_regex = ScreenedRegex(compiled, screen) if screen is not None else WindowedRegex(compiled, str(window))
             pattern.compiled_with_flags = flags
         copies.append(pattern)
     recognizer.patterns = copies
@@ -107,7 +158,7 @@ def screen_recognizer(recognizer: Any) -> int:
             return found
 
         recognizer.analyze = analyze
-    return sum(1 for s in screens if s is not None)
+    return sum(1 for s, w in zip(screens, windows) if s is not None or w is not None)
 
 
 def _analyzes_of_regex_text() -> tuple[Any, ...]:

@@ -9,9 +9,11 @@ person: separators or a leading ``+`` / ``(``; a bare digit run only after a pho
 text for candidates and parses every digit group once per region (eight regions), also the ``11``
 of "11 items". Here the candidate search is done once for all regions, groups with fewer
 digits than any valid number of the region can have are skipped before parsing, and so are groups
-read as a national number that fits no general pattern of the region's country code; a group read
-as a national number is parsed once for regions sharing a country code (US, Canada), and one written
-with a plus once for all regions; the matches are the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
+read as a national number that fits no general pattern of the region's country code, and groups
+written in a region's national format whose number (built without parsing, ``national_not_verified``)
+fails the matcher's own check; a group read as a national number is parsed once for regions sharing a
+country code (US, Canada), and one written with a plus once for all regions; the matches are the same
+(tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
 filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
 parsed either.
 """
@@ -56,11 +58,9 @@ def plausible_phone(text: str, start: int, end: int) -> bool:
     if before.isalnum() or before in "._/" or (after[:1] in ".," and after[1:2].isdigit()) or after[:1].isalnum():
         return False  # one piece of a longer token: version string, IP address, coordinate, file name
     window = text[max(0, start - _WINDOW) : start]
-    if _ID_CUE.search(window) and not value.lstrip().startswith("+"):
-        return False
-    if _BARE_DIGITS.fullmatch(value):
-        return bool(_PHONE_CUE.search(window))
-    return True
+    if _BARE_DIGITS.fullmatch(value) and not _PHONE_CUE.search(window):
+        return False  # a bare digit run needs a phone word (looked for first: the usual answer, at once)
+    return not (_ID_CUE.search(window) and not value.lstrip().startswith("+"))
 
 
 def _lengths(md: Any) -> list[int]:
@@ -170,6 +170,12 @@ def too_short(candidate: str, region: str) -> bool:
     return idd.match("".join(str(v) for v in values)) is None
 
 
+@functools.lru_cache(maxsize=4096)
+def too_short_everywhere(candidate: str, regions: tuple[str, ...]) -> bool:
+    """``too_short`` with each of ``regions`` as the default region."""
+    return all(too_short(candidate, r) for r in regions)
+
+
 @functools.cache
 def _national_patterns(country_code: int) -> tuple[re.Pattern[str], ...]:
     """The general national-number patterns of every region of ``country_code`` (None where one has none)."""
@@ -200,6 +206,61 @@ def never_valid_national(candidate: str, region: str) -> bool:
     return bool(patterns) and not any(p.fullmatch(digits) for p in patterns)
 
 
+@functools.cache
+def _parse_steps() -> tuple[Callable[[Any, str], bool], Callable[[str, Any], Any], Callable[[str, Any], Any]] | None:
+    """libphonenumber's own steps that ``national_not_verified`` runs instead of a whole parse: the matcher's check of
+    a parsed number at leniency VALID (Presidio's default), the national-prefix strip and the length test of
+    ``parse``; None when this phonenumbers lacks one of them (then candidates are parsed)."""
+    import phonenumbers
+    from phonenumbers import phonenumbermatcher, phonenumberutil
+
+    check = getattr(phonenumbermatcher, "_verify", None)
+    strip = getattr(phonenumberutil, "_maybe_strip_national_prefix_carrier_code", None)
+    length = getattr(phonenumberutil, "_test_number_length", None)
+    if check is None or strip is None or length is None:
+        return None
+    valid = phonenumbers.Leniency.VALID
+    return (lambda number, candidate: bool(check(valid, number, candidate, None))), strip, length  # VALID uses no matcher
+
+
+@functools.lru_cache(maxsize=4096)
+def national_not_verified(candidate: str, region: str) -> bool:
+    """Whether the matcher at leniency VALID finds no number in ``candidate`` as a whole, where ``candidate`` is
+    written in ``region``'s national format: ASCII digits and separators, not starting with the region's country
+    code nor with its international dialling prefix. Then ``parse`` takes every digit, strips a national prefix
+    as the region's rules say (its own steps, ``_parse_steps``), and notes the raw input and that the country
+    code is the region's: that number is built here without parsing and checked as the matcher checks it.
+    False for other candidates (they are parsed) and where the steps are missing.
+    """
+    import phonenumbers
+    from phonenumbers import CountryCodeSource, PhoneMetadata
+    from phonenumbers.phonenumberutil import ValidationResult
+
+    steps = _parse_steps()
+    code = _country_code(region)
+    if steps is None or code is None or not _PLAIN_NUMBER.fullmatch(candidate):
+        return False
+    digits = "".join(c for c in candidate if c.isdigit())
+    idd = _idd_prefix(region)
+    if not digits or digits.startswith(str(code)) or (idd is not None and idd.match(digits)):
+        return False
+    verify, strip, length = steps
+    metadata = PhoneMetadata.metadata_for_region(region)
+    national = strip(digits, metadata)[1]
+    if length(national, metadata) in (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY, ValidationResult.INVALID_LENGTH):
+        national = digits  # parse keeps the prefix when too little would be left
+    if not national:
+        return False
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national), raw_input=candidate,
+                                      country_code_source=CountryCodeSource.FROM_DEFAULT_COUNTRY)
+    if len(national) > 1 and national[0] == "0":  # leading zeros, as parse keeps them
+        number.italian_leading_zero = True
+        zeros = min(len(national) - len(national.lstrip("0")), len(national) - 1)  # an all-zero number keeps its last zero
+        if zeros != 1:
+            number.number_of_leading_zeros = zeros
+    return not verify(number, candidate)
+
+
 _INTERNATIONAL = re.compile(r"[(\[\s]*[+\uff0b][1-9]")
 
 
@@ -225,23 +286,37 @@ class _CandidateScan:
 
     The matcher of each region looks for the next candidate from the same positions (after a
     candidate that held no number, or after a match): the answer for a position is kept.
+    Candidates that ``hopeless`` rejects (no region's matcher would find a number in them) are
+    passed over here, once, instead of by each region's matcher.
     """
 
-    def __init__(self, text: str, pattern: re.Pattern[str], trim: Callable[[str], str]) -> None:
+    def __init__(self, text: str, pattern: re.Pattern[str], trim: Callable[[str], str],
+                 hopeless: Callable[[str, int], bool] | None = None) -> None:
         self._text = text
         self._pattern = pattern
         self._trim = trim
+        self._hopeless = hopeless
         self._at: dict[int, tuple[int, str] | None] = {}
-        self._hopeless: dict[tuple[int, str], bool] = {}
         self._done: dict[tuple[Any, ...], Any] = {}
 
     def next_candidate(self, index: int) -> tuple[int, str] | None:
-        """(start, candidate trimmed after a second number's start) of the first candidate at or after ``index``."""
+        """(start, candidate trimmed after a second number's start) of the first candidate at or after ``index``
+        that is not hopeless."""
         if index in self._at:
             return self._at[index]
-        match = self._pattern.search(self._text, index)
-        found = None if match is None else (match.start(), self._trim(match.group()))
-        self._at[index] = found
+        seen = [index]
+        while True:
+            match = self._pattern.search(self._text, index)
+            found = None if match is None else (match.start(), self._trim(match.group()))
+            if found is None or self._hopeless is None or not self._hopeless(found[1], found[0]):
+                break
+            index = found[0] + len(found[1])
+            if index in self._at:
+                found = self._at[index]
+                break
+            seen.append(index)
+        for at in seen:
+            self._at[at] = found
         return found
 
     def once(self, key: tuple[Any, ...], work: Callable[[], Any]) -> Any:
@@ -249,13 +324,6 @@ class _CandidateScan:
         if key not in self._done:
             self._done[key] = work()
         return self._done[key]
-
-    def never_plausible(self, candidate: str, offset: int, longest_run: int) -> bool:
-        """``_never_plausible`` of a candidate, worked out once for all regions."""
-        key = (offset, candidate)
-        if key not in self._hopeless:
-            self._hopeless[key] = _never_plausible(self._text, candidate, offset, longest_run)
-        return self._hopeless[key]
 
 
 _ONLY_PLAUSIBLE: ContextVar[bool] = ContextVar("guardrails_only_plausible_phones", default=False)
@@ -269,7 +337,7 @@ def only_plausible_phones() -> Iterator[None]:
     the run starts or ends next to one of its digits, and the whole run was checked. Most digit
     groups of number-dense text (ids, card numbers, amounts) are such runs. Matches that
     ``plausible_phone`` keeps are the same (one difference: libphonenumber gives up on a text after
-    65,535 failed candidates, and skipped runs count as one failure each, where they may be several).
+    65,535 failed candidates, and skipped runs count as none).
     """
     token = _ONLY_PLAUSIBLE.set(True)
     try:
@@ -297,6 +365,10 @@ def phone_recognizer(language: str) -> Any:
     """Presidio's PhoneRecognizer (same regions, leniency and context), finding the text's candidates once
     for all regions and skipping digit groups too short to be a number.
 
+    Candidates too short for every region (and, inside ``only_plausible_phones()``, bare digit runs that are
+    never plausible) are passed over once, before any region's matcher sees them; they do not count towards
+    libphonenumber's limit of 65,535 failed candidates per text, which no ordinary text reaches.
+
     Falls back to Presidio's own recognizer when phonenumbers' matcher lacks the methods used here,
     or when both do not find the same numbers in a few sample texts.
     """
@@ -315,6 +387,8 @@ def phone_recognizer(language: str) -> Any:
         return PhoneRecognizer(supported_language=language)
 
     run_limit: int = longest_run
+    valid = int(phonenumbers.Leniency.VALID)
+    verify_valid = _parse_steps() is not None
     # Regions sharing a country code (US and Canada): a number read as national is parsed once for all of them.
     @functools.lru_cache(maxsize=4096)
     def shared_by(candidate: str, region: str, regions: tuple[str, ...]) -> int | None:
@@ -325,10 +399,9 @@ def phone_recognizer(language: str) -> Any:
     fewest = min(international, *national.values())
 
     class SharedScanMatcher(PhoneNumberMatcher):
-        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, only_plausible: bool, regions: tuple[str, ...]) -> None:
+        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, regions: tuple[str, ...]) -> None:
             super().__init__(text, region, leniency=leniency)
             self._scan = scan
-            self._only_plausible = only_plausible
             self._regions = regions
 
         def _find(self, index: int) -> Any:  # the library's search loop, over the shared candidates
@@ -349,12 +422,14 @@ def phone_recognizer(language: str) -> Any:
             return self.leniency >= 1 and too_short(candidate, self.preferred_region or "")
 
         def _extract_match(self, candidate: str, offset: int) -> Any:
-            if self._skip(candidate) or (self._only_plausible and self._scan.never_plausible(candidate, offset, run_limit)):
+            if self._skip(candidate):
                 return None
             return super()._extract_match(candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
-            if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, self.preferred_region or "")):
+            region = self.preferred_region or ""
+            if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, region)) or (
+                    self.leniency == valid and verify_valid and national_not_verified(candidate, region)):
                 return None
             code: int | str | None = shared_by(candidate, self.preferred_region or "", self._regions)
             if code is None and self.leniency == 1 and international_alike(self._regions) and written_international(candidate):
@@ -367,12 +442,19 @@ def phone_recognizer(language: str) -> Any:
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             if sum(map(str.isdigit, text)) < fewest:
                 return []
-            scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c))
-            results = []
+            regions = tuple(self.supported_regions)
             only_plausible = _ONLY_PLAUSIBLE.get()
+            leniency = cast(int, self.leniency)
+
+            def hopeless(candidate: str, offset: int) -> bool:  # no region's matcher would find a number in it
+                return ((leniency >= 1 and too_short_everywhere(candidate, regions))
+                        or (only_plausible and _never_plausible(text, candidate, offset, run_limit)))
+
+            scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c), hopeless)
+            results = []
             region_of: dict[str, tuple[Any, ...]] = {}  # the same number is found by several regions' matchers
             for region in self.supported_regions:
-                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, only_plausible, tuple(self.supported_regions)):
+                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, regions):
                     raw = text[match.start : match.end]
                     if raw not in region_of:
                         try:

@@ -184,6 +184,37 @@ def test_context_words_read_around_a_match_are_the_whole_texts(analyzers: tuple[
     assert checked > 500 and windowed > 300  # short texts are tokenized whole (as cheap)
 
 
+def test_a_context_word_out_of_reach_is_never_one_presidio_reads(analyzers: tuple[Any, Any]) -> None:
+    """Where ``may_be_near`` rules a recognizer's context words out around a match, none of them is part of the
+    keywords Presidio reads around it in the whole text's tokens; and it does rule them out often."""
+    from presidio_analyzer import PatternRecognizer
+
+    _, fast = analyzers
+    enhancer = fast.context_aware_enhancer
+    engine = fast.nlp_engine
+    words_of = [r.context for r in fast.registry.recognizers if isinstance(r, PatternRecognizer) and r.context]
+    rng = random.Random(11)
+    fillers = ("the of and a to is - , ; ( ) : cannot don't gonna I'm it's e-mail 12 345-67 x9 Über café naïve "
+               "order ref no. ok yes here there\n \t").split(" ")
+    texts = CONTEXT_CASES + soup(60, seed=4) + [
+        " ".join(rng.choice(fillers + ["phone", "ssn", "account", "license", "passport", "card"]) for _ in range(rng.randint(5, 60)))
+        for _ in range(150)
+    ]
+    ruled_out = 0
+    for text in texts:
+        whole = engine._tokenize(text, "en")
+        for start in sorted({t.idx for t in whole.tokens}):
+            if text[start].isspace():
+                continue
+            lazy = engine.process_text(text, "en")
+            read = enhancer._extract_surrounding_words(whole, "", start)
+            for words in words_of:
+                if not lazy.may_be_near(start, start + 1, words, enhancer.context_prefix_count + 1, enhancer.context_suffix_count + 1):
+                    ruled_out += 1
+                    assert not enhancer._find_supportive_word_in_context(read, words), (text, start, words)
+    assert ruled_out > 2000
+
+
 def test_word_segmenting_languages_use_the_whole_texts_tokens() -> None:
     """Chinese is segmented by its own tokenizer, not cut at whitespace: no stretches, no context gating."""
     from guardrails.pii_analyzer import context_gated, lemmas_are_words

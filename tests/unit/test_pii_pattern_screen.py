@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guardrails.pii_analyzer import build_analyzer, import_presidio
-from guardrails.pii_pattern_screen import SCREENS, ScreenedRegex, regex_hash, screen_of
+from guardrails.pii_pattern_screen import SCREENS, WINDOWS, ScreenedRegex, WindowedRegex, regex_hash, screen_of, window_of
 from tests.unit.test_pii_fast_path import english_entities
 
 
@@ -23,7 +23,7 @@ def screened_patterns() -> dict[tuple[str, str], tuple[Any, Any]]:
     for rec in analyzer.registry.recognizers:
         for p in getattr(rec, "patterns", None) or []:
             key = (p.name, regex_hash(p.regex))
-            if key in SCREENS:
+            if key in SCREENS or key in WINDOWS:
                 out[key] = (p, rec)
     return out
 
@@ -31,6 +31,7 @@ def screened_patterns() -> dict[tuple[str, str], tuple[Any, Any]]:
 def test_every_screen_belongs_to_a_pattern_of_this_presidio() -> None:
     """A Presidio release that changes a screened regex leaves it unscreened: this says which to look at again."""
     assert sorted(set(SCREENS) - set(screened_patterns())) == []
+    assert sorted(set(WINDOWS) - set(screened_patterns())) == []
 
 
 @pytest.mark.parametrize("key", sorted(SCREENS), ids=[k[0] for k in sorted(SCREENS)])
@@ -100,3 +101,43 @@ def test_a_changed_regex_is_not_screened() -> None:
 
     assert screen_of(Pattern("IPv6", r"(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}", 0.6)) is None
     assert screen_of(Pattern("IPv6_renamed", "x", 0.6)) is None
+
+
+@pytest.mark.parametrize("key", sorted(WINDOWS), ids=[k[0] for k in sorted(WINDOWS)])
+def test_a_windowed_pattern_finds_what_it_finds_in_the_whole_text(key: tuple[str, str]) -> None:
+    """Run on the pieces between white space that hold its character, the pattern finds the same spans as on the
+    whole text: also where a piece touches the text's ends, holds several of the characters, or sits next to
+    punctuation, other scripts and other white space."""
+    import_presidio()
+    from presidio_analyzer import pattern_recognizer
+
+    pattern, rec = screened_patterns()[key]
+    engine: Any = getattr(pattern_recognizer, "re")
+    compiled = engine.compile(pattern.regex, flags=rec.global_regex_flags)
+    windowed = WindowedRegex(compiled, WINDOWS[key])
+    generated = st.from_regex(re.compile(pattern.regex, re.IGNORECASE), fullmatch=True)
+    piece = st.text(alphabet="aZ09@.-_+'!x\u00e9\u0661\u200b", max_size=6)
+    gap = st.sampled_from(["", " ", "\t", "\n", "\u00a0", "\u3000", ", ", "; ", "<", ">", "(", ")", '"'])
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(parts=st.lists(st.tuples(gap, st.one_of(generated, piece)), max_size=5), end=gap)
+    def check(parts: list[tuple[str, str]], end: str) -> None:
+        text = "".join(g + v for g, v in parts) + end
+        whole = [m.span() for m in compiled.finditer(text, timeout=5)]
+        assert [m.span() for m in windowed.finditer(text, timeout=5)] == whole, text
+
+    check()
+    texts = ["mail a.b@example.org, or c@d.co.uk\tnow", "x@y.com", "@", "a@b", "no at sign here", "\u00a0me@x.org\u00a0",
+             "first@one.org@two.org third@three.org", "(bob@mail.com) <eve@e.io>"]
+    for text in texts:
+        assert [m.span() for m in windowed.finditer(text)] == [m.span() for m in compiled.finditer(text)], text
+    assert sum(1 for t in texts for _ in compiled.finditer(t)) >= 6  # not vacuous
+
+
+def test_the_fast_analyzer_runs_the_email_pattern_on_pieces_with_an_at_sign() -> None:
+    fast = build_analyzer(("en",), None, False, frozenset({"EMAIL_ADDRESS"}))
+    email = next(r for r in fast.registry.recognizers if "EMAIL_ADDRESS" in r.supported_entities)
+    assert all(isinstance(p.compiled_regex, WindowedRegex) for p in email.patterns)
+    assert window_of(email.patterns[0]) == "@"
+    text = "write to ana.lopez@correo.es or to bob@example.org;thanks"
+    assert sorted((r.start, r.end) for r in fast.analyze(text, language="en", entities=["EMAIL_ADDRESS"])) == [(9, 28), (35, 50)]

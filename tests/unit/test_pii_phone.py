@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from guardrails.pii_phone import (
     phone_recognizer,
     plausible_phone,
     international_alike,
+    national_not_verified,
     never_valid_national,
     read_as_national,
     too_short,
@@ -166,6 +168,47 @@ def test_national_numbers_no_regions_pattern_fits_are_not_parsed() -> None:
                     continue
                 assert not phonenumbers.is_valid_number(number), (candidate, region)
     assert skipped > 1000
+
+
+_PLAIN = re.compile(r"[0-9 ().\-/]+")
+
+
+def test_national_numbers_the_matcher_would_reject_are_not_parsed() -> None:
+    """A number read as national is built without parsing and checked as the matcher checks a parsed one:
+    every candidate skipped that way is one the library's matcher finds nothing in."""
+    import_presidio()
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+    from phonenumbers.phonenumbermatcher import Leniency, PhoneNumberMatcher
+
+    assert national_not_verified("723 813 266", "FR")  # FR's general pattern fits; no number type does
+    assert national_not_verified("612 345 678", "FR")  # valid, but a French number written nationally needs its 0
+    assert not national_not_verified("212 555 0199", "US") and not national_not_verified("98765 43210", "IN")
+    assert not national_not_verified("+49 30 901820", "DE")  # not read as national: parsed
+    assert national_not_verified("054-28-6917", "FR")  # a national prefix, stripped as parse strips it: invalid
+    assert not national_not_verified("01 23 45 67 89", "FR") and not national_not_verified("030 901820", "DE")
+    # Random groups, and every region's example numbers of every type (valid ones): as written nationally (with a
+    # national prefix where the region has one), without the prefix, and with their digits changed.
+    rng = random.Random(5)
+    examples = []
+    for region in REGIONS:
+        for kind in PhoneNumberType.values():
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                digits = phonenumbers.national_significant_number(number)
+                national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+                changed = "".join(rng.choice("0123456789") if c.isdigit() and rng.random() < 0.3 else c for c in national)
+                examples += [digits, " ".join([digits[:3], digits[3:]]), national, changed, "0" + digits]
+    skipped = kept = 0
+    for candidate in groups(3000) + examples:
+        for region in REGIONS:
+            found = PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID)._parse_and_verify(candidate, 0)
+            if national_not_verified(candidate, region):
+                skipped += 1
+                assert found is None, (candidate, region)
+            elif found is not None and _PLAIN.fullmatch(candidate):
+                kept += 1
+    assert skipped > 1000 and kept > 50
 
 
 def test_numbers_written_with_a_plus_parse_alike_in_every_region() -> None:
