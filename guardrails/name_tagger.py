@@ -200,7 +200,6 @@ def shapes_of(words: list[str]) -> list[str]:
     return out  # type: ignore[return-value]
 
 
-@functools.lru_cache(maxsize=65536)
 def shape(word: str) -> str:
     """Letter classes with repeats collapsed: Xx, X, x, Xx-Xx, d, ."""
     out: list[str] = []
@@ -222,7 +221,8 @@ class Gazetteer:
         self.name_words = name_words  # names that are common words too ("grace", "mark", "rose"): never a lower-case name
         self._flags: dict[str, str] = {}  # flags() per word
         self.shaped: tuple[dict[str, bool], dict[str, bool]] = ({}, {})  # _shaped_like_a_name per word, when not shouting / shouting
-        self._lower_case_names: frozenset[str] | None = None
+        # every word lower_case_name accepts, for lower_case_names
+        self._lower_case_names = frozenset(w for w in self.sets["first"] | self.sets["last"] | self.sets["place"] if self.lower_case_name(w))
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -239,9 +239,6 @@ class Gazetteer:
 
     def lower_case_names(self, words: frozenset[str]) -> set[str]:
         """The ``words`` that ``lower_case_name`` accepts (one set intersection: the accepted words are listed once)."""
-        if self._lower_case_names is None:
-            sets = self.sets
-            self._lower_case_names = frozenset(w for w in sets["first"] | sets["last"] | sets["place"] if self.lower_case_name(w))
         return set(words & self._lower_case_names)
 
     def flags(self, word: str) -> str:
@@ -732,7 +729,7 @@ def _preposition_before(text: str, tokens: list[Token], i: int) -> str:
 def _holiday(tokens: list[Token], i: int, j: int, flags: list[str] | None, text: str) -> bool:
     """All words of tokens ``i..j`` are holidays ("Noël", "Boże Narodzenie"); not after a form of address, nor a
     place of the same name after a preposition of place ("em Natal")."""
-    if tokens[i].text.lower() not in HOLIDAYS:  # the first word is no particle: the usual answer, at once
+    if tokens[i].text.lower() not in HOLIDAYS:  # a span's first word is never a particle: most spans end here
         return False
     if any(tokens[t].text.lower() not in HOLIDAYS for t in range(i, j + 1) if not _is_particle(tokens[t])) or _address_before(tokens, i):  # "Sr. Natal": a surname
         return False
@@ -777,10 +774,8 @@ def _people_in_lists(text: str, spans: list[TaggedSpan], bounds: list[tuple[int,
     out = list(spans)
     if not any(s.label == LABELS[1] and s.score >= STRONG for s in out):
         return out  # no sure person to be next to
-    # the places that may be people (the test reads flags only: it holds in both passes)
-    places = [n for n, s in enumerate(out) if s.label == LABELS[2] and not (flags is not None and (
-        any("w" in flags[t] for t in range(bounds[n][0], bounds[n][1] + 1))
-        or "f" not in flags[bounds[n][0]] and any("p" in flags[t] for t in range(bounds[n][0], bounds[n][1] + 1))))]
+    # the places that may be people (read from flags only: the same in both passes)
+    places = [n for n, s in enumerate(out) if s.label == LABELS[2] and _may_be_a_person(*bounds[n], flags)]
     for order in (places, places[::-1]):
         for n in order:
             s = out[n]
@@ -791,6 +786,14 @@ def _people_in_lists(text: str, spans: list[TaggedSpan], bounds: list[tuple[int,
                    for o in neighbours):
                 out[n] = TaggedSpan(s.start, s.end, LABELS[1], s.score)
     return out
+
+
+def _may_be_a_person(i: int, j: int, flags: list[str] | None) -> bool:
+    """Tokens ``i..j`` hold no common word, and the first is a known first name or none is a known place."""
+    if flags is None:
+        return True
+    words = flags[i : j + 1]
+    return not any("w" in f for f in words) and ("f" in flags[i] or not any("p" in f for f in words))
 
 
 def _sure_first_name(i: int, entity_p: dict[int, list[float]], flags: list[str]) -> bool:

@@ -119,15 +119,22 @@ def _national_prefix(region: str) -> re.Pattern[str] | None:
     return re.compile(md.national_prefix_for_parsing) if md is not None and md.national_prefix_for_parsing else None
 
 
+def _national_digits(candidate: str, country_code: int) -> str:
+    """The digits of ``candidate`` when it is ASCII digits and separators only and does not start with
+    ``country_code``; else ""."""
+    if not _PLAIN_NUMBER.fullmatch(candidate):
+        return ""
+    digits = "".join(c for c in candidate if c.isdigit())
+    return "" if digits.startswith(str(country_code)) else digits
+
+
 def read_as_national(candidate: str, regions: tuple[str, ...], country_code: int) -> bool:
     """Whether libphonenumber reads ``candidate`` the same way with each of ``regions`` (one country code) as the
     default region: ASCII digits and separators only, starting neither with the country code nor with any of the
     regions' international or national prefixes. Then every digit is the national number and the country code
     the regions' own, so parsing and checking it does not depend on which of them is the default."""
-    if not _PLAIN_NUMBER.fullmatch(candidate):
-        return False
-    digits = "".join(c for c in candidate if c.isdigit())
-    if not digits or digits.startswith(str(country_code)):
+    digits = _national_digits(candidate, country_code)
+    if not digits:
         return False
     for region in regions:
         for prefix in (_idd_prefix(region), _national_prefix(region)):
@@ -238,11 +245,11 @@ def national_not_verified(candidate: str, region: str) -> bool:
 
     steps = _parse_steps()
     code = _country_code(region)
-    if steps is None or code is None or not _PLAIN_NUMBER.fullmatch(candidate):
+    if steps is None or code is None:
         return False
-    digits = "".join(c for c in candidate if c.isdigit())
+    digits = _national_digits(candidate, code)
     idd = _idd_prefix(region)
-    if not digits or digits.startswith(str(code)) or (idd is not None and idd.match(digits)):
+    if not digits or (idd is not None and idd.match(digits)):
         return False
     verify, strip, length = steps
     metadata = PhoneMetadata.metadata_for_region(region)
@@ -388,7 +395,6 @@ def phone_recognizer(language: str) -> Any:
 
     run_limit: int = longest_run
     valid = int(phonenumbers.Leniency.VALID)
-    verify_valid = _parse_steps() is not None
     # Regions sharing a country code (US and Canada): a number read as national is parsed once for all of them.
     @functools.lru_cache(maxsize=4096)
     def shared_by(candidate: str, region: str, regions: tuple[str, ...]) -> int | None:
@@ -429,7 +435,7 @@ def phone_recognizer(language: str) -> Any:
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
             region = self.preferred_region or ""
             if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, region)) or (
-                    self.leniency == valid and verify_valid and national_not_verified(candidate, region)):
+                    self.leniency == valid and national_not_verified(candidate, region)):
                 return None
             code: int | str | None = shared_by(candidate, self.preferred_region or "", self._regions)
             if code is None and self.leniency == 1 and international_alike(self._regions) and written_international(candidate):
