@@ -266,7 +266,8 @@ def build_analyzer(
     so it is registered for the first language only); with ``ner`` that model does instead.
     ``context=False`` (pattern-only) skips tokenizing: faster, but context words cannot raise scores.
     Tokens are made only when a match of a recognizer with context words needs them.
-    Pattern regexes are run only where their screen (guardrails.pii_pattern_screen) finds something.
+    Pattern regexes are run only where their screen (guardrails.pii_pattern_screen) finds something, in
+    Presidio's loop without its per-pattern timing (guardrails.pii_pattern_loop).
     ``reference=True`` runs Presidio's own phone recognizer, pattern regexes and context enhancer on the
     whole text's tokens instead: the same findings, slower (what tests and benchmarks compare the fast path with).
     """
@@ -449,10 +450,13 @@ def _use_fast_phone_recognizer(registry: Any) -> None:
 
 
 def _screen_patterns(registry: Any) -> None:
-    """Put the cheap screens of guardrails.pii_pattern_screen in front of the recognizers' pattern regexes."""
+    """Put the cheap screens of guardrails.pii_pattern_screen in front of the recognizers' pattern regexes, which
+    run in Presidio's loop without its per-pattern timing (guardrails.pii_pattern_loop)."""
+    from guardrails.pii_pattern_loop import lean_analyze
     from guardrails.pii_pattern_screen import screen_recognizer
 
     for recognizer in registry.recognizers:
+        lean_analyze(recognizer)
         screen_recognizer(recognizer)
 
 

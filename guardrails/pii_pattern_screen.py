@@ -6,6 +6,11 @@ above all). Each screen here is a short stdlib regex that finds something in eve
 pattern it belongs to. When the screen finds nothing in a text, the pattern cannot match there and is
 not run; otherwise the pattern runs as Presidio runs it.
 
+A screened pattern whose matches are never longer than a known width (``WIDTHS``) is run only in windows
+around the screen's hits: from the width before a hit to the width after it, then on to the next white
+space (a match holds a hit, so it lies in such a window; ``ScreenedRegex.windows`` says why the pattern finds
+there what it finds in the whole text).
+
 Some patterns can match only inside one piece of text between white space, and only a piece holding a
 given character: the e-mail pattern needs an ``@``. Such a pattern is run on those pieces alone
 (``WINDOWS``), with the whole text around them, so that word boundaries read as before.
@@ -46,12 +51,26 @@ SCREENS: dict[tuple[str, str], str] = {
     ("Crypto (Medium)", "9d9a993fd6aee894"): r"[13]\w{25}",
 }
 
+# (pattern name, hash) -> the longest match of a screened pattern (characters, stdlib's parser's width of the regex),
+# for the patterns run only in windows around their screen's hits: those whose regex costs far more than finding
+# the hits, and that look at the character after a match only as ``\b`` or a negative lookahead that white space
+# passes (tests/unit/test_pii_pattern_screen.py checks the widths and compares the spans with the whole text's).
+WIDTHS: dict[tuple[str, str], int] = {
+    ("NINO (medium)", "21f524c59171e715"): 13,
+    ("USA DEA Certificate Number (weak)", "8b00da21c7ca480a"): 9,
+    ("Passport (very weak)", "31cb23903d565134"): 9,
+    ("Passport Next Generation (very weak)", "a4aad820a6663d66"): 9,
+    ("Driver License - Alphanumeric (weak)", "ab1eb0b240f24580"): 19,
+    ("Driver License - Digits (very weak)", "03317c267dbb76a2"): 16,
+}
+
 # (pattern name, hash) -> a character every match holds; no match holds white space. The pattern runs on the pieces
 # of the text between white space that hold that character (``WindowedRegex``).
 WINDOWS: dict[tuple[str, str], str] = {
     ("Email (Medium)", "004723abbb67ff6c"): "@",  # local part, @, domain: classes of word characters and punctuation
 }
 _ASCII_SPACE = " \t\n\r\f\v"
+_SPACE = re.compile(r"\s")
 
 
 def regex_hash(regex: str) -> str:
@@ -64,18 +83,55 @@ def screen_of(pattern: Any) -> re.Pattern[str] | None:
     return re.compile(screen) if screen is not None else None
 
 
-class ScreenedRegex:
-    """A compiled pattern regex whose ``finditer`` over a whole text first looks for the pattern's screen."""
+def width_of(pattern: Any) -> int | None:
+    """The longest match of a screened Presidio ``Pattern`` run in windows (``WIDTHS``), else None."""
+    return WIDTHS.get((str(pattern.name), regex_hash(str(pattern.regex))))
 
-    def __init__(self, compiled: Any, screen: re.Pattern[str]) -> None:
+
+class ScreenedRegex:
+    """A compiled pattern regex whose ``finditer`` over a whole text first looks for the pattern's screen; with a
+    ``width`` (``WIDTHS``), it runs only in the windows around the screen's hits."""
+
+    def __init__(self, compiled: Any, screen: re.Pattern[str], width: int | None = None) -> None:
         self._compiled = compiled
         self.screen = screen
+        self.width = width
 
     def finditer(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        if not args and isinstance(text, str) and self.screen.search(text) is None:
-            return iter(())
-        found: Iterator[Any] = self._compiled.finditer(text, *args, **kwargs)
+        found: Iterator[Any]
+        if args or not isinstance(text, str) or "pos" in kwargs or "endpos" in kwargs:
+            found = self._compiled.finditer(text, *args, **kwargs)
+        elif self.width is None:
+            found = self._compiled.finditer(text, **kwargs) if self.screen.search(text) is not None else iter(())
+        else:
+            found = itertools.chain.from_iterable(self._compiled.finditer(text, pos=a, endpos=b, **kwargs) for a, b in self.windows(text))
         return found
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """Where the pattern can match in ``text``: around each hit of the screen, from ``width`` characters before
+        it to ``width`` after it and on to the next white space (or the text's end); overlapping windows merged.
+
+        Every match holds a hit of the screen, and ``finditer`` reports a hit that starts where that one does or runs
+        over its start: so a match, no longer than ``width``, lies in the window of a reported hit. In a window the
+        regex module reads the text before its start as in the whole text (lookbehinds, ``\\b``), and a window ends
+        where the whole text has white space, which the pattern reads after a match as it reads the text's end. A
+        match is therefore found in a window exactly when it is found in the whole text.
+        """
+        assert self.width is not None
+        out: list[tuple[int, int]] = []
+        width, n, space = self.width, len(text), _SPACE.search
+        for hit in self.screen.finditer(text):
+            a, b = max(0, hit.start() - width), hit.end() + width
+            if b < n:
+                after = space(text, b)
+                b = after.start() if after is not None else n
+            else:
+                b = n
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], max(b, out[-1][1]))
+            else:
+                out.append((a, b))
+        return out
 
     def __getattr__(self, name: str) -> Any:  # search, match, pattern, flags, ...: the regex's own
         return getattr(self._compiled, name)
@@ -142,7 +198,7 @@ def screen_recognizer(recognizer: Any) -> int:
         if screen is not None or window is not None:
             pattern = copy.copy(pattern)
             compiled = engine.compile(pattern.regex, flags=flags)
-            pattern.compiled_regex = ScreenedRegex(compiled, screen) if screen is not None else WindowedRegex(compiled, str(window))
+            pattern.compiled_regex = ScreenedRegex(compiled, screen, width_of(pattern)) if screen is not None else WindowedRegex(compiled, str(window))
             pattern.compiled_with_flags = flags
         copies.append(pattern)
     recognizer.patterns = copies

@@ -120,19 +120,49 @@ def _national_prefix(region: str) -> re.Pattern[str] | None:
 
 
 def _national_digits(candidate: str, country_code: int) -> str:
-    """The digits of ``candidate`` when it is ASCII digits and separators only and does not start with
-    ``country_code``; else ""."""
-    if not _PLAIN_NUMBER.fullmatch(candidate):
+    """The digits of ``candidate``'s number when that is ASCII digits and separators only and does not start with
+    ``country_code`` (``split_extension``); else ""."""
+    number = split_extension(candidate)[0]
+    if not number:
         return ""
-    digits = "".join(c for c in candidate if c.isdigit())
+    digits = "".join(c for c in number if c.isdigit())
     return "" if digits.startswith(str(country_code)) else digits
+
+
+@functools.lru_cache(maxsize=4096)
+def split_extension(candidate: str) -> tuple[str, str]:
+    """``candidate`` as ``parse`` reads it when it is a plain number (ASCII digits and separators), or a plain
+    number that starts with a digit and ends with an extension ("259.735.7502x459", "212 555 0199 ext. 7"):
+    (the number, the extension's digits, "" when none). ("", "") for any other candidate.
+
+    The extension is split off with libphonenumber's own step (``_maybe_strip_extension``), which ``parse`` runs
+    on the candidate as it is when it starts and ends with a digit and holds no ";" or ":" (no RFC 3966 parts).
+    """
+    if _PLAIN_NUMBER.fullmatch(candidate):
+        return candidate, ""
+    strip = _extension_step()
+    if strip is None or not ("0" <= candidate[:1] <= "9") or not candidate[-1:].isdigit() or ";" in candidate or ":" in candidate:
+        return "", ""
+    extension, number = strip(candidate)
+    if not extension or not _PLAIN_NUMBER.fullmatch(number):
+        return "", ""
+    return number, extension
+
+
+@functools.cache
+def _extension_step() -> Callable[[str], tuple[str, str]] | None:
+    from phonenumbers import phonenumberutil
+
+    step: Callable[[str], tuple[str, str]] | None = getattr(phonenumberutil, "_maybe_strip_extension", None)
+    return step
 
 
 def read_as_national(candidate: str, regions: tuple[str, ...], country_code: int) -> bool:
     """Whether libphonenumber reads ``candidate`` the same way with each of ``regions`` (one country code) as the
-    default region: ASCII digits and separators only, starting neither with the country code nor with any of the
-    regions' international or national prefixes. Then every digit is the national number and the country code
-    the regions' own, so parsing and checking it does not depend on which of them is the default."""
+    default region: a number of ASCII digits and separators, maybe with an extension (``split_extension``),
+    starting neither with the country code nor with any of the regions' international or national prefixes.
+    Then every digit of the number is the national number and the country code the regions' own, so parsing
+    and checking it does not depend on which of them is the default."""
     digits = _national_digits(candidate, country_code)
     if not digits:
         return False
@@ -203,13 +233,13 @@ def _national_patterns(country_code: int) -> tuple[re.Pattern[str], ...]:
 def never_valid_national(candidate: str, region: str) -> bool:
     """Whether libphonenumber reads ``candidate`` as a national number of ``region`` (``read_as_national``) that
     no region of its country code can have: a valid number's national significant number, here every digit of
-    the candidate, matches the general pattern of the region it belongs to. Inner groups are other candidates.
+    the number, matches the general pattern of the region it belongs to. Inner groups are other candidates.
     """
     code = _country_code(region)
     if code is None or not read_as_national(candidate, (region,), code):
         return False
     patterns = _national_patterns(code)
-    digits = "".join(c for c in candidate if c.isdigit())
+    digits = _national_digits(candidate, code)  # the number's (an extension's are not)
     return bool(patterns) and not any(p.fullmatch(digits) for p in patterns)
 
 
@@ -233,11 +263,12 @@ def _parse_steps() -> tuple[Callable[[Any, str], bool], Callable[[str, Any], Any
 @functools.lru_cache(maxsize=4096)
 def national_not_verified(candidate: str, region: str) -> bool:
     """Whether the matcher at leniency VALID finds no number in ``candidate`` as a whole, where ``candidate`` is
-    written in ``region``'s national format: ASCII digits and separators, not starting with the region's country
-    code nor with its international dialling prefix. Then ``parse`` takes every digit, strips a national prefix
-    as the region's rules say (its own steps, ``_parse_steps``), and notes the raw input and that the country
-    code is the region's: that number is built here without parsing and checked as the matcher checks it.
-    False for other candidates (they are parsed) and where the steps are missing.
+    written in ``region``'s national format: ASCII digits and separators, maybe with an extension
+    (``split_extension``), not starting with the region's country code nor with its international dialling
+    prefix. Then ``parse`` splits off the extension, takes every digit of the number, strips a national prefix
+    as the region's rules say (its own steps, ``_parse_steps``), and notes the raw input, the extension and that
+    the country code is the region's: that number is built here without parsing and checked as the matcher
+    checks it. False for other candidates (they are parsed) and where the steps are missing.
     """
     import phonenumbers
     from phonenumbers import CountryCodeSource, PhoneMetadata
@@ -259,6 +290,7 @@ def national_not_verified(candidate: str, region: str) -> bool:
     if not national:
         return False
     number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national), raw_input=candidate,
+                                      extension=split_extension(candidate)[1] or None,
                                       country_code_source=CountryCodeSource.FROM_DEFAULT_COUNTRY)
     if len(national) > 1 and national[0] == "0":  # leading zeros, as parse keeps them
         number.italian_leading_zero = True

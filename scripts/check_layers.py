@@ -11,7 +11,7 @@ The layers, lowest first:
              guardrails.policy_edit (threshold edits of a policy file's YAML text, comments and order kept)
     runtime  guardrails.runtime.*            (the lower part of the filters layer: it never imports a filter)
              guardrails.bundled (a model's bundled guardrails.yaml, loading a policy for a model)
-    filters  guardrails.filters.*, detector.*, pii_analyzer, name_tagger, pii_phone, pii_screen, pii_pattern_screen, safety_prompts, linear_regex
+    filters  guardrails.filters.*, detector.*, pii_analyzer, name_tagger, pii_phone, pii_screen, pii_pattern_screen, pii_pattern_loop, safety_prompts, linear_regex
     engine   guardrails.engine, streaming, tool_stream, registry, check_cache
     app      guardrails (the package's public facade), guard (the Guard class), hf / hf.*, protect, server.*,
              cli.*, eval.*, testing (helpers for plugin authors' tests),
@@ -73,6 +73,7 @@ LAYER_OF: dict[str, str] = {
     "guardrails.pii_phone": "filters",
     "guardrails.pii_screen": "filters",
     "guardrails.pii_pattern_screen": "filters",
+    "guardrails.pii_pattern_loop": "filters",
     "guardrails.safety_prompts": "filters",
     "guardrails.linear_regex": "filters",
     "guardrails.engine": "engine",

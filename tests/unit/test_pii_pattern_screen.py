@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guardrails.pii_analyzer import build_analyzer, import_presidio
-from guardrails.pii_pattern_screen import SCREENS, WINDOWS, ScreenedRegex, WindowedRegex, regex_hash, screen_of, window_of
+from guardrails.pii_pattern_screen import SCREENS, WIDTHS, WINDOWS, ScreenedRegex, WindowedRegex, regex_hash, screen_of, width_of, window_of
 from tests.unit.test_pii_fast_path import english_entities
 
 
@@ -32,6 +32,7 @@ def test_every_screen_belongs_to_a_pattern_of_this_presidio() -> None:
     """A Presidio release that changes a screened regex leaves it unscreened: this says which to look at again."""
     assert sorted(set(SCREENS) - set(screened_patterns())) == []
     assert sorted(set(WINDOWS) - set(screened_patterns())) == []
+    assert sorted(set(WIDTHS) - set(SCREENS)) == []  # a width belongs to a screened pattern
 
 
 @pytest.mark.parametrize("key", sorted(SCREENS), ids=[k[0] for k in sorted(SCREENS)])
@@ -141,3 +142,57 @@ def test_the_fast_analyzer_runs_the_email_pattern_on_pieces_with_an_at_sign() ->
     assert window_of(email.patterns[0]) == "@"
     text = "write to ana.lopez@correo.es or to bob@example.org;thanks"
     assert sorted((r.start, r.end) for r in fast.analyze(text, language="en", entities=["EMAIL_ADDRESS"])) == [(9, 28), (35, 50)]
+
+
+def _regex_width(regex: str) -> int:
+    """The longest match of ``regex`` by stdlib's own parser (``re._parser`` from Python 3.11, ``sre_parse`` before)."""
+    try:
+        from re import _parser as parser  # type: ignore[attr-defined]
+    except ImportError:  # Python 3.10
+        import sre_parse as parser
+    return int(parser.parse(regex).getwidth()[1])
+
+
+@pytest.mark.parametrize("key", sorted(WIDTHS), ids=[k[0] for k in sorted(WIDTHS)])
+def test_a_pattern_run_in_windows_finds_what_it_finds_in_the_whole_text(key: tuple[str, str]) -> None:
+    """Its width is its regex's longest match, and run in the windows around its screen's hits, the pattern finds the
+    same spans as on the whole text: with matches side by side, near-misses, hits without a match, other scripts and
+    every kind of white space between them."""
+    import_presidio()
+    from presidio_analyzer import pattern_recognizer
+
+    pattern, rec = screened_patterns()[key]
+    assert WIDTHS[key] == _regex_width(pattern.regex)
+    engine: Any = getattr(pattern_recognizer, "re")
+    compiled = engine.compile(pattern.regex, flags=rec.global_regex_flags)
+    windowed = ScreenedRegex(compiled, re.compile(SCREENS[key]), WIDTHS[key])
+    generated = st.from_regex(re.compile(pattern.regex, re.IGNORECASE), fullmatch=True)
+    piece = st.text(alphabet="aZx09]-:. \u0130\u212a\u0661", max_size=12)
+    gap = st.sampled_from(["", " ", "\t", "\n", "\u00a0", "\u3000", ", ", "-", ".", "(", ")", "a", "7"])
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(parts=st.lists(st.tuples(gap, st.one_of(generated, piece)), max_size=6), end=gap)
+    def check(parts: list[tuple[str, str]], end: str) -> None:
+        text = "".join(g + v for g, v in parts) + end
+        whole = [m.span() for m in compiled.finditer(text, timeout=5)]
+        assert [m.span() for m in windowed.finditer(text, timeout=5)] == whole, text
+
+    check()
+    texts = ["AB 12 34 56 C and CD123456D, JG 10 37 51 A PR123456B", "licence A1234567 or 12345678, passport 912345678 / X12345678",
+             "DEA AB1234567 BC9123456 987654321", "a1 b22 c333 d4444 e55555 f666666 g7777777 h88888888 i999999999",
+             "123456789012345678901234567890", "\u00a0Z12345678\u00a0", "A-Z]]12345 and A123B45C6"]
+    for text in texts:
+        assert [m.span() for m in windowed.finditer(text)] == [m.span() for m in compiled.finditer(text)], text
+    assert sum(1 for t in texts for m in compiled.finditer(t) if m.group()) >= 2  # not vacuous
+
+
+def test_the_fast_analyzer_runs_patterns_with_a_width_in_windows() -> None:
+    fast = build_analyzer(("en",), None, False, frozenset({"US_PASSPORT", "US_DRIVER_LICENSE"}))
+    patterns: list[Any] = [p for r in fast.registry.recognizers for p in getattr(r, "patterns", None) or []]
+    windowed = [p for p in patterns if isinstance(p.compiled_regex, ScreenedRegex) and p.compiled_regex.width]
+    assert {p.name for p in windowed} >= {"Passport (very weak)", "Driver License - Digits (very weak)"}
+    assert all(p.compiled_regex.width == width_of(p) for p in windowed)
+    text = "passport 912345678, licence A1234567; order 1234 5678 9012"
+    passport = next(p for p in windowed if p.name == "Passport (very weak)")
+    assert passport.compiled_regex.windows(text) == [(0, 27)]  # one hit (9-18): from 9 before it (0) to 9 after it, a space
+    assert [m.span() for m in passport.compiled_regex.finditer(text)] == [(9, 18)]

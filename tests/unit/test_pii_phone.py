@@ -19,6 +19,7 @@ from guardrails.pii_phone import (
     plausible_phone,
     international_alike,
     national_not_verified,
+    split_extension,
     never_valid_national,
     read_as_national,
     too_short,
@@ -131,8 +132,11 @@ def test_us_and_canada_share_a_parse_only_for_numbers_read_as_national() -> None
     import_presidio()
     both = ("US", "CA")
     assert read_as_national("(604) 555-0123", both, 1) and read_as_national("212-555-0199", both, 1)
-    # A leading 1 (country code or national prefix), 011 (international prefix), a plus or an extension: not shared.
-    assert not any(read_as_national(c, both, 1) for c in ["1 212 555 0199", "011 44 20 7946 0958", "+1 212 555 0199", "2125550199x1"])
+    assert read_as_national("2125550199x1", both, 1) and read_as_national("212 555 0199 ext. 42", both, 1)  # extension split off
+    # A leading 1 (country code or national prefix), 011 (international prefix), a plus: not shared.
+    assert not any(read_as_national(c, both, 1) for c in ["1 212 555 0199", "011 44 20 7946 0958", "+1 212 555 0199", "1 212 555 0199 x1"])
+    # An extension parse would not split off as it is (a trailing "#", RFC 3966 parts, a leading bracket): not shared.
+    assert not any(read_as_national(c, both, 1) for c in ["212 555 0199 - 12#", "212 555 0199;ext=12", "(212) 555 0199 x12"])
 
 
 REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
@@ -149,6 +153,17 @@ def groups(n: int) -> list[str]:
     return out
 
 
+def with_extensions(candidates: list[str]) -> list[str]:
+    """Each candidate with an extension written each way libphonenumber reads one, and a few it does not (seeded)."""
+    rng = random.Random(11)
+    marks = ["x", "X", " x ", " ext. ", " ext ", "ext", " extension ", ", ext. ", " #", " - ", ";ext=", " x", " anexo "]
+    out = []
+    for candidate in candidates:
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 7)))
+        out.append(candidate + rng.choice(marks) + digits + rng.choice(["", "", "", "#"]))
+    return out
+
+
 def test_national_numbers_no_regions_pattern_fits_are_not_parsed() -> None:
     import_presidio()
     import phonenumbers
@@ -157,8 +172,10 @@ def test_national_numbers_no_regions_pattern_fits_are_not_parsed() -> None:
     assert all(never_valid_national("4081080225434352", r) for r in REGIONS if r not in ("DE", "IN"))
     assert not never_valid_national("0171 2345678", "DE")  # a national prefix: not read as national, parsed
     assert not never_valid_national("+49 30 901820", "DE") and not never_valid_national("212 555 0199", "US")
+    assert never_valid_national("7502x459", "DE") and never_valid_national("259.735.7502x459", "FR")
+    assert not never_valid_national("212 555 0199 x12", "US")
     skipped = 0
-    for candidate in groups(3000):
+    for candidate in groups(3000) + with_extensions(groups(1500)):
         for region in REGIONS:
             if never_valid_national(candidate, region):
                 skipped += 1
@@ -187,6 +204,9 @@ def test_national_numbers_the_matcher_would_reject_are_not_parsed() -> None:
     assert not national_not_verified("+49 30 901820", "DE")  # not read as national: parsed
     assert national_not_verified("054-28-6917", "FR")  # a national prefix, stripped as parse strips it: invalid
     assert not national_not_verified("01 23 45 67 89", "FR") and not national_not_verified("030 901820", "DE")
+    # With an extension, split off as parse splits it: the number checked with it.
+    assert national_not_verified("259.735.7502x459", "US") and national_not_verified("7502x459", "DE")
+    assert not national_not_verified("212 555 0199 x12", "US") and not national_not_verified("030 901820 ext 5", "DE")
     # Random groups, and every region's example numbers of every type (valid ones): as written nationally (with a
     # national prefix where the region has one), without the prefix, and with their digits changed.
     rng = random.Random(5)
@@ -199,16 +219,17 @@ def test_national_numbers_the_matcher_would_reject_are_not_parsed() -> None:
                 national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
                 changed = "".join(rng.choice("0123456789") if c.isdigit() and rng.random() < 0.3 else c for c in national)
                 examples += [digits, " ".join([digits[:3], digits[3:]]), national, changed, "0" + digits]
-    skipped = kept = 0
-    for candidate in groups(3000) + examples:
+    skipped = kept = extended = 0
+    for candidate in groups(3000) + examples + with_extensions(groups(1000) + examples):
         for region in REGIONS:
             found = PhoneNumberMatcher(candidate, region, leniency=Leniency.VALID)._parse_and_verify(candidate, 0)
             if national_not_verified(candidate, region):
                 skipped += 1
                 assert found is None, (candidate, region)
-            elif found is not None and _PLAIN.fullmatch(candidate):
+            elif found is not None and _PLAIN.fullmatch(split_extension(candidate)[0] or "-"):
                 kept += 1
-    assert skipped > 1000 and kept > 50
+                extended += bool(split_extension(candidate)[1])
+    assert skipped > 1000 and kept > 50 and extended > 20
 
 
 def test_numbers_written_with_a_plus_parse_alike_in_every_region() -> None:
