@@ -163,7 +163,6 @@ class TaggedSpan(NamedTuple):  # a tuple: made for every name found, faster than
 
 _make_token = functools.partial(tuple.__new__, Token)
 _FIRST = operator.itemgetter(0)  # a token's text; a word's first letter
-_NEW_LINE = operator.itemgetter(3)  # a token's new_line
 _MATCH_TEXT, _MATCH_START, _MATCH_END = re.Match.group, re.Match.start, re.Match.end
 
 
@@ -305,7 +304,7 @@ class Doc:
                 for k, t in enumerate(tokens):
                     if m.start() <= t.start < m.end():
                         cand[k] = False
-        words = list(itertools.compress(texts, map(str.isalpha, map(_FIRST, texts))))  # tokens are never empty
+        words = [w for w in texts if w[0].isalpha()]  # tokens are never empty
         upper = len([w for w in filter(str.isupper, words) if len(w) > 1])
         shouting = upper * 2 > len(words) >= 3
         code = _code_ranges(text)
@@ -365,11 +364,10 @@ def _title_case_lines(tokens: list[Token], texts: list[str], lower: list[str]) -
     n = len(tokens)
     out = [False] * n
     # a word that does not start its line: not the first token, nor one after a line break
-    hits = [k for k in itertools.compress(range(n), map(TITLE_CASE_WORDS.__contains__, lower))
-            if k and texts[k][0].isupper() and texts[k - 1] not in _SENTENCE_END and not tokens[k].new_line]
+    hits = [k for k in range(1, n) if lower[k] in TITLE_CASE_WORDS and texts[k][0].isupper()
+            and texts[k - 1] not in _SENTENCE_END and not tokens[k].new_line]
     if hits:
-        # first token of each line, and the end
-        starts = [0, *itertools.compress(range(1, n), map(_NEW_LINE, itertools.islice(tokens, 1, None))), n]
+        starts = [0, *(i for i in range(1, n) if tokens[i].new_line), n]  # first token of each line, and the end
         for k in hits:
             line = bisect.bisect_right(starts, k) - 1
             out[starts[line] : starts[line + 1]] = [True] * (starts[line + 1] - starts[line])
