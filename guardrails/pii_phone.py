@@ -101,6 +101,7 @@ def min_digits_by_region() -> tuple[int, dict[str, int]]:
 
 
 _PLAIN_NUMBER = re.compile(r"[0-9 ().\-/]+")
+_SECOND_NUMBER = re.compile(r"[\\/] *x")  # libphonenumber's _SECOND_NUMBER_START_PATTERN
 
 
 @functools.cache
@@ -136,12 +137,14 @@ def split_extension(candidate: str) -> tuple[str, str]:
     (the number, the extension's digits, "" when none). ("", "") for any other candidate.
 
     The extension is split off with libphonenumber's own step (``_maybe_strip_extension``), which ``parse`` runs
-    on the candidate as it is when it starts and ends with a digit and holds no ";" or ":" (no RFC 3966 parts).
+    on the candidate as it is when it starts and ends with a digit, holds no ";" or ":" (no RFC 3966 parts) and
+    no second number's start ("/ x": the matcher's candidates never do, ``parse`` would cut there).
     """
     if _PLAIN_NUMBER.fullmatch(candidate):
         return candidate, ""
     strip = _extension_step()
-    if strip is None or not ("0" <= candidate[:1] <= "9") or not candidate[-1:].isdigit() or ";" in candidate or ":" in candidate:
+    if (strip is None or not ("0" <= candidate[:1] <= "9") or not candidate[-1:].isdigit() or ";" in candidate or ":" in candidate
+            or _SECOND_NUMBER.search(candidate)):
         return "", ""
     extension, number = strip(candidate)
     if not extension or not _PLAIN_NUMBER.fullmatch(number):

@@ -104,6 +104,24 @@ def test_a_changed_regex_is_not_screened() -> None:
     assert screen_of(Pattern("IPv6_renamed", "x", 0.6)) is None
 
 
+def _same_spans_on_generated_texts(regex: str, compiled: Any, windowed: Any, alphabet: str, longest: int, gaps: list[str],
+                                   parts: int) -> None:
+    """``windowed`` finds the spans ``compiled`` finds on 300 texts: up to ``parts`` strings the pattern matches or
+    pieces of ``alphabet`` (up to ``longest`` characters), each after one of ``gaps``."""
+    generated = st.from_regex(re.compile(regex, re.IGNORECASE), fullmatch=True)
+    piece = st.text(alphabet=alphabet, max_size=longest)
+    gap = st.sampled_from(gaps)
+
+    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(items=st.lists(st.tuples(gap, st.one_of(generated, piece)), max_size=parts), end=gap)
+    def check(items: list[tuple[str, str]], end: str) -> None:
+        text = "".join(g + v for g, v in items) + end
+        whole = [m.span() for m in compiled.finditer(text, timeout=5)]
+        assert [m.span() for m in windowed.finditer(text, timeout=5)] == whole, text
+
+    check()
+
+
 @pytest.mark.parametrize("key", sorted(WINDOWS), ids=[k[0] for k in sorted(WINDOWS)])
 def test_a_windowed_pattern_finds_what_it_finds_in_the_whole_text(key: tuple[str, str]) -> None:
     """Run on the pieces between white space that hold its character, the pattern finds the same spans as on the
@@ -116,18 +134,8 @@ def test_a_windowed_pattern_finds_what_it_finds_in_the_whole_text(key: tuple[str
     engine: Any = getattr(pattern_recognizer, "re")
     compiled = engine.compile(pattern.regex, flags=rec.global_regex_flags)
     windowed = WindowedRegex(compiled, WINDOWS[key])
-    generated = st.from_regex(re.compile(pattern.regex, re.IGNORECASE), fullmatch=True)
-    piece = st.text(alphabet="aZ09@.-_+'!x\u00e9\u0661\u200b", max_size=6)
-    gap = st.sampled_from(["", " ", "\t", "\n", "\u00a0", "\u3000", ", ", "; ", "<", ">", "(", ")", '"'])
-
-    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(parts=st.lists(st.tuples(gap, st.one_of(generated, piece)), max_size=5), end=gap)
-    def check(parts: list[tuple[str, str]], end: str) -> None:
-        text = "".join(g + v for g, v in parts) + end
-        whole = [m.span() for m in compiled.finditer(text, timeout=5)]
-        assert [m.span() for m in windowed.finditer(text, timeout=5)] == whole, text
-
-    check()
+    gaps = ["", " ", "\t", "\n", "\u00a0", "\u3000", ", ", "; ", "<", ">", "(", ")", '"']
+    _same_spans_on_generated_texts(pattern.regex, compiled, windowed, "aZ09@.-_+'!x\u00e9\u0661\u200b", 6, gaps, 5)
     texts = ["mail a.b@example.org, or c@d.co.uk\tnow", "x@y.com", "@", "a@b", "no at sign here", "\u00a0me@x.org\u00a0",
              "first@one.org@two.org third@three.org", "(bob@mail.com) <eve@e.io>"]
     for text in texts:
@@ -166,18 +174,8 @@ def test_a_pattern_run_in_windows_finds_what_it_finds_in_the_whole_text(key: tup
     engine: Any = getattr(pattern_recognizer, "re")
     compiled = engine.compile(pattern.regex, flags=rec.global_regex_flags)
     windowed = ScreenedRegex(compiled, re.compile(SCREENS[key]), WIDTHS[key])
-    generated = st.from_regex(re.compile(pattern.regex, re.IGNORECASE), fullmatch=True)
-    piece = st.text(alphabet="aZx09]-:. \u0130\u212a\u0661", max_size=12)
-    gap = st.sampled_from(["", " ", "\t", "\n", "\u00a0", "\u3000", ", ", "-", ".", "(", ")", "a", "7"])
-
-    @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(parts=st.lists(st.tuples(gap, st.one_of(generated, piece)), max_size=6), end=gap)
-    def check(parts: list[tuple[str, str]], end: str) -> None:
-        text = "".join(g + v for g, v in parts) + end
-        whole = [m.span() for m in compiled.finditer(text, timeout=5)]
-        assert [m.span() for m in windowed.finditer(text, timeout=5)] == whole, text
-
-    check()
+    gaps = ["", " ", "\t", "\n", "\u00a0", "\u3000", ", ", "-", ".", "(", ")", "a", "7"]
+    _same_spans_on_generated_texts(pattern.regex, compiled, windowed, "aZx09]-:. \u0130\u212a\u0661", 12, gaps, 6)
     texts = ["AB 12 34 56 C and CD123456D, JG 10 37 51 A PR123456B", "licence A1234567 or 12345678, passport 912345678 / X12345678",
              "DEA AB1234567 BC9123456 987654321", "a1 b22 c333 d4444 e55555 f666666 g7777777 h88888888 i999999999",
              "123456789012345678901234567890", "\u00a0Z12345678\u00a0", "A-Z]]12345 and A123B45C6"]

@@ -13,6 +13,7 @@ import pytest
 
 from guardrails.pii_analyzer import import_presidio
 from guardrails.pii_phone import (
+    _SECOND_NUMBER,
     min_digits_by_region,
     only_plausible_phones,
     phone_recognizer,
@@ -136,7 +137,11 @@ def test_us_and_canada_share_a_parse_only_for_numbers_read_as_national() -> None
     # A leading 1 (country code or national prefix), 011 (international prefix), a plus: not shared.
     assert not any(read_as_national(c, both, 1) for c in ["1 212 555 0199", "011 44 20 7946 0958", "+1 212 555 0199", "1 212 555 0199 x1"])
     # An extension parse would not split off as it is (a trailing "#", RFC 3966 parts, a leading bracket): not shared.
-    assert not any(read_as_national(c, both, 1) for c in ["212 555 0199 - 12#", "212 555 0199;ext=12", "(212) 555 0199 x12"])
+    assert not any(read_as_national(c, both, 1) for c in ["212 555 0199 - 12#", "212 555 0199;ext=12", "(212) 555 0199 x12",
+                                                           "212 555 0199 / x12"])
+    from phonenumbers import phonenumberutil
+
+    assert _SECOND_NUMBER.pattern == phonenumberutil._SECOND_NUMBER_START_PATTERN.pattern
 
 
 REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
