@@ -37,8 +37,16 @@ def _children(pid: int) -> list[int]:
 
 
 def _workers(pid: int) -> list[int]:
-    """The worker processes of a supervisor (its spawned children, not multiprocessing's resource tracker)."""
-    return [c for c in _children(pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
+    """The worker processes of a supervisor (its spawned children, not multiprocessing's resource tracker); a child
+    that exits between the listing and the reading of its command line (a killed worker being reaped) is none."""
+    return [c for c in _children(pid) if "spawn_main" in _cmdline(c)]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def _requests_total(url: str) -> float:
