@@ -88,28 +88,40 @@ def width_of(pattern: Any) -> int | None:
     return WIDTHS.get((str(pattern.name), regex_hash(str(pattern.regex))))
 
 
-class ScreenedRegex:
+class _InWindows:
+    """A compiled pattern regex whose ``finditer`` over a whole text runs only in ``windows(text)`` (with ``pos`` and
+    ``endpos``, so that the regex module reads the text before a window as in the whole text); any other call is the
+    regex's own."""
+
+    def __init__(self, compiled: Any) -> None:
+        self._compiled = compiled
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    def finditer(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        if args or not isinstance(text, str) or "pos" in kwargs or "endpos" in kwargs:
+            found: Iterator[Any] = self._compiled.finditer(text, *args, **kwargs)
+            return found
+        return itertools.chain.from_iterable(self._compiled.finditer(text, pos=a, endpos=b, **kwargs) for a, b in self.windows(text))
+
+    def __getattr__(self, name: str) -> Any:  # search, match, pattern, flags, ...: the regex's own
+        return getattr(self._compiled, name)
+
+
+class ScreenedRegex(_InWindows):
     """A compiled pattern regex whose ``finditer`` over a whole text first looks for the pattern's screen; with a
     ``width`` (``WIDTHS``), it runs only in the windows around the screen's hits."""
 
     def __init__(self, compiled: Any, screen: re.Pattern[str], width: int | None = None) -> None:
-        self._compiled = compiled
+        super().__init__(compiled)
         self.screen = screen
         self.width = width
 
-    def finditer(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        found: Iterator[Any]
-        if args or not isinstance(text, str) or "pos" in kwargs or "endpos" in kwargs:
-            found = self._compiled.finditer(text, *args, **kwargs)
-        elif self.width is None:
-            found = self._compiled.finditer(text, **kwargs) if self.screen.search(text) is not None else iter(())
-        else:
-            found = itertools.chain.from_iterable(self._compiled.finditer(text, pos=a, endpos=b, **kwargs) for a, b in self.windows(text))
-        return found
-
     def windows(self, text: str) -> list[tuple[int, int]]:
-        """Where the pattern can match in ``text``: around each hit of the screen, from ``width`` characters before
-        it to ``width`` after it and on to the next white space (or the text's end); overlapping windows merged.
+        """Where the pattern can match in ``text``: the whole text when the screen finds something there, else
+        nowhere; with a ``width``, around each hit of the screen, from ``width`` characters before it to ``width``
+        after it and on to the next white space (or the text's end), overlapping windows merged.
 
         Every match holds a hit of the screen, and ``finditer`` reports a hit that starts where that one does or runs
         over its start: so a match, no longer than ``width``, lies in the window of a reported hit. In a window the
@@ -117,7 +129,8 @@ class ScreenedRegex:
         where the whole text has white space, which the pattern reads after a match as it reads the text's end. A
         match is therefore found in a window exactly when it is found in the whole text.
         """
-        assert self.width is not None
+        if self.width is None:
+            return [(0, len(text))] if self.screen.search(text) is not None else []
         out: list[tuple[int, int]] = []
         width, n, space = self.width, len(text), _SPACE.search
         for hit in self.screen.finditer(text):
@@ -133,18 +146,15 @@ class ScreenedRegex:
                 out.append((a, b))
         return out
 
-    def __getattr__(self, name: str) -> Any:  # search, match, pattern, flags, ...: the regex's own
-        return getattr(self._compiled, name)
 
-
-class WindowedRegex:
+class WindowedRegex(_InWindows):
     """A compiled pattern regex whose ``finditer`` over a whole text runs only on the pieces between white space that
     hold ``char`` (``WINDOWS``). A piece ends at ASCII white space or at the text's ends: a word boundary there reads
     the same whether the regex stops at the piece's end or sees the space after it, and the regex module reads the
     text before a piece's start."""
 
     def __init__(self, compiled: Any, char: str) -> None:
-        self._compiled = compiled
+        super().__init__(compiled)
         self.char = char
 
     def windows(self, text: str) -> list[tuple[int, int]]:
@@ -158,15 +168,6 @@ class WindowedRegex:
             out.append((start, end))
             at = text.find(self.char, end)
         return out
-
-    def finditer(self, text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        if args or not isinstance(text, str) or "pos" in kwargs or "endpos" in kwargs:
-            found: Iterator[Any] = self._compiled.finditer(text, *args, **kwargs)
-            return found
-        return itertools.chain.from_iterable(self._compiled.finditer(text, pos=a, endpos=b, **kwargs) for a, b in self.windows(text))
-
-    def __getattr__(self, name: str) -> Any:  # search, match, pattern, flags, ...: the regex's own
-        return getattr(self._compiled, name)
 
 
 def window_of(pattern: Any) -> str | None:
