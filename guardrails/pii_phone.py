@@ -101,7 +101,6 @@ def min_digits_by_region() -> tuple[int, dict[str, int]]:
 
 
 _PLAIN_NUMBER = re.compile(r"[0-9 ().\-/]+")
-_SECOND_NUMBER = re.compile(r"[\\/] *x")  # libphonenumber's _SECOND_NUMBER_START_PATTERN
 
 
 @functools.cache
@@ -142,9 +141,11 @@ def split_extension(candidate: str) -> tuple[str, str]:
     """
     if _PLAIN_NUMBER.fullmatch(candidate):
         return candidate, ""
-    strip = _extension_step()
-    if (strip is None or not ("0" <= candidate[:1] <= "9") or not candidate[-1:].isdigit() or ";" in candidate or ":" in candidate
-            or _SECOND_NUMBER.search(candidate)):
+    steps = _extension_steps()
+    if steps is None or not ("0" <= candidate[:1] <= "9") or not candidate[-1:].isdigit() or ";" in candidate or ":" in candidate:
+        return "", ""
+    strip, second_number = steps
+    if second_number.search(candidate):
         return "", ""
     extension, number = strip(candidate)
     if not extension or not _PLAIN_NUMBER.fullmatch(number):
@@ -153,11 +154,13 @@ def split_extension(candidate: str) -> tuple[str, str]:
 
 
 @functools.cache
-def _extension_step() -> Callable[[str], tuple[str, str]] | None:
+def _extension_steps() -> tuple[Callable[[str], tuple[str, str]], re.Pattern[str]] | None:
+    """libphonenumber's extension split and its pattern of a second number's start; None when it lacks either."""
     from phonenumbers import phonenumberutil
 
-    step: Callable[[str], tuple[str, str]] | None = getattr(phonenumberutil, "_maybe_strip_extension", None)
-    return step
+    strip = getattr(phonenumberutil, "_maybe_strip_extension", None)
+    second_number = getattr(phonenumberutil, "_SECOND_NUMBER_START_PATTERN", None)
+    return (strip, second_number) if strip is not None and second_number is not None else None
 
 
 def read_as_national(candidate: str, regions: tuple[str, ...], country_code: int) -> bool:
@@ -472,7 +475,7 @@ def phone_recognizer(language: str) -> Any:
             if self._skip(candidate) or (self.leniency >= 1 and never_valid_national(candidate, region)) or (
                     self.leniency == valid and national_not_verified(candidate, region)):
                 return None
-            code: int | str | None = shared_by(candidate, self.preferred_region or "", self._regions)
+            code: int | str | None = shared_by(candidate, region, self._regions)
             if code is None and self.leniency == 1 and international_alike(self._regions) and written_international(candidate):
                 code = "+"  # read with its own country code whatever the default region: parsed once for all
             if code is None:
@@ -494,8 +497,8 @@ def phone_recognizer(language: str) -> Any:
             scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c), hopeless)
             results = []
             region_of: dict[str, tuple[Any, ...]] = {}  # the same number is found by several regions' matchers
-            for region in self.supported_regions:
-                for match in SharedScanMatcher(text, region, cast(int, self.leniency), scan, regions):
+            for region in regions:
+                for match in SharedScanMatcher(text, region, leniency, scan, regions):
                     raw = text[match.start : match.end]
                     if raw not in region_of:
                         try:
