@@ -4,9 +4,9 @@
 
 ``DIR``: a checkout of the project (``git worktree add`` or ``git archive REV | tar -x -C DIR``); ``--after``
 defaults to this one. Each checkout runs in its own worker process (its ``guardrails`` first on the path);
-the workers build bench_pii's COMPARED entries and time PiiFilter.check on the same texts (bench_pii's
-number-dense and prose texts of ~1,000 characters), taking turns one check at a time so that machine noise
-hits both alike (``--clock cpu``: CPU time of the checking thread instead of wall time; ``--cpu N``: both workers on CPU ``N``). Prints ms per 1,000 characters (median, p95) of each, the ratio of the medians and the median
+the workers build bench_pii's COMPARED entries and time PiiFilter.check on the same texts (this checkout's
+bench_pii.latency_texts: number-dense and prose texts of ~1,000 characters, checked over and over or each
+first seen), taking turns one check at a time so that machine noise hits both alike (``--clock cpu``: CPU time of the checking thread instead of wall time; ``--cpu N``: both workers on CPU ``N``). Prints ms per 1,000 characters (median, p95) of each, the ratio of the medians and the median
 ratio of the paired checks (the same text, one right after the other), and whether the two
 found the same spans on every text.
 """
@@ -22,7 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench_pii import p95  # this script's folder is first on sys.path
+import random
+
+from bench_pii import latency_texts, p95, redraw_digits  # this script's folder is first on sys.path
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -36,13 +38,12 @@ sys.path.insert(0, root)
 sys.path.insert(0, root + "/benchmarks")
 import bench_pii as b
 from guardrails import Context
-kinds = {"number-dense": b.texts_of(1000, b.corpus()[1], n=16), "prose": b.texts_of(1000, b.prose_corpus()[1], n=16)}
 filters = {name: b.stock_and_fast(entry)[1] for name, entry in b.COMPARED.items()}
 ctx = Context()
-print(json.dumps({"entries": list(filters), "kinds": {k: [len(t) for t in v] for k, v in kinds.items()}}), flush=True)
+print(json.dumps({"entries": list(filters)}), flush=True)
 for line in sys.stdin:
-    name, kind, i = json.loads(line)
-    text, flt = kinds[kind][i], filters[name]
+    name, text = json.loads(line)
+    flt = filters[name]
     start = clock()
     result = flt.check(text, ctx)
     ms = (clock() - start) * 1000
@@ -52,7 +53,7 @@ for line in sys.stdin:
 
 
 class Worker:
-    """One checkout's worker process: ``check(entry, kind, i)`` -> (ms, spans)."""
+    """One checkout's worker process: ``check(entry, text)`` -> (ms, spans)."""
 
     def __init__(self, root: Path, clock: str, cpu: int | None = None) -> None:
         # both read the shared data next to this checkout (bench_pii looks next to its own otherwise)
@@ -69,9 +70,9 @@ class Worker:
             raise SystemExit(f"worker exited ({self.proc.wait()})")
         return line
 
-    def check(self, entry: str, kind: str, i: int) -> tuple[float, list[Any]]:
+    def check(self, entry: str, text: str) -> tuple[float, list[Any]]:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps([entry, kind, i]) + "\n")
+        self.proc.stdin.write(json.dumps([entry, text]) + "\n")
         self.proc.stdin.flush()
         ms, spans = json.loads(self._line())
         return float(ms), spans
@@ -94,28 +95,32 @@ def main() -> None:
     workers = {"before": Worker(args.before.resolve(), args.clock, args.cpu), "after": Worker(args.after.resolve(), args.clock, args.cpu)}
     meta = workers["after"].meta
     if workers["before"].meta != meta:
-        raise SystemExit("the two checkouts build other entries or texts; compare checkouts of one bench_pii")
+        raise SystemExit("the two checkouts build other entries; compare checkouts of one bench_pii")
     reps = max(16, int(96 * args.reps_scale))
+    kinds = latency_texts(16 + reps)[1]
     print(f"PiiFilter.check (fast path), {args.clock} ms per 1,000 characters; before {args.before}, after {args.after}; {reps} checks per "
           f"column after a warm-up round, taking turns check by check; machine shared with other jobs")
-    print(f"{'entry':<27} {'text':<13} | {'before med':>10} {'p95':>7} | {'after med':>9} {'p95':>7} | {'before/after':>12} {'paired':>6} | same spans")
+    print(f"{'entry':<27} {'text':<17} | {'before med':>10} {'p95':>7} | {'after med':>9} {'p95':>7} | {'before/after':>12} {'paired':>6} | same spans")
     try:
         for entry in meta["entries"]:
-            for kind, lengths in meta["kinds"].items():
+            for kind, (texts, first_seen) in kinds.items():
                 times: dict[str, list[float]] = {k: [] for k in workers}
                 same = True
-                for n in range(len(lengths) + reps):  # the first round over the texts warms caches up
-                    i = n % len(lengths)
+                rng = random.Random(0)
+                for n in range(16 + reps):  # the first 16 checks warm caches up
+                    text = texts[n % len(texts)]
+                    if first_seen:  # new digits for both workers: each process meets the text first
+                        text = redraw_digits(text, rng)
                     order = ("before", "after") if n % 2 == 0 else ("after", "before")
                     found = {}
                     for k in order:
-                        ms, found[k] = workers[k].check(entry, kind, i)
-                        if n >= len(lengths):
-                            times[k].append(ms * 1000 / lengths[i])
+                        ms, found[k] = workers[k].check(entry, text)
+                        if n >= 16:
+                            times[k].append(ms * 1000 / len(text))
                     same = same and found["before"] == found["after"]
                 med = {k: statistics.median(v) for k, v in times.items()}
                 paired = statistics.median(b / a for b, a in zip(times["before"], times["after"]))
-                print(f"{entry:<27} {kind:<13} | {med['before']:>10.2f} {p95(times['before']):>7.2f} | {med['after']:>9.2f} "
+                print(f"{entry:<27} {kind:<17} | {med['before']:>10.2f} {p95(times['before']):>7.2f} | {med['after']:>9.2f} "
                       f"{p95(times['after']):>7.2f} | {med['before'] / med['after']:>12.2f} {paired:>6.2f} | {'yes' if same else 'NO'}")
     finally:
         for w in workers.values():

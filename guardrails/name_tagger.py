@@ -21,7 +21,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, NamedTuple, cast
 
 import numpy as np
 
@@ -454,7 +454,15 @@ def _sentence_start(tokens: list[Token], i: int, p1: str, p2: str) -> bool:
 
 
 def features(doc: Doc, i: int) -> list[str]:
-    """Feature strings of token ``i`` of ``doc``."""
+    """Feature strings of token ``i`` of ``doc`` (``feature_groups`` in one list)."""
+    own, left, right = feature_groups(doc, i)
+    return own + left + right
+
+
+def feature_groups(doc: Doc, i: int) -> tuple[list[str], list[str], list[str]]:
+    """Feature strings of token ``i`` of ``doc`` by what they depend on: the word itself (with its sentence-start,
+    lower-case, title-case and possessive marks), the two words before it, the two words after it. The model is
+    linear, so a group's summed weights depend on its key alone (GroupedScores.scores builds the keys)."""
     tokens = doc.tokens
     w = tokens[i].text
     k = i + 2  # index into the padded lists
@@ -464,18 +472,18 @@ def features(doc: Doc, i: int) -> list[str]:
     start = _sentence_start(tokens, i, p1, p2)
     lo = low in doc.lower_words
     poss = p1 == "s" and p2 in _APOSTROPHES  # the word after a possessive ("Goldberg's Cautionary")
-    return [
+    own = [
         "b", f"w={low}", f"sh={sh}", f"s3={low[-3:]}", f"s2={low[-2:]}", f"p3={low[:3]}", f"g={g}",
-        f"st={start}", f"st|g={start}|{g}", f"len={min(len(w), 12)}", f"up={w.isupper()}",
-        f"p1={p1}", f"p2={p2}", f"n1={n1}", f"n2={n2}", f"p2p1={p2} {p1}", f"n1n2={n1} {n2}",
-        f"p1sh={p1sh}", f"n1sh={n1sh}", f"p1g={p1g}", f"n1g={n1g}",
-        f"p1g|g={p1g}|{g}", f"g|n1g={g}|{n1g}", f"p1|g={p1}|{g}", f"g|n1={g}|{n1}",
-        f"p1|sh={p1}|{sh}", f"sh|n1={sh}|{n1}", f"st|w={start}|{low}",
-        f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}",
+        f"st={start}", f"st|g={start}|{g}", f"len={min(len(w), 12)}", f"up={w.isupper()}", f"st|w={start}|{low}",
         f"lo={lo}", f"lo|st={lo}|{start}", f"sc={doc.shouting}|{sh}|{g}",
         f"tc={doc.title_case[i]}|{g}", f"tc|st={doc.title_case[i]}|{start}",
         f"poss={poss}|{g}", f"possn={n1 in _APOSTROPHES and n2 == 's'}|{g}",
     ]
+    left = [f"p1={p1}", f"p2={p2}", f"p2p1={p2} {p1}", f"p1sh={p1sh}", f"p1g={p1g}", f"p1g|g={p1g}|{g}", f"p1|g={p1}|{g}",
+            f"p1|sh={p1}|{sh}"]
+    right = [f"n1={n1}", f"n2={n2}", f"n1n2={n1} {n2}", f"n1sh={n1sh}", f"n1g={n1g}", f"g|n1g={g}|{n1g}", f"g|n1={g}|{n1}",
+             f"sh|n1={sh}|{n1}", f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}"]
+    return own, left, right
 
 
 _hash_cache: dict[str, int] = {}
@@ -495,22 +503,12 @@ def hashed(feats: Iterable[str]) -> list[int]:
     return out
 
 
-# The features of ``features`` by what they depend on: the word itself (with its sentence-start, lower-case,
-# title-case and possessive marks), the two words before it, the two words after it. The model is linear, so a
-# group's summed weights depend on its key alone (GroupedScores.scores builds the keys).
-FEATURE_GROUPS = (
-    frozenset({"b", "w", "sh", "s3", "s2", "p3", "g", "st", "st|g", "len", "up", "st|w", "lo", "lo|st", "sc", "tc", "tc|st",
-               "poss", "possn"}),
-    frozenset({"p1", "p2", "p2p1", "p1sh", "p1g", "p1g|g", "p1|g", "p1|sh"}),
-    frozenset({"n1", "n2", "n1n2", "n1sh", "n1g", "g|n1g", "g|n1", "sh|n1", "g|st|n1sh", "shs"}),
-)
-
-
 class GroupedScores:
     """Label scores of candidate tokens (before the softmax) as the sum of three cached group sums per token.
 
-    A group's sum is computed once per key from the reference feature strings (``features``, ``hashed``) and the
-    weights, so a token seen before costs three dictionary look-ups instead of 37 feature strings and hashes.
+    A group's sum is computed once per key from its feature strings (``feature_groups``, ``hashed``) and the
+    weights, so a token seen before costs three dictionary look-ups instead of 37 feature strings and hashes, and
+    a token with one new key (a new number next to a name) sums that group's weights only.
     Each cache is emptied when it reaches ``limit`` keys.
     """
 
@@ -518,7 +516,6 @@ class GroupedScores:
         self.weights = weights
         self.bias = bias.astype(np.float64)
         self.limit = limit
-        self.positions: list[list[int]] | None = None  # feature positions of each group, from the first features()
         self.caches: tuple[dict[tuple[object, ...], tuple[float, float, float]], ...] = ({}, {}, {})
 
     def scores(self, doc: Doc, rows: list[int]) -> np.ndarray:
@@ -540,33 +537,31 @@ class GroupedScores:
             b = left_cache.get(left_key)
             c = right_cache.get(right_key)
             if a is None or b is None or c is None:
-                a, b, c = self._fill(doc, i, (own_key, left_key, right_key))
+                a, b, c = self._fill(doc, i, (own_key, left_key, right_key), (a, b, c))
             out.extend((a[0] + b[0] + c[0], a[1] + b[1] + c[1], a[2] + b[2] + c[2]))
         return np.fromiter(out, dtype=np.float64, count=len(out)).reshape(len(rows), len(LABELS)) + self.bias
 
-    def _fill(self, doc: Doc, i: int, keys: tuple[tuple[object, ...], ...]) -> list[tuple[float, float, float]]:
-        feats = features(doc, i)
-        if self.positions is None:
-            self.positions = group_positions(feats)
-        columns = hashed(feats)
-        sums: list[tuple[float, float, float]] = []
-        for cache, key, positions in zip(self.caches, keys, self.positions):
+    def _fill(self, doc: Doc, i: int, keys: tuple[tuple[object, ...], ...],
+              found: tuple[tuple[float, float, float] | None, ...]) -> list[tuple[float, float, float]]:
+        """The group sums of token ``i``: those ``found`` in the caches, and the missing ones summed from the weights
+        of their feature strings and cached under ``keys``."""
+        groups = feature_groups(doc, i)
+        missing = [g for g, value in enumerate(found) if value is None]
+        rows = self.weights[hashed(f for g in missing for f in groups[g])].tolist()
+        sums = list(found)
+        at = 0
+        for g in missing:
+            a = b = c = 0.0
+            for x, y, z in rows[at : at + len(groups[g])]:
+                a += x
+                b += y
+                c += z
+            at += len(groups[g])
+            cache = self.caches[g]
             if len(cache) >= self.limit:
                 cache.clear()
-            row = self.weights[[columns[p] for p in positions]].sum(axis=0, dtype=np.float64)
-            cache[key] = value = (float(row[0]), float(row[1]), float(row[2]))
-            sums.append(value)
-        return sums
-
-
-def group_positions(feats: list[str]) -> list[list[int]]:
-    """The positions in ``feats`` of each of FEATURE_GROUPS' features; a feature in no group, or in two, is an error
-    (FEATURE_GROUPS must follow ``features``)."""
-    names = [f.split("=", 1)[0] for f in feats]
-    positions = [[p for p, name in enumerate(names) if name in group] for group in FEATURE_GROUPS]
-    if sorted(p for ps in positions for p in ps) != list(range(len(feats))):
-        raise ValueError(f"FEATURE_GROUPS does not cover the features exactly once: {names}")
-    return positions
+            cache[keys[g]] = sums[g] = (a, b, c)
+        return cast("list[tuple[float, float, float]]", sums)  # every missing sum is filled
 
 
 class NameTagger:

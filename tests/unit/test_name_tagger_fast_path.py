@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from guardrails.name_tagger import (
-    _SENTENCE_END, _TOKEN, FEATURE_GROUPS, LABELS, LOWER_CASE_CUES, N_FEATURES, PARTICLES, TITLE_CASE_WORDS, Doc,
-    GroupedScores, NameTagger, features, group_positions, shared_tagger, tokenize,
+    _SENTENCE_END, _TOKEN, LABELS, LOWER_CASE_CUES, N_FEATURES, PARTICLES, TITLE_CASE_WORDS, Doc,
+    GroupedScores, NameTagger, feature_groups, features, shared_tagger, tokenize,
 )
 from tests.helpers.pii_cases import CASES_FILES, load_cases
 
@@ -132,16 +132,23 @@ def test_tiny_caches_that_empty_often_give_the_same_scores(tagger: NameTagger) -
     assert all(len(cache) <= 3 for cache in small.grouped.caches)
 
 
-def test_the_feature_groups_cover_every_feature_exactly_once(tagger: NameTagger) -> None:
+def test_the_feature_groups_are_the_features_each_name_in_one_group(tagger: NameTagger) -> None:
     doc = Doc.of("Frau Weber fährt morgen nach Bielefeld.", tagger.gazetteer)
-    feats = features(doc, 1)
-    positions = group_positions(feats)
-    assert sorted(p for ps in positions for p in ps) == list(range(len(feats)))
-    assert len(FEATURE_GROUPS) == len(positions) == 3
-    with pytest.raises(ValueError, match="FEATURE_GROUPS"):
-        group_positions([*feats, "new=1"])  # a feature added to features() must be added to a group too
+    groups = feature_groups(doc, 1)
+    assert features(doc, 1) == [f for group in groups for f in group]
+    names = [{f.split("=", 1)[0] for f in group} for group in groups]
+    assert [len(n) for n in names] == [len(group) for group in groups] == [19, 8, 10]
+    assert not (names[0] & names[1] or names[0] & names[2] or names[1] & names[2])
 
 
+def test_a_new_number_beside_a_known_name_fills_only_the_groups_it_changes(tagger: NameTagger) -> None:
+    small = NameTagger(tagger.weights, tagger.bias, tagger.gazetteer, tagger.threshold)
+    text = "Call Priya Raman {} or 0161 496 0000 today."
+    assert_same(small, [text.format("01614960417")])
+    sizes = [len(cache) for cache in small.grouped.caches]
+    assert_same(small, [text.format("01614960422")])
+    # the new number is one and two words after Raman and Priya: only their right-hand keys are new
+    assert [len(cache) for cache in small.grouped.caches] == [sizes[0], sizes[1], sizes[2] + 2]
 def test_tokenize_gives_the_regex_matches_and_the_line_breaks_before_them(tagger: NameTagger) -> None:
     for text in random_texts(6, 300, tagger) + ["", "\n", "a\n", "\nA b", "x \r\n y", "Foo's  bar-baz\n\n12ab", "\u2028Ab\x0bC"]:
         expected, end = [], 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,18 @@ def test_falls_back_to_presidios_recognizer_when_the_matcher_changes(monkeypatch
 
     monkeypatch.delattr(phonenumbermatcher, "_PATTERN")
     assert type(phone_recognizer("en")).__name__ == "PhoneRecognizer"
+
+
+def test_libphonenumbers_compiled_patterns_are_kept_once_the_recognizer_is_built() -> None:
+    import phonenumbers
+    from phonenumbers import re_util
+
+    if not hasattr(phonenumbers, "enable_pattern_cache"):
+        pytest.skip(f"phonenumbers {phonenumbers.__version__} has no pattern cache")
+    phone_recognizer("en")
+    first = re_util.re_compile(r"[2-9]\d{2}[2-9]\d{6}")
+    re.purge()  # re's own cache is emptied: libphonenumber's keeps the compiled pattern
+    assert re_util.re_compile(r"[2-9]\d{2}[2-9]\d{6}") is first
 
 
 def test_us_and_canada_share_a_parse_only_for_numbers_read_as_national() -> None:
