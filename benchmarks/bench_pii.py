@@ -105,12 +105,12 @@ def texts_of(size: int, sentences: list[str], n: int = 8, seed: int | None = Non
     return out
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
 def redraw_digits(text: str, rng: random.Random) -> str:
     """``text`` with every ASCII digit drawn anew: numbers no check has seen (they rarely repeat in real traffic)."""
     return _DIGIT.sub(lambda _: str(rng.randrange(10)), text)
-
-
-_DIGIT = re.compile(r"[0-9]")
 
 
 def measure(fns: dict[str, Callable[[str], Any]], texts: list[str], reps: int, first_seen: bool = False) -> dict[str, list[float]]:

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-import random
 
 from bench_pii import latency_texts, p95, redraw_digits  # this script's folder is first on sys.path
 
