@@ -21,7 +21,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple, cast
+from typing import Callable, Iterable, NamedTuple, cast
 
 import numpy as np
 
@@ -454,36 +454,50 @@ def _sentence_start(tokens: list[Token], i: int, p1: str, p2: str) -> bool:
 
 
 def features(doc: Doc, i: int) -> list[str]:
-    """Feature strings of token ``i`` of ``doc`` (``feature_groups`` in one list)."""
-    own, left, right = feature_groups(doc, i)
-    return own + left + right
+    """Feature strings of token ``i`` of ``doc`` (those of every group of FEATURE_GROUPS, in one list)."""
+    return [f for group in FEATURE_GROUPS for f in group(doc, i)]
 
 
-def feature_groups(doc: Doc, i: int) -> tuple[list[str], list[str], list[str]]:
-    """Feature strings of token ``i`` of ``doc`` by what they depend on: the word itself (with its sentence-start,
-    lower-case, title-case and possessive marks), the two words before it, the two words after it. The model is
-    linear, so a group's summed weights depend on its key alone (GroupedScores.scores builds the keys)."""
-    tokens = doc.tokens
-    w = tokens[i].text
+def _own_features(doc: Doc, i: int) -> list[str]:
+    """The word itself, with its sentence-start, lower-case, title-case and possessive marks."""
+    w = doc.tokens[i].text
     k = i + 2  # index into the padded lists
     low, p1, p2, n1, n2 = doc.lower[k], doc.lower[k - 1], doc.lower[k - 2], doc.lower[k + 1], doc.lower[k + 2]
-    sh, p1sh, n1sh = doc.shapes[k], doc.shapes[k - 1], doc.shapes[k + 1]
-    g, p1g, n1g = doc.flags[k], doc.flags[k - 1], doc.flags[k + 1]
-    start = _sentence_start(tokens, i, p1, p2)
+    sh, g = doc.shapes[k], doc.flags[k]
+    start = _sentence_start(doc.tokens, i, p1, p2)
     lo = low in doc.lower_words
     poss = p1 == "s" and p2 in _APOSTROPHES  # the word after a possessive ("Goldberg's Cautionary")
-    own = [
+    return [
         "b", f"w={low}", f"sh={sh}", f"s3={low[-3:]}", f"s2={low[-2:]}", f"p3={low[:3]}", f"g={g}",
         f"st={start}", f"st|g={start}|{g}", f"len={min(len(w), 12)}", f"up={w.isupper()}", f"st|w={start}|{low}",
         f"lo={lo}", f"lo|st={lo}|{start}", f"sc={doc.shouting}|{sh}|{g}",
         f"tc={doc.title_case[i]}|{g}", f"tc|st={doc.title_case[i]}|{start}",
         f"poss={poss}|{g}", f"possn={n1 in _APOSTROPHES and n2 == 's'}|{g}",
     ]
-    left = [f"p1={p1}", f"p2={p2}", f"p2p1={p2} {p1}", f"p1sh={p1sh}", f"p1g={p1g}", f"p1g|g={p1g}|{g}", f"p1|g={p1}|{g}",
+
+
+def _left_features(doc: Doc, i: int) -> list[str]:
+    """The two words before the word, with its own flags and shape."""
+    k = i + 2
+    p1, p2, p1sh, p1g = doc.lower[k - 1], doc.lower[k - 2], doc.shapes[k - 1], doc.flags[k - 1]
+    sh, g = doc.shapes[k], doc.flags[k]
+    return [f"p1={p1}", f"p2={p2}", f"p2p1={p2} {p1}", f"p1sh={p1sh}", f"p1g={p1g}", f"p1g|g={p1g}|{g}", f"p1|g={p1}|{g}",
             f"p1|sh={p1}|{sh}"]
-    right = [f"n1={n1}", f"n2={n2}", f"n1n2={n1} {n2}", f"n1sh={n1sh}", f"n1g={n1g}", f"g|n1g={g}|{n1g}", f"g|n1={g}|{n1}",
-             f"sh|n1={sh}|{n1}", f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}"]
-    return own, left, right
+
+
+def _right_features(doc: Doc, i: int) -> list[str]:
+    """The two words after the word, with its own flags, shape and sentence start, and the shape before it."""
+    k = i + 2
+    n1, n2, n1sh, n1g = doc.lower[k + 1], doc.lower[k + 2], doc.shapes[k + 1], doc.flags[k + 1]
+    sh, g, p1sh = doc.shapes[k], doc.flags[k], doc.shapes[k - 1]
+    start = _sentence_start(doc.tokens, i, doc.lower[k - 1], doc.lower[k - 2])
+    return [f"n1={n1}", f"n2={n2}", f"n1n2={n1} {n2}", f"n1sh={n1sh}", f"n1g={n1g}", f"g|n1g={g}|{n1g}", f"g|n1={g}|{n1}",
+            f"sh|n1={sh}|{n1}", f"shs={p1sh}|{sh}|{n1sh}", f"g|st|n1sh={g}|{start}|{n1sh}"]
+
+
+# A token's features by what they depend on. The model is linear, so a group's summed weights depend on what its
+# function reads alone: GroupedScores.scores builds a key of exactly that per group.
+FEATURE_GROUPS: tuple[Callable[[Doc, int], list[str]], ...] = (_own_features, _left_features, _right_features)
 
 
 _hash_cache: dict[str, int] = {}
@@ -506,7 +520,7 @@ def hashed(feats: Iterable[str]) -> list[int]:
 class GroupedScores:
     """Label scores of candidate tokens (before the softmax) as the sum of three cached group sums per token.
 
-    A group's sum is computed once per key from its feature strings (``feature_groups``, ``hashed``) and the
+    A group's sum is computed once per key from its feature strings (FEATURE_GROUPS, ``hashed``) and the
     weights, so a token seen before costs three dictionary look-ups instead of 37 feature strings and hashes, and
     a token with one new key (a new number next to a name) sums that group's weights only.
     Each cache is emptied when it reaches ``limit`` keys.
@@ -514,6 +528,8 @@ class GroupedScores:
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, limit: int = 16384) -> None:
         self.weights = weights
+        # the weights row by row as Python floats without copying them (one label per slot, three per row)
+        self.flat = memoryview(np.ascontiguousarray(weights)).cast("B").cast(weights.dtype.char)
         self.bias = bias.astype(np.float64)
         self.limit = limit
         self.caches: tuple[dict[tuple[object, ...], tuple[float, float, float]], ...] = ({}, {}, {})
@@ -545,18 +561,20 @@ class GroupedScores:
               found: tuple[tuple[float, float, float] | None, ...]) -> list[tuple[float, float, float]]:
         """The group sums of token ``i``: those ``found`` in the caches, and the missing ones summed from the weights
         of their feature strings and cached under ``keys``."""
-        groups = feature_groups(doc, i)
         missing = [g for g, value in enumerate(found) if value is None]
-        rows = self.weights[hashed(f for g in missing for f in groups[g])].tolist()
+        groups = [FEATURE_GROUPS[g](doc, i) for g in missing]
+        columns = hashed([f for feats in groups for f in feats])
+        flat = self.flat
         sums = list(found)
         at = 0
-        for g in missing:
+        for g, feats in zip(missing, groups):
             a = b = c = 0.0
-            for x, y, z in rows[at : at + len(groups[g])]:
-                a += x
-                b += y
-                c += z
-            at += len(groups[g])
+            for column in columns[at : at + len(feats)]:
+                row = 3 * column
+                a += flat[row]
+                b += flat[row + 1]
+                c += flat[row + 2]
+            at += len(feats)
             cache = self.caches[g]
             if len(cache) >= self.limit:
                 cache.clear()

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import inspect
 import logging
 import re
 import unicodedata
@@ -122,11 +124,16 @@ def _national_prefix(region: str) -> re.Pattern[str] | None:
 def _national_digits(candidate: str, country_code: int) -> str:
     """The digits of ``candidate``'s number when that is ASCII digits and separators only and does not start with
     ``country_code`` (``split_extension``); else ""."""
-    number = split_extension(candidate)[0]
-    if not number:
-        return ""
-    digits = "".join(c for c in number if c.isdigit())
+    digits = _number_digits(candidate)
     return "" if digits.startswith(str(country_code)) else digits
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_digits(candidate: str) -> str:
+    """The digits of ``candidate``'s number when that is ASCII digits and separators only (``split_extension``);
+    else "". The same for every region: their checks read it once per candidate."""
+    number = split_extension(candidate)[0]
+    return "".join(c for c in number if c.isdigit()) if number else ""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -199,8 +206,8 @@ def too_short(candidate: str, region: str) -> bool:
     Letters (extensions, vanity numbers) can turn into digits: a candidate with letters is never too short.
     """
     international, national = min_digits_by_region()
-    digits = [c for c in candidate if c.isdigit()]
-    if len(digits) >= national.get(region, 1) or any(c.isalpha() for c in candidate):
+    digits = _digits_unless_letters(candidate)
+    if digits is None or len(digits) >= national.get(region, 1):
         return False
     if len(digits) < international:
         return True
@@ -211,6 +218,15 @@ def too_short(candidate: str, region: str) -> bool:
     if idd is None or None in values:
         return False
     return idd.match("".join(str(v) for v in values)) is None
+
+
+@functools.lru_cache(maxsize=4096)
+def _digits_unless_letters(candidate: str) -> str | None:
+    """The digits of ``candidate`` (any script), None when it holds a letter. The same for every region: the
+    regions' ``too_short`` read it once per candidate."""
+    if any(c.isalpha() for c in candidate):
+        return None
+    return "".join(c for c in candidate if c.isdigit())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -405,6 +421,84 @@ def _never_plausible(text: str, candidate: str, offset: int, longest_run: int) -
 
 _MATCHER_HOOKS = ("_find", "_extract_match", "_parse_and_verify", "_trim_after_first_match", "_max_tries", "_min_candidate_length")
 
+# sha256 (first 16 hex digits) of the source of PhoneNumberMatcher._extract_match and _extract_inner_match.
+_LIBRARY_WALK = ("59b5958e65b0c9e5", "3f18c77cd6a26a92")
+_WALK_RULES = ("_SLASH_SEPARATED_DATES", "_TIME_STAMPS", "_TIME_STAMPS_SUFFIX", "_INNER_MATCHES", "_UNWANTED_END_CHAR_PATTERN")
+
+
+@functools.cache
+def walk_rules() -> tuple[Any, ...] | None:
+    """libphonenumber's patterns of the region-independent part of its matcher's walk (``RegionFreeWalk``), when its
+    ``_extract_match`` and ``_extract_inner_match`` are the ones that walk follows; else None (the library walks)."""
+    from phonenumbers import phonenumbermatcher
+    from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
+
+    try:
+        sources = [inspect.getsource(getattr(PhoneNumberMatcher, name)) for name in ("_extract_match", "_extract_inner_match")]
+    except (AttributeError, OSError, TypeError):
+        return None
+    rules = tuple(getattr(phonenumbermatcher, name, None) for name in _WALK_RULES)
+    known = tuple(hashlib.sha256(source.encode()).hexdigest()[:16] for source in sources) == _LIBRARY_WALK
+    return rules if known and None not in rules else None
+
+
+class RegionFreeWalk:
+    """What libphonenumber's matcher does with a candidate before and around parsing it, the same in every region,
+    done once per text for all regions: whether it passes the candidate over as a date or a time stamp, and the
+    inner groups it tries when the whole candidate holds no number (its ``_extract_match`` and
+    ``_extract_inner_match``, whose parsing stays per region)."""
+
+    def __init__(self, text: str, rules: tuple[Any, ...], trim: Callable[[Any, str], str]) -> None:
+        self._text = text
+        self._dates, self._stamps, self._stamp_end, self._inner, self._unwanted_end = rules
+        self._trim = trim
+        self._skipped: dict[tuple[int, str], bool] = {}
+        self._steps: dict[str, tuple[tuple[tuple[str, int], ...], ...]] = {}
+
+    def date_or_time(self, candidate: str, offset: int) -> bool:
+        """Whether the matcher passes ``candidate`` (at ``offset``) over: a slash-separated date, or a time stamp
+        followed by the rest of one."""
+        key = (offset, candidate)
+        if key not in self._skipped:
+            self._skipped[key] = self._dates.search(candidate) is not None or (
+                self._stamps.search(candidate) is not None and self._stamp_end.match(self._text[offset + len(candidate):]) is not None)
+        return self._skipped[key]
+
+    def inner_steps(self, candidate: str) -> tuple[tuple[tuple[str, int], ...], ...]:
+        """The groups the matcher parses inside ``candidate``, in its order, as (group, offset in the candidate):
+        one tuple per turn of its loop (the group before a pattern's first match comes with that match), so
+        that a caller can count failed parses against the matcher's limit as the matcher does."""
+        steps = self._steps.get(candidate)
+        if steps is None:
+            found: list[tuple[tuple[str, int], ...]] = []
+            for pattern in self._inner:
+                match = pattern.search(candidate)
+                first = True
+                while match:
+                    group = (self._trim(self._unwanted_end, match.group(1)), match.start(1))
+                    if first:
+                        found.append(((self._trim(self._unwanted_end, candidate[: match.start()]), 0), group))
+                        first = False
+                    else:
+                        found.append((group,))
+                    match = pattern.search(candidate, match.start() + 1)
+            steps = self._steps[candidate] = tuple(found)
+        return steps
+
+
+def inner_match(matcher: Any, walk: RegionFreeWalk, candidate: str, offset: int) -> Any:
+    """``matcher._extract_inner_match(candidate, offset)`` over ``walk``'s groups: the same groups parsed in the same
+    order, each failed parse counted against the matcher's limit as the library counts it."""
+    for step in walk.inner_steps(candidate):
+        if matcher._max_tries <= 0:
+            return None
+        for group, at in step:
+            match = matcher._parse_and_verify(group, offset + at)
+            if match is not None:
+                return match
+            matcher._max_tries -= 1
+    return None
+
 
 def phone_recognizer(language: str) -> Any:
     """Presidio's PhoneRecognizer (same regions, leniency and context), finding the text's candidates once
@@ -448,11 +542,15 @@ def phone_recognizer(language: str) -> Any:
     international, national = min_digits_by_region()
     fewest = min(international, *national.values())
 
+    rules = walk_rules()
+
     class SharedScanMatcher(PhoneNumberMatcher):
-        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, regions: tuple[str, ...]) -> None:
+        def __init__(self, text: str, region: str, leniency: int, scan: _CandidateScan, regions: tuple[str, ...],
+                     walk: RegionFreeWalk | None) -> None:
             super().__init__(text, region, leniency=leniency)
             self._scan = scan
             self._regions = regions
+            self._walk = walk
 
         def _find(self, index: int) -> Any:  # the library's search loop, over the shared candidates
             found = self._scan.next_candidate(index)
@@ -474,7 +572,18 @@ def phone_recognizer(language: str) -> Any:
         def _extract_match(self, candidate: str, offset: int) -> Any:
             if self._skip(candidate):
                 return None
-            return super()._extract_match(candidate, offset)
+            walk = self._walk
+            if walk is None:
+                return super()._extract_match(candidate, offset)
+            if walk.date_or_time(candidate, offset):
+                return None
+            match = self._parse_and_verify(candidate, offset)
+            return match if match is not None else self._extract_inner_match(candidate, offset)
+
+        def _extract_inner_match(self, candidate: str, offset: int) -> Any:
+            if self._walk is None:
+                return super()._extract_inner_match(candidate, offset)
+            return inner_match(self, self._walk, candidate, offset)
 
         def _parse_and_verify(self, candidate: str, offset: int) -> Any:  # also each inner group of a candidate
             region = self.preferred_region or ""
@@ -501,10 +610,11 @@ def phone_recognizer(language: str) -> Any:
                         or (only_plausible and _never_plausible(text, candidate, offset, run_limit)))
 
             scan = _CandidateScan(text, pattern, lambda c: probe._trim_after_first_match(second, c), hopeless)
+            walk = None if rules is None else RegionFreeWalk(text, rules, probe._trim_after_first_match)
             results = []
             region_of: dict[str, tuple[Any, ...]] = {}  # the same number is found by several regions' matchers
             for region in regions:
-                for match in SharedScanMatcher(text, region, leniency, scan, regions):
+                for match in SharedScanMatcher(text, region, leniency, scan, regions, walk):
                     raw = text[match.start : match.end]
                     if raw not in region_of:
                         try:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from guardrails.name_tagger import (
-    _SENTENCE_END, _TOKEN, LABELS, LOWER_CASE_CUES, N_FEATURES, PARTICLES, TITLE_CASE_WORDS, Doc,
-    GroupedScores, NameTagger, feature_groups, features, shared_tagger, tokenize,
+    _SENTENCE_END, _TOKEN, FEATURE_GROUPS, LABELS, LOWER_CASE_CUES, N_FEATURES, PARTICLES, TITLE_CASE_WORDS, Doc,
+    GroupedScores, NameTagger, features, shared_tagger, tokenize,
 )
 from tests.helpers.pii_cases import CASES_FILES, load_cases
 
@@ -134,7 +134,7 @@ def test_tiny_caches_that_empty_often_give_the_same_scores(tagger: NameTagger) -
 
 def test_the_feature_groups_are_the_features_each_name_in_one_group(tagger: NameTagger) -> None:
     doc = Doc.of("Frau Weber fährt morgen nach Bielefeld.", tagger.gazetteer)
-    groups = feature_groups(doc, 1)
+    groups = [group(doc, 1) for group in FEATURE_GROUPS]
     assert features(doc, 1) == [f for group in groups for f in group]
     names = [{f.split("=", 1)[0] for f in group} for group in groups]
     assert [len(n) for n in names] == [len(group) for group in groups] == [19, 8, 10]

@@ -13,6 +13,8 @@ import pytest
 
 from guardrails.pii_analyzer import import_presidio
 from guardrails.pii_phone import (
+    RegionFreeWalk,
+    inner_match,
     min_digits_by_region,
     only_plausible_phones,
     phone_recognizer,
@@ -23,6 +25,7 @@ from guardrails.pii_phone import (
     never_valid_national,
     read_as_national,
     too_short,
+    walk_rules,
     written_international,
 )
 from tests.helpers.pii_cases import load_cases
@@ -126,6 +129,84 @@ def test_falls_back_to_presidios_recognizer_when_the_matcher_changes(monkeypatch
 
     monkeypatch.delattr(phonenumbermatcher, "_PATTERN")
     assert type(phone_recognizer("en")).__name__ == "PhoneRecognizer"
+
+
+def _recording_matcher(text: str, tries: int) -> Any:
+    """libphonenumber's matcher on ``text`` that notes every (group, offset) it parses and finds nothing in any."""
+    from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
+
+    class Recording(PhoneNumberMatcher):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(text, "US")
+            self._max_tries = tries
+            self.parsed: list[tuple[str, int]] = []
+
+        def _parse_and_verify(self, candidate: str, offset: int) -> None:
+            self.parsed.append((candidate, offset))
+
+    return Recording()
+
+
+def _walk_candidates() -> list[str]:
+    dates = ["12/05/2023", "3/4/2021 call 555 0199", "page 12/34", "2012-10-01 08:00", "09:30:15 or 0171 2345678",
+             "tel 212-555-0199 x12 / 0171 2345678", "(030) 1234567 (0171) 2345678", "1-800-FLOWERS, 0800 123 4567"]
+    return dates + HAND_WRITTEN + random_texts(300)
+
+
+def test_the_region_free_walk_parses_the_groups_the_library_parses_in_its_order() -> None:
+    import_presidio()
+    rules = walk_rules()
+    assert rules is not None  # this phonenumbers walks as RegionFreeWalk follows
+    tried = 0
+    for candidate in _walk_candidates():
+        for tries in (65535, 4, 1, 0):
+            library, ours = _recording_matcher(candidate, tries), _recording_matcher(candidate, tries)
+            library._extract_inner_match(candidate, 7)
+            inner_match(ours, RegionFreeWalk(candidate, rules, ours._trim_after_first_match), candidate, 7)
+            assert ours.parsed == library.parsed, (candidate, tries)
+            assert ours._max_tries == library._max_tries
+            tried += len(ours.parsed)
+    assert tried > 3000  # the candidates do hold inner groups
+
+
+def test_the_region_free_walk_passes_over_the_dates_and_time_stamps_the_library_passes_over() -> None:
+    import_presidio()
+    rules = walk_rules()
+    assert rules is not None
+    skipped = 0
+    for text in _walk_candidates() + ["on 2012-10-01 08:00:00 UTC", "at 08:00:00 and 08:00 today"]:
+        walk = RegionFreeWalk(text, rules, lambda pattern, candidate: candidate)
+        for start in range(0, len(text), 3):
+            for end in range(start + 1, min(len(text), start + 24) + 1, 4):
+                candidate = text[start:end]
+                library = _recording_matcher(text, 65535)
+                library._extract_inner_match = lambda candidate, offset: None
+                library._extract_match(candidate, start)
+                assert walk.date_or_time(candidate, start) == (library.parsed == []), (text, candidate)
+                skipped += walk.date_or_time(candidate, start)
+    assert skipped > 15
+    text = "logged 2012-10-01 08:00:00 and 2012-10-01 08 h"
+    walk = RegionFreeWalk(text, rules, lambda pattern, candidate: candidate)
+    assert walk.date_or_time("2012-10-01 08", 7)  # a time stamp: ":00" follows
+    assert not walk.date_or_time("2012-10-01 08", 31)  # " h" follows
+
+
+def test_another_library_walk_is_left_to_the_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    import_presidio()
+    from guardrails import pii_phone
+
+    monkeypatch.setattr(pii_phone, "_LIBRARY_WALK", ("0" * 16, "0" * 16))
+    walk_rules.cache_clear()
+    try:
+        assert walk_rules() is None
+        from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+        presidio, fast = PhoneRecognizer(supported_language="en"), phone_recognizer("en")
+        assert type(fast).__name__ == "FastPhoneRecognizer"
+        texts = HAND_WRITTEN + random_texts(60)
+        assert [spans(fast, t) for t in texts] == [spans(presidio, t) for t in texts]
+    finally:
+        walk_rules.cache_clear()
 
 
 def test_libphonenumbers_compiled_patterns_are_kept_once_the_recognizer_is_built() -> None:
