@@ -21,7 +21,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, NamedTuple, cast
+from typing import Any, Callable, Iterable, NamedTuple, cast
 
 import numpy as np
 
@@ -529,7 +529,8 @@ class GroupedScores:
     def __init__(self, weights: np.ndarray, bias: np.ndarray, limit: int = 16384) -> None:
         self.weights = weights
         # the weights row by row as Python floats without copying them (one label per slot, three per row)
-        self.flat = memoryview(np.ascontiguousarray(weights)).cast("B").cast(weights.dtype.char)
+        data: Any = np.ascontiguousarray(weights).data
+        self.flat = data.cast("B").cast(weights.dtype.char)
         self.bias = bias.astype(np.float64)
         self.limit = limit
         self.caches: tuple[dict[tuple[object, ...], tuple[float, float, float]], ...] = ({}, {}, {})
