@@ -562,20 +562,17 @@ class GroupedScores:
               found: tuple[tuple[float, float, float] | None, ...]) -> list[tuple[float, float, float]]:
         """The group sums of token ``i``: those ``found`` in the caches, and the missing ones summed from the weights
         of their feature strings and cached under ``keys``."""
-        missing = [g for g, value in enumerate(found) if value is None]
-        groups = [FEATURE_GROUPS[g](doc, i) for g in missing]
-        columns = hashed([f for feats in groups for f in feats])
         flat = self.flat
         sums = list(found)
-        at = 0
-        for g, feats in zip(missing, groups):
+        for g, value in enumerate(found):
+            if value is not None:
+                continue
             a = b = c = 0.0
-            for column in columns[at : at + len(feats)]:
+            for column in hashed(FEATURE_GROUPS[g](doc, i)):
                 row = 3 * column
                 a += flat[row]
                 b += flat[row + 1]
                 c += flat[row + 2]
-            at += len(feats)
             cache = self.caches[g]
             if len(cache) >= self.limit:
                 cache.clear()

@@ -14,9 +14,9 @@ written in a region's national format whose number (built without parsing, ``nat
 fails the matcher's own check; a group read as a national number is parsed once for regions sharing a
 country code (US, Canada), and one written with a plus once for all regions; the matcher's date and
 time-stamp test and its walk over a candidate's inner groups are done once per text for all regions
-(``RegionFreeWalk``); the matches are the same (tests/unit/test_pii_phone.py compares them). Inside ``only_plausible_phones()`` (the pii
-filter) bare digit runs that ``plausible_phone`` would reject whatever is found in them are not
-parsed either.
+(``RegionFreeWalk``); the matches are the same (tests/unit/test_pii_phone.py compares them). Inside
+``only_plausible_phones()`` (the pii filter) bare digit runs that ``plausible_phone`` would reject whatever
+is found in them are not parsed either.
 """
 
 from __future__ import annotations
